@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import { type Database, openDatabase } from './db/database.js';
+import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
+import { createHealthService } from './health/health-service.js';
+import type { Logger } from './logger.js';
+import { createAppPubSub } from './pubsub/pubsub.js';
+import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
+import type { Services } from './services.js';
+
+export interface App {
+  services: Services;
+  database: Database;
+  redis: RedisClients | undefined;
+  /** Resolves once migrations are applied and the default user exists. */
+  bootstrapped: Promise<void>;
+  createContext(request: { headers: { get(name: string): string | null } } | undefined): Promise<Context>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds every dependency once. Bootstrapping (migrations, default user) retries in the
+ * background until the database answers, so the process starts, reports not-ready, and
+ * recovers by itself when the database comes up.
+ */
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const database = await openDatabase(config, logger);
+  const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger) : undefined;
+  const stop = new AbortController();
+  let bootstrappedFlag = false;
+
+  const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
+  bootstrapPolicy.onRetry((event) =>
+    logger.warn('database not ready, retrying', { error: 'error' in event ? event.error.message : undefined }),
+  );
+  const bootstrapped = bootstrapPolicy
+    .execute(async () => {
+      await database.migrate();
+      await ensureDefaultUser(database.prisma);
+      bootstrappedFlag = true;
+    }, stop.signal)
+    .catch((error) => {
+      if (!stop.signal.aborted) logger.error('bootstrap failed', { error });
+      throw error;
+    });
+  bootstrapped.catch(() => {});
+
+  const services: Services = {
+    health: createHealthService({ database, redis, isBootstrapped: () => bootstrappedFlag }),
+    pubsub: createAppPubSub(redis),
+  };
+
+  return {
+    services,
+    database,
+    redis,
+    bootstrapped,
+    async createContext(request) {
+      return {
+        db: database.prisma,
+        viewer: { id: DEFAULT_USER_ID },
+        requestId: request?.headers.get('x-request-id') ?? randomUUID(),
+        logger,
+        services,
+      };
+    },
+    async close() {
+      stop.abort();
+      await redis?.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every setting has a working default; a bad value
+ * becomes a ConfigError whose message is one line naming the variable, the value and what is allowed.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  redisUrl: string | undefined;
+  providers: {
+    openai: { apiKey: string; baseURL: string | undefined } | undefined;
+    anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
+    /** `explicit` is true when OLLAMA_HOST was set: then an unreachable Ollama is DOWN, not UNCONFIGURED. */
+    ollama: { host: string; explicit: boolean };
+  };
+  defaultModel: string | undefined;
+  embeddingModel: string | undefined;
+  /** Path of the routing file (JSON or YAML) named by SWITCHYARD_CONFIG. */
+  configFile: string | undefined;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly allowed: string,
+  ) {
+    super(`Invalid configuration: ${variable}=${JSON.stringify(value ?? '')} is not allowed; expected ${allowed}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const MEMORY_DATA_DIR = 'memory://';
+
+type Env = Record<string, string | undefined>;
+
+const optional = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : s.trim());
+
+function parse<T>(env: Env, name: string, schema: z.ZodType<T>, allowed: string, fallback?: string): T {
+  const raw = optional(env[name]) ?? fallback;
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(name, env[name], allowed);
+  return result.data;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  });
+const optionalUrl = (protocols: string[]) => url(protocols).optional();
+
+/** A data directory must be a directory we can write, or a path we can create. */
+function isUsableDataDir(path: string): boolean {
+  if (path === MEMORY_DATA_DIR) return true;
+  let current = resolve(path);
+  for (;;) {
+    try {
+      if (!statSync(current).isDirectory()) return false;
+      accessSync(current, constants.W_OK);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      const parent = dirname(current);
+      if (parent === current) return false;
+      current = parent;
+    }
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = parse(env, 'DATABASE_URL', optionalUrl(['postgres:', 'postgresql:']), 'a postgres:// URL');
+  const dataDir = parse(
+    env,
+    'DATA_DIR',
+    z.string().refine(isUsableDataDir),
+    `a writable directory path or ${MEMORY_DATA_DIR}`,
+    './.data',
+  );
+  const openaiKey = optional(env.OPENAI_API_KEY);
+  const anthropicKey = optional(env.ANTHROPIC_API_KEY);
+  const http = ['http:', 'https:'];
+  return {
+    port: parse(env, 'PORT', port, 'an integer from 0 to 65535', '4000'),
+    host: parse(env, 'HOST', z.string().min(1), 'a host name or IP address', '127.0.0.1'),
+    database: databaseUrl
+      ? { kind: 'postgres', url: databaseUrl }
+      : { kind: 'pglite', dataDir: dataDir === MEMORY_DATA_DIR ? dataDir : resolve(dataDir) },
+    redisUrl: parse(env, 'REDIS_URL', optionalUrl(['redis:', 'rediss:']), 'a redis:// or rediss:// URL'),
+    providers: {
+      openai: openaiKey
+        ? { apiKey: openaiKey, baseURL: parse(env, 'OPENAI_BASE_URL', optionalUrl(http), 'an http(s) URL') }
+        : undefined,
+      anthropic: anthropicKey
+        ? { apiKey: anthropicKey, baseURL: parse(env, 'ANTHROPIC_BASE_URL', optionalUrl(http), 'an http(s) URL') }
+        : undefined,
+      ollama: {
+        host: parse(env, 'OLLAMA_HOST', url(http), 'an http(s) URL', 'http://127.0.0.1:11434'),
+        explicit: optional(env.OLLAMA_HOST) !== undefined,
+      },
+    },
+    defaultModel: optional(env.DEFAULT_MODEL),
+    embeddingModel: optional(env.EMBEDDING_MODEL),
+    configFile: optional(env.SWITCHYARD_CONFIG),
+    logLevel: parse(
+      env,
+      'LOG_LEVEL',
+      z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+      'one of debug, info, warn, error, silent',
+      'info',
+    ),
+    shutdownTimeoutMs: parse(
+      env,
+      'SHUTDOWN_TIMEOUT_MS',
+      z.coerce.number().int().min(0),
+      'a whole number of milliseconds',
+      '10000',
+    ),
+  };
+}

@@ -1,0 +1,62 @@
+import { fileURLToPath } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { withTimeout } from '../util/with-timeout.js';
+import { applyMigrations, type MigrationResult } from './migrate.js';
+import { startPgliteHost } from './pglite-host.js';
+
+export type Db = PrismaClient;
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  prisma: Db;
+  /** Applies pending migrations (under Postgres' advisory lock). */
+  migrate(): Promise<MigrationResult>;
+  /** Round-trips `SELECT 1`; resolves to the latency in ms or rejects within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+
+/**
+ * Opens the configured database: the Postgres named by DATABASE_URL, or embedded PGlite.
+ * Both are reached through node-postgres and Prisma's `pg` adapter, so nothing above this
+ * module knows which one it has.
+ */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  const host = config.database.kind === 'pglite' ? await startPgliteHost(config.database.dataDir) : undefined;
+  const poolConfig: pg.PoolConfig = host
+    ? host.connection
+    : { connectionString: (config.database as { url: string }).url, max: 10 };
+  const pool = new pg.Pool({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, ...poolConfig });
+  // An idle client's connection can drop (database restart, network); the pool replaces it.
+  pool.on('error', (error) => logger.warn('database connection lost', { error }));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+
+  return {
+    kind: config.database.kind,
+    prisma,
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        return await applyMigrations(client, MIGRATIONS_DIR, logger);
+      } finally {
+        client.release();
+      }
+    },
+    async ping(timeoutMs) {
+      const started = performance.now();
+      await withTimeout(prisma.$queryRaw`SELECT 1`, timeoutMs, 'database did not answer in time');
+      return performance.now() - started;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+      await host?.close();
+    },
+  };
+}

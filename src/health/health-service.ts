@@ -1,0 +1,59 @@
+import type { Database } from '../db/database.js';
+import type { RedisClients } from '../pubsub/redis-clients.js';
+
+export interface ComponentHealth {
+  status: 'ok' | 'down';
+  latencyMs: number | null;
+  error: string | null;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'degraded' | 'down';
+  database: ComponentHealth;
+  /** Null when no Redis is configured. */
+  redis: ComponentHealth | null;
+}
+
+export interface HealthService {
+  report(): Promise<HealthReport>;
+  /** Ready means: migrations applied and the database answering. */
+  readiness(): Promise<{ ready: boolean; reason?: string; report: HealthReport }>;
+}
+
+export interface HealthServiceDeps {
+  database: Database;
+  redis: RedisClients | undefined;
+  isBootstrapped(): boolean;
+  timeoutMs?: number;
+}
+
+export function createHealthService({ database, redis, isBootstrapped, timeoutMs = 2_000 }: HealthServiceDeps) {
+  const probe = async (check: () => Promise<number>): Promise<ComponentHealth> => {
+    try {
+      return { status: 'ok', latencyMs: await check(), error: null };
+    } catch (error) {
+      return { status: 'down', latencyMs: null, error: (error as Error).message };
+    }
+  };
+
+  const report = async (): Promise<HealthReport> => {
+    const [db, cache] = await Promise.all([
+      probe(() => database.ping(timeoutMs)),
+      redis ? probe(() => redis.ping(timeoutMs)) : Promise.resolve(null),
+    ]);
+    const status = db.status === 'down' ? 'down' : cache?.status === 'down' ? 'degraded' : 'ok';
+    return { status, database: db, redis: cache };
+  };
+
+  return {
+    report,
+    async readiness() {
+      const current = await report();
+      if (!isBootstrapped()) return { ready: false, reason: 'migrations are not applied yet', report: current };
+      if (current.database.status === 'down') {
+        return { ready: false, reason: `database unreachable: ${current.database.error}`, report: current };
+      }
+      return { ready: true, report: current };
+    },
+  } satisfies HealthService;
+}

@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { createServer } from './server.js';
+
+/** Entry point: read config, start, and shut down cleanly on SIGINT/SIGTERM. */
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const server = await createServer(config, logger);
+  process.stdout.write(`Switchyard is running at ${server.url}\n`);
+
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`Switchyard failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub } from 'graphql-yoga';
+import type { RedisClients } from './redis-clients.js';
+
+/** Topic name -> payload. Add a topic here and every publisher and subscriber is typed. */
+// biome-ignore lint/complexity/noBannedTypes: topics arrive with the features that publish them
+export type Topics = {};
+
+export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+
+/** In-process by default; across instances through Redis when it is configured. */
+export function createAppPubSub(redis: RedisClients | undefined): PubSub {
+  if (!redis) return createPubSub<Topics>();
+  return createPubSub<Topics>({
+    eventTarget: createRedisEventTarget({ publishClient: redis.publisher, subscribeClient: redis.subscriber }),
+  });
+}

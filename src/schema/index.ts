@@ -1,0 +1,13 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './conversation.js';
+import './message.js';
+import './document.js';
+import './memory.js';
+import './health.js';
+
+builder.queryType({});
+
+/** The whole schema, built once per process from the modules above. */
+export const schema = lexicographicSortSchema(builder.toSchema());

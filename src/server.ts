@@ -1,0 +1,97 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga } from 'graphql-yoga';
+import { type App, createApp } from './app.js';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import { useErrorPolicy } from './http/error-policy.js';
+import { useHealthRoutes } from './http/health-routes.js';
+import { attachGraphqlWebSocket } from './http/websocket.js';
+import { createLogger, type Logger } from './logger.js';
+import { schema } from './schema/index.js';
+
+export interface Server {
+  /** `http://host:port/graphql` */
+  url: string;
+  port: number;
+  app: App;
+  /** Resolves once migrations are applied and the server can serve data. */
+  ready: Promise<void>;
+  /** Stops accepting, lets in-flight HTTP finish (within the shutdown bound), closes sockets and the database. */
+  close(): Promise<void>;
+}
+
+/** One process, one port: GraphQL over HTTP, SSE and WebSocket on `/graphql`, health beside it. */
+export async function createServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
+  const app = await createApp(config, logger);
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    context: ({ request }) => app.createContext(request),
+    graphiql: { title: 'Switchyard', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    renderGraphiQL,
+    landingPage: false,
+    plugins: [useHealthRoutes(app.services.health), useErrorPolicy(logger)],
+    logging: {
+      debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
+      info: (...args) => logger.info(String(args[0]), { args: args.slice(1) }),
+      warn: (...args) => logger.warn(String(args[0]), { args: args.slice(1) }),
+      error: (...args) => logger.error(String(args[0]), { args: args.slice(1) }),
+    },
+  });
+
+  const http = createHttpServer(yoga);
+  const websocket = attachGraphqlWebSocket(http, yoga);
+  try {
+    await listen(http, config.port, config.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const { port } = http.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}${yoga.graphqlEndpoint}`;
+  logger.info('switchyard listening', { url, database: app.database.kind, redis: Boolean(app.redis) });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    app,
+    ready: app.bootstrapped,
+    close: () => {
+      closing ??= shutdown(http, config.shutdownTimeoutMs, async () => {
+        await websocket.close();
+        await yoga.dispose();
+        await app.close();
+      });
+      return closing;
+    },
+  };
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function shutdown(http: HttpServer, timeoutMs: number, closeRest: () => Promise<void>): Promise<void> {
+  const drained = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  await closeRest().catch(() => {});
+  const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+  await drained;
+  clearTimeout(timer);
+}
+
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Switchyard. Try:
+query Health {
+  health { status database { status latencyMs } redis { status } }
+  conversations(first: 5) { edges { node { id title updatedAt } } }
+}
+`;

@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  // graphql ships both ESM and CJS; Node loads the CJS copy for CommonJS dependencies, so
+  // point every import at that one copy (graphql refuses to mix the two).
+  resolve: { alias: { graphql: require.resolve('graphql') } },
+  test: {
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
