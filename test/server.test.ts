@@ -68,7 +68,9 @@ for (const backend of backends) {
     });
 
     it('answers a query over HTTP, paging with cursors and scoped to the viewer', async () => {
-      const page1 = await server.query<{ conversations: Connection<{ title: string }> }>(CONVERSATION_PAGE, { first: 1 });
+      const page1 = await server.query<{ conversations: Connection<{ title: string }> }>(CONVERSATION_PAGE, {
+        first: 1,
+      });
       expect(page1.errors).toBeUndefined();
       const conversations = page1.data?.conversations;
       expect(conversations?.edges.map((e) => e.node.title)).toEqual(['second']);
@@ -82,7 +84,11 @@ for (const backend of backends) {
       expect(titles).toEqual(['first']);
       const messages = page2.data?.conversations.edges[0]?.node.messages;
       expect(messages?.edges.map((e) => e.node.content)).toEqual(['question 0', 'answer 0', 'question 1']);
-      expect(messages?.edges[1]?.node).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE', usage: { totalTokens: 5 } });
+      expect(messages?.edges[1]?.node).toMatchObject({
+        role: 'ASSISTANT',
+        status: 'COMPLETE',
+        usage: { totalTokens: 5 },
+      });
       expect(messages?.pageInfo.hasNextPage).toBe(true);
     });
 
@@ -91,7 +97,10 @@ for (const backend of backends) {
         `query ($id: ID!) { node(id: $id) { __typename ... on Conversation { title } } conversation(id: $id) { id } }`,
         { id: conversationId },
       );
-      expect(result.data).toEqual({ node: { __typename: 'Conversation', title: 'first' }, conversation: { id: conversationId } });
+      expect(result.data).toEqual({
+        node: { __typename: 'Conversation', title: 'first' },
+        conversation: { id: conversationId },
+      });
 
       const db = server.app.database.prisma;
       const hidden = await db.conversation.findFirstOrThrow({ where: { title: 'not yours' } });
@@ -107,7 +116,9 @@ for (const backend of backends) {
         const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
           let value: Record<string, unknown> = {};
           client.subscribe(
-            { query: '{ health { status database { status } } conversations(first: 10) { edges { node { title } } } }' },
+            {
+              query: '{ health { status database { status } } conversations(first: 10) { edges { node { title } } } }',
+            },
             { next: (v) => (value = v as Record<string, unknown>), error: reject, complete: () => resolve(value) },
           );
         });
@@ -141,9 +152,9 @@ for (const backend of backends) {
     });
 
     it('reports database health with latency', async () => {
-      const result = await server.query<{ health: { status: string; database: { status: string; latencyMs: number } } }>(
-        '{ health { status database { status latencyMs error } redis { status } } }',
-      );
+      const result = await server.query<{
+        health: { status: string; database: { status: string; latencyMs: number } };
+      }>('{ health { status database { status latencyMs error } redis { status } } }');
       expect(result.data?.health).toMatchObject({ status: 'ok', database: { status: 'ok', error: null }, redis: null });
       expect(result.data?.health.database.latencyMs).toBeGreaterThan(0);
     });
@@ -157,14 +168,19 @@ for (const backend of backends) {
       expect(result.data?.conversations.edges.map((e) => e.node.title)).toEqual(['second', 'first']);
       const migrations = await server.app.database.prisma.$queryRaw<{ n: number }[]>`
         SELECT count(*)::int AS n FROM "_prisma_migrations"`;
-      expect(migrations[0]?.n).toBe(readdirSync(join(import.meta.dirname, '../prisma/migrations')).filter((f) => !f.endsWith('.toml')).length);
+      expect(migrations[0]?.n).toBe(
+        readdirSync(join(import.meta.dirname, '../prisma/migrations')).filter((f) => !f.endsWith('.toml')).length,
+      );
     });
   });
 }
 
 describe('memory:// data directory', () => {
   it('keeps nothing between runs and leaves no files behind', async () => {
-    const socketDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('switchyard-pg-')).sort();
+    const socketDirs = () =>
+      readdirSync(tmpdir())
+        .filter((name) => name.startsWith('switchyard-pg-'))
+        .sort();
     const before = socketDirs();
     let server = await startTestServer({ DATA_DIR: 'memory://' });
     await seedConversation(server.app.database.prisma, { title: 'ephemeral' });

@@ -8,7 +8,14 @@ export async function seedConversation(db: Db, options: { title: string; turns?:
   for (let i = 0; i < (options.turns ?? 0); i++) {
     const createdAt = new Date(Date.UTC(2026, 0, 1, 0, 0, i * 2));
     await db.message.create({
-      data: { conversationId: conversation.id, userId, role: 'USER', content: `question ${i}`, status: 'COMPLETE', createdAt },
+      data: {
+        conversationId: conversation.id,
+        userId,
+        role: 'USER',
+        content: `question ${i}`,
+        status: 'COMPLETE',
+        createdAt,
+      },
     });
     await db.message.create({
       data: {

@@ -1,0 +1,96 @@
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultSpec } from './fake-faults.js';
+
+/** How a request ended, as the fake saw it. */
+export type RequestOutcome = 'pending' | 'completed' | 'aborted' | 'cut';
+
+/** One response being written, with the fault (if any) that applies to it. */
+export interface ResponseWriter {
+  res: ServerResponse;
+  fault: FaultSpec | undefined;
+  /** Aborts when the connection closes before the response ended. */
+  closed: AbortSignal;
+  /** Headers on every response of this fake (request ids). */
+  headers: Record<string, string>;
+  /** A chunk in the provider's framing that is not valid JSON. */
+  malformedFrame: string;
+  /** Marks the request as cut by the fake, so the close is not taken for a client abort. */
+  markCut(): void;
+}
+
+/** Writes a JSON body, honouring the slow-start, cut and malformed faults. */
+export async function writeJson(w: ResponseWriter, status: number, body: unknown): Promise<void> {
+  const delay = w.fault?.firstTokenDelayMs;
+  if (delay) await pause(delay, w.closed);
+  if (w.closed.aborted) return;
+  if (w.fault?.cutAfterChunks !== undefined) {
+    w.res.writeHead(status, { 'content-type': 'application/json', ...w.headers });
+    w.res.flushHeaders();
+    return cut(w);
+  }
+  const full = JSON.stringify(body);
+  const text = w.fault?.malformedAfterChunks !== undefined ? full.slice(0, Math.ceil(full.length / 2)) : full;
+  writeRaw(w, status, text, 'application/json');
+}
+
+/** Writes a body as is, with no fault applied: error responses use it. */
+export function writeRaw(
+  w: ResponseWriter,
+  status: number,
+  text: string,
+  contentType: string,
+  extra: Record<string, string> = {},
+): void {
+  w.res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(text)),
+    ...w.headers,
+    ...extra,
+  });
+  w.res.end(text);
+}
+
+/**
+ * Streams pre-framed chunks (SSE events or NDJSON lines). Each write waits until it is flushed, so
+ * a cut after N chunks means the client really received N chunks.
+ */
+export async function writeFrames(w: ResponseWriter, contentType: string, frames: string[]): Promise<void> {
+  const { fault } = w;
+  w.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...w.headers });
+  w.res.flushHeaders();
+  for (const [index, frame] of frames.entries()) {
+    const delay = index === 0 ? fault?.firstTokenDelayMs : fault?.tokenDelayMs;
+    if (delay) await pause(delay, w.closed);
+    if (w.closed.aborted) return;
+    if (index === fault?.cutAfterChunks) return cut(w);
+    if (index === fault?.malformedAfterChunks) {
+      w.res.end(w.malformedFrame);
+      return;
+    }
+    await write(w, frame);
+  }
+  if (fault?.cutAfterChunks !== undefined && fault.cutAfterChunks >= frames.length) return cut(w);
+  if (!w.closed.aborted) w.res.end();
+}
+
+function cut(w: ResponseWriter): void {
+  w.markCut();
+  w.res.socket?.destroy();
+}
+
+function write(w: ResponseWriter, chunk: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    w.closed.addEventListener('abort', done, { once: true });
+    w.res.write(chunk, () => {
+      w.closed.removeEventListener('abort', done);
+      resolve();
+    });
+  });
+}
+
+/** Sleeps, but wakes early when the client goes away (no point writing to a closed socket). */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}

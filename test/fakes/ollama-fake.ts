@@ -1,0 +1,126 @@
+import { fakeEmbedding } from './fake-embeddings.js';
+import { countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
+import {
+  type FakeModel,
+  type FakeOptions,
+  type FakeProtocol,
+  type FakeServer,
+  numberField,
+  type RouteContext,
+  startFakeServer,
+} from './fake-server.js';
+
+const createdAt = '2025-01-01T00:00:00.000Z';
+/** Ollama names models `name:tag`; a bare name means `:latest`. */
+const withTag = (id: string) => (id.includes(':') ? id : `${id}:latest`);
+const notFound = (model: string) => `model "${model}" not found, try pulling it first`;
+
+const protocol: Omit<FakeProtocol, 'routes'> = {
+  baseURLPath: '',
+  errorBody: (_status, message) => ({ error: message }),
+  malformedFrame: '{"model":"broken","message":{"role":"assistant","content":\n',
+  authorized: (headers, apiKey) => headers.authorization === `Bearer ${apiKey}`,
+  normalizeModel: withTag,
+};
+
+function chatInput(body: Record<string, unknown>): FakeChatInput {
+  const options = (body.options ?? {}) as Record<string, unknown>;
+  return {
+    model: String(body.model ?? ''),
+    messages: readMessages(body.messages),
+    maxTokens: numberField(options, 'num_predict'),
+  };
+}
+
+async function chat(ctx: RouteContext): Promise<void> {
+  const input = chatInput(ctx.body);
+  if (!ctx.knowsModel(input.model)) return ctx.error(404, notFound(input.model));
+  const plan = planReply(input, ctx.reply);
+  const head = { model: input.model, created_at: createdAt };
+  const done = {
+    done: true,
+    done_reason: plan.truncated ? 'length' : 'stop',
+    // nanoseconds, as Ollama reports them; fixed so replies are byte-for-byte repeatable
+    total_duration: 5_000_000 + plan.completionTokens * 1_000_000,
+    load_duration: 1_000_000,
+    prompt_eval_count: plan.promptTokens,
+    prompt_eval_duration: 2_000_000,
+    eval_count: plan.completionTokens,
+    eval_duration: plan.completionTokens * 1_000_000,
+  };
+  if (ctx.body.stream !== true) {
+    return ctx.json({ ...head, message: { role: 'assistant', content: plan.text }, ...done });
+  }
+  const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+  return ctx.stream('application/x-ndjson', [
+    ...plan.tokens.map((content) => line({ ...head, message: { role: 'assistant', content }, done: false })),
+    line({ ...head, message: { role: 'assistant', content: '' }, ...done }),
+  ]);
+}
+
+async function embed(ctx: RouteContext): Promise<void> {
+  const model = String(ctx.body.model ?? '');
+  if (!ctx.knowsModel(model)) return ctx.error(404, notFound(model));
+  const raw = ctx.body.input;
+  const inputs = (Array.isArray(raw) ? raw : [raw]).map(String);
+  const dimensions = numberField(ctx.body, 'dimensions') ?? 768;
+  return ctx.json({
+    model,
+    embeddings: inputs.map((text) => fakeEmbedding(text, dimensions)),
+    total_duration: 1_000_000,
+    load_duration: 100_000,
+    prompt_eval_count: inputs.reduce((sum, text) => sum + countTokens(text), 0),
+  });
+}
+
+const details = {
+  parent_model: '',
+  format: 'gguf',
+  family: 'llama',
+  families: ['llama'],
+  parameter_size: '3.2B',
+  quantization_level: 'Q4_K_M',
+};
+
+function tag(m: FakeModel) {
+  const name = withTag(m.id);
+  return { name, model: name, modified_at: createdAt, size: 2_019_393_189, digest: 'a80c4f17acd5', details };
+}
+
+async function show(ctx: RouteContext): Promise<void> {
+  const id = String(ctx.body.model ?? ctx.body.name ?? '');
+  const found = ctx.models.find((m) => withTag(m.id) === withTag(id));
+  if (!found) return ctx.error(404, notFound(id));
+  const info: Record<string, unknown> = { 'general.architecture': 'llama', 'general.parameter_count': 3_212_749_888 };
+  if (found.contextWindow !== undefined) info['llama.context_length'] = found.contextWindow;
+  return ctx.json({
+    license: '',
+    modelfile: `FROM ${withTag(id)}\n`,
+    parameters: '',
+    template: '{{ .Prompt }}',
+    details,
+    model_info: info,
+    capabilities: ['completion'],
+    modified_at: createdAt,
+  });
+}
+
+/**
+ * A fake Ollama server: chat (NDJSON and JSON), tags, version, embed and show.
+ * Give `fake.baseURL` to `new Ollama({ host })`.
+ */
+export function startOllamaFake(options: FakeOptions = {}): Promise<FakeServer> {
+  return startFakeServer(
+    {
+      ...protocol,
+      routes: [
+        { method: 'POST', path: '/api/chat', handle: chat },
+        { method: 'POST', path: '/api/embed', handle: embed },
+        { method: 'POST', path: '/api/show', handle: show },
+        { method: 'GET', path: '/api/tags', handle: (ctx) => ctx.json({ models: ctx.models.map(tag) }) },
+        { method: 'GET', path: '/api/version', handle: (ctx) => ctx.json({ version: '0.12.0' }) },
+      ],
+    },
+    { models: [{ id: 'llama3.2', contextWindow: 131_072 }, { id: 'nomic-embed-text' }], ...options },
+  );
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { fakeEmbedding, float32Base64 } from './fake-embeddings.js';
+import { contentText, countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
+import {
+  type FakeOptions,
+  type FakeProtocol,
+  type FakeServer,
+  numberField,
+  type RouteContext,
+  sseFrame,
+  startFakeServer,
+} from './fake-server.js';
+
+const created = 1_700_000_000;
+
+/** Error `type` and `code` OpenAI uses for each status. */
+function errorKind(status: number): { type: string; code: string | null } {
+  if (status === 400) return { type: 'invalid_request_error', code: null };
+  if (status === 401) return { type: 'invalid_request_error', code: 'invalid_api_key' };
+  if (status === 403) return { type: 'invalid_request_error', code: 'unsupported_country_region_territory' };
+  if (status === 404) return { type: 'invalid_request_error', code: 'model_not_found' };
+  if (status === 429) return { type: 'requests', code: 'rate_limit_exceeded' };
+  return { type: 'server_error', code: null };
+}
+
+const protocol: Omit<FakeProtocol, 'routes'> = {
+  baseURLPath: '/v1',
+  errorBody: (status, message, code) => {
+    const kind = errorKind(status);
+    return { error: { message, type: kind.type, param: null, code: code ?? kind.code } };
+  },
+  malformedFrame: 'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"delta":\n\n',
+  authorized: (headers, apiKey) => headers.authorization === `Bearer ${apiKey}`,
+  responseHeaders: () => ({ 'x-request-id': `req_${randomUUID().replaceAll('-', '')}` }),
+};
+
+function chatInput(body: Record<string, unknown>): FakeChatInput {
+  return {
+    model: String(body.model ?? ''),
+    messages: readMessages(body.messages),
+    maxTokens: numberField(body, 'max_completion_tokens') ?? numberField(body, 'max_tokens'),
+  };
+}
+
+function usage(promptTokens: number, completionTokens: number) {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  };
+}
+
+async function chatCompletions(ctx: RouteContext): Promise<void> {
+  const input = chatInput(ctx.body);
+  if (!ctx.knowsModel(input.model)) {
+    return ctx.error(404, `The model \`${input.model}\` does not exist or you do not have access to it.`);
+  }
+  const plan = planReply(input, ctx.reply);
+  const finishReason = plan.truncated ? 'length' : 'stop';
+  const id = `chatcmpl-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+  const head = { id, created, model: input.model, system_fingerprint: 'fp_fake', service_tier: 'default' };
+
+  if (ctx.body.stream !== true) {
+    const message = { role: 'assistant', content: plan.text, refusal: null, annotations: [] };
+    return ctx.json({
+      ...head,
+      object: 'chat.completion',
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+      usage: usage(plan.promptTokens, plan.completionTokens),
+    });
+  }
+
+  const options = ctx.body.stream_options as { include_usage?: boolean } | undefined;
+  const withUsage = options?.include_usage === true;
+  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+    sseFrame({
+      ...head,
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(withUsage ? { usage: null } : {}),
+    });
+  const frames = [
+    chunk({ role: 'assistant', content: '', refusal: null }, null),
+    ...plan.tokens.map((token) => chunk({ content: token }, null)),
+    chunk({}, finishReason),
+  ];
+  if (withUsage) {
+    const last = { ...head, object: 'chat.completion.chunk', choices: [] };
+    frames.push(sseFrame({ ...last, usage: usage(plan.promptTokens, plan.completionTokens) }));
+  }
+  frames.push(sseFrame('[DONE]'));
+  return ctx.stream('text/event-stream; charset=utf-8', frames);
+}
+
+async function embeddings(ctx: RouteContext): Promise<void> {
+  const model = String(ctx.body.model ?? '');
+  if (!ctx.knowsModel(model)) return ctx.error(404, `The model \`${model}\` does not exist.`);
+  const raw = ctx.body.input;
+  const inputs = (Array.isArray(raw) ? raw : [raw]).map((item) => contentText(item));
+  const dimensions = numberField(ctx.body, 'dimensions') ?? (model.includes('large') ? 3072 : 1536);
+  const base64 = ctx.body.encoding_format === 'base64';
+  const promptTokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
+  return ctx.json({
+    object: 'list',
+    data: inputs.map((text, index) => {
+      const vector = fakeEmbedding(text, dimensions);
+      return { object: 'embedding', index, embedding: base64 ? float32Base64(vector) : vector };
+    }),
+    model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  });
+}
+
+function model(id: string, m: { created?: number; ownedBy?: string }) {
+  return { id, object: 'model', created: m.created ?? created, owned_by: m.ownedBy ?? 'openai' };
+}
+
+/**
+ * A fake OpenAI API: chat completions (SSE and JSON), models and embeddings.
+ * Give `fake.baseURL` (which ends in `/v1`) to `new OpenAI({ baseURL })`.
+ */
+export function startOpenAIFake(options: FakeOptions = {}): Promise<FakeServer> {
+  return startFakeServer(
+    {
+      ...protocol,
+      routes: [
+        { method: 'POST', path: '/v1/chat/completions', handle: chatCompletions },
+        { method: 'POST', path: '/v1/embeddings', handle: embeddings },
+        {
+          method: 'GET',
+          path: '/v1/models',
+          handle: (ctx) => ctx.json({ object: 'list', data: ctx.models.map((m) => model(m.id, m)) }),
+        },
+        {
+          method: 'GET',
+          path: /^\/v1\/models\/(.+)$/,
+          handle: (ctx) => {
+            const found = ctx.models.find((m) => m.id === ctx.params[0]);
+            if (!found) return ctx.error(404, `The model '${ctx.params[0]}' does not exist`);
+            return ctx.json(model(found.id, found));
+          },
+        },
+      ],
+    },
+    { models: [{ id: 'gpt-4o-mini' }, { id: 'gpt-4o' }, { id: 'text-embedding-3-small' }], ...options },
+  );
+}
