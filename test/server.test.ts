@@ -6,7 +6,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encodeGlobalId } from '../src/schema/global-id.js';
-import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
+import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { seedConversation, seedOtherUser } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -26,11 +26,11 @@ const backends: Backend[] = [
     },
   },
   {
-    name: 'Postgres from DATABASE_URL',
+    name: 'Postgres from DATABASE_URL (and Redis from REDIS_URL when set)',
     skip: !postgresUrl,
     async setup() {
       const db = await createScratchDatabase(postgresUrl as string);
-      return { env: { DATABASE_URL: db.url }, cleanup: db.drop };
+      return { env: { DATABASE_URL: db.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, cleanup: db.drop };
     },
   },
 ];
@@ -151,12 +151,22 @@ for (const backend of backends) {
       expect(result.data.conversations.edges[0].node.title).toBe('second');
     });
 
-    it('reports database health with latency', async () => {
+    it('reports database health with latency, and Redis when configured', async () => {
       const result = await server.query<{
-        health: { status: string; database: { status: string; latencyMs: number } };
-      }>('{ health { status database { status latencyMs error } redis { status } } }');
-      expect(result.data?.health).toMatchObject({ status: 'ok', database: { status: 'ok', error: null }, redis: null });
+        health: {
+          status: string;
+          database: { status: string; latencyMs: number };
+          redis: { latencyMs: number } | null;
+        };
+      }>('{ health { status database { status latencyMs error } redis { status latencyMs } } }');
+      expect(result.data?.health).toMatchObject({ status: 'ok', database: { status: 'ok', error: null } });
       expect(result.data?.health.database.latencyMs).toBeGreaterThan(0);
+      if (env.REDIS_URL) {
+        expect(result.data?.health.redis).toMatchObject({ status: 'ok' });
+        expect(result.data?.health.redis?.latencyMs).toBeGreaterThan(0);
+      } else {
+        expect(result.data?.health.redis).toBeNull();
+      }
     });
 
     it('keeps its data across a restart on the same database', async () => {

@@ -4,6 +4,9 @@ import pg from 'pg';
 /** The Postgres suites run only when DATABASE_URL names a server (CI's second pass sets it). */
 export const postgresUrl = process.env.DATABASE_URL;
 
+/** Likewise Redis: the suites that share state across instances run only when REDIS_URL is set. */
+export const redisUrl = process.env.REDIS_URL;
+
 /**
  * A fresh, empty database on the server DATABASE_URL names, dropped by `drop()`.
  * Each suite gets its own, so suites never see each other's rows or migrations.

@@ -56,7 +56,9 @@ describe('anthropic adapter: wire details', () => {
   });
 
   it('sends maxTokens, or the configured default', async () => {
-    await drain(provider.stream({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }], maxTokens: 9 }));
+    await drain(
+      provider.stream({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }], maxTokens: 9 }),
+    );
     expect(fake.lastRequest()?.body).toMatchObject({ max_tokens: 9 });
     const small = create(fake, { defaultMaxTokens: 256 });
     await drain(small.stream({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] }));

@@ -114,7 +114,12 @@ export function describeChatProvider(h: ProviderHarness): void {
       expect(limited).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', status: 429, retryable: true, retryAfterMs: 2000 });
       fake.faults.next({ status: 503 });
       const down = errorOf(await drain(provider.stream(request())));
-      expect(down).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', status: 503, retryable: true, retryAfterMs: undefined });
+      expect(down).toMatchObject({
+        code: 'PROVIDER_UNAVAILABLE',
+        status: 503,
+        retryable: true,
+        retryAfterMs: undefined,
+      });
       expect(fake.requests).toHaveLength(2);
     });
 
@@ -188,7 +193,9 @@ export function describeChatProvider(h: ProviderHarness): void {
         expect(vectors).toEqual([fakeEmbedding('alpha', 8), fakeEmbedding('beta', 8)]);
         expect(fake.lastRequest()?.body).toMatchObject({ model: embedModel, input: ['alpha', 'beta'], dimensions: 8 });
         fake.faults.next({ status: 503 });
-        await expect(embed({ model: embedModel, input: ['x'] })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+        await expect(embed({ model: embedModel, input: ['x'] })).rejects.toMatchObject({
+          code: 'PROVIDER_UNAVAILABLE',
+        });
       });
     } else {
       it('has no embed()', () => expect(provider.embed).toBeUndefined());

@@ -9,7 +9,7 @@ function recordingRecorder() {
   const changes: string[] = [];
   const recorder: TrafficRecorder = {
     callStarted: () => ({ firstToken() {}, succeeded() {}, failed() {}, abandoned() {} }),
-    circuitChanged: (provider, deploymentId, state) => changes.push(`${deploymentId}:${state}`),
+    circuitChanged: (_provider, deploymentId, state) => changes.push(`${deploymentId}:${state}`),
   };
   return { changes, recorder };
 }

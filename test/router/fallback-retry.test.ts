@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderInput } from '../../src/providers/registry.js';
-import { createRouter, type RouterOptions, type RoutedStreamPart } from '../../src/providers/router/index.js';
+import { createRouter, type RoutedStreamPart, type RouterOptions } from '../../src/providers/router/index.js';
 import { retryDelayMs } from '../../src/providers/router/retry-policy.js';
 import {
   collect,

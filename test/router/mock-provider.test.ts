@@ -56,17 +56,19 @@ describe('mock provider', () => {
 
   it('embeds deterministically into unit vectors where shared words score higher', async () => {
     const mock = createMockProvider();
-    const [a, b, c, empty] = (await mock.embed?.({
-      model: 'mock-echo',
-      input: ['the cat sat on the mat', 'the cat sat on the mat', 'quantum chromodynamics lecture', ''],
-      dimensions: 64,
-    })) as number[][];
+    const embed = async (input: string[]) => (await mock.embed?.({ model: 'mock-echo', input, dimensions: 64 })) ?? [];
+    const [a, b, c, empty] = await embed([
+      'the cat sat on the mat',
+      'the cat sat on the mat',
+      'quantum chromodynamics lecture',
+      '',
+    ]);
     const dot = (x: number[] = [], y: number[] = []) => x.reduce((s, v, i) => s + v * (y[i] ?? 0), 0);
     expect(a).toHaveLength(64);
     expect(dot(a, a)).toBeCloseTo(1);
     expect(dot(empty, empty)).toBeCloseTo(1);
     expect(a).toEqual(b);
-    const related = (await mock.embed?.({ model: 'mock-echo', input: ['a cat on a mat'], dimensions: 64 }))?.[0];
+    const [related] = await embed(['a cat on a mat']);
     expect(dot(a, related)).toBeGreaterThan(dot(a, c));
   });
 });
