@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMockProvider } from '../../src/providers/mock/index.js';
-import { collect, textOf } from './helpers/scripted-provider.js';
+import { createRouter } from '../../src/providers/router/index.js';
+import { collect, createScriptedProvider, textOf } from './helpers/scripted-provider.js';
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -70,5 +71,29 @@ describe('mock provider', () => {
     expect(a).toEqual(b);
     const [related] = await embed(['a cat on a mat']);
     expect(dot(a, related)).toBeGreaterThan(dot(a, c));
+  });
+});
+
+describe('zero config: the router over the mock alone', () => {
+  const router = createRouter({ providers: [createMockProvider({ tokenDelayMs: 0 })] });
+
+  it('answers a request that names no model', async () => {
+    const result = await router.generate({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(result).toMatchObject({ text: 'Mock reply to: hi', provider: 'mock', model: 'mock-echo', attempt: 1 });
+  });
+
+  it('lists the mock models and embeds through it', async () => {
+    expect(await router.listModels()).toEqual([{ id: 'mock-echo', provider: 'mock', contextWindow: 8192 }]);
+    await expect(router.listModels('openai')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    const result = await router.embed({ model: 'mock', input: ['a', 'b'], dimensions: 8 });
+    expect(result).toMatchObject({ provider: 'mock', model: 'mock-echo' });
+    expect(result.embeddings).toHaveLength(2);
+  });
+
+  it('refuses to embed with a provider that cannot', async () => {
+    const noEmbed = createRouter({ providers: [createScriptedProvider('anthropic', [[]], 'anthropic')] });
+    await expect(noEmbed.embed({ model: 'claude-haiku-4-5', input: ['x'] })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
   });
 });

@@ -1,0 +1,1 @@
+export { createMockProvider, MOCK_MODEL_PREFIX, type MockProviderOptions } from './mock-provider.js';

@@ -1,0 +1,18 @@
+export { classifyError, type FailureClass } from './classify-error.js';
+export {
+  type AliasConfig,
+  aliasConfigSchema,
+  deploymentConfigSchema,
+  type ResilienceConfig,
+  type RouterConfig,
+  type RouterConfigInput,
+  resilienceConfigSchema,
+  routerConfigSchema,
+  type StrategyName,
+  strategyNameSchema,
+} from './config-schema.js';
+export { inferProviderKind } from './infer-provider.js';
+export { createRouter, type Router, type RouterOptions } from './router.js';
+export { createSeededRandom } from './seeded-random.js';
+export type { CallHandle, CircuitStateName, TrafficRecorder } from './traffic-recorder.js';
+export type * from './types.js';

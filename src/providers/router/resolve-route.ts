@@ -1,0 +1,164 @@
+import { AppError } from '../../errors.js';
+import type { ProviderRegistration, ProviderRegistry } from '../registry.js';
+import type { RouterConfig } from './config-schema.js';
+import { inferProviderKind } from './infer-provider.js';
+import { routeError } from './route-errors.js';
+import type { Deployment, DeploymentGroup, RouteResolution, RouteSource, RouteTarget } from './types.js';
+
+export interface RouteResolverOptions {
+  registry: ProviderRegistry;
+  config: Pick<RouterConfig, 'aliases' | 'strategy'>;
+  defaultModel: string;
+  /** Whether a registered provider may take traffic now. */
+  isAvailable: (entry: ProviderRegistration) => boolean;
+}
+
+export interface RouteResolver {
+  /** Throws AppError BAD_USER_INPUT when the target cannot be routed. */
+  resolve(target: RouteTarget): RouteResolution;
+  readonly defaultModel: string;
+}
+
+interface PartialRoute {
+  source: RouteSource;
+  groups: DeploymentGroup[];
+}
+
+/**
+ * Turns (model?, provider?) into deployment groups in fallback order: explicit provider, then
+ * `provider/model`, then aliases (with their fallbacks), then inference from the id; bare ids that
+ * would go to an absent Ollama go to the default model instead.
+ */
+export function createRouteResolver(options: RouteResolverOptions): RouteResolver {
+  const { registry, config, defaultModel, isAvailable } = options;
+
+  const usable = (name: string) => {
+    const entry = registry.get(name);
+    return entry && isAvailable(entry) ? entry : undefined;
+  };
+  const choices = () => ({
+    providers: registry.entries.filter(isAvailable).map((e) => e.provider.name),
+    aliases: Object.keys(config.aliases),
+    defaultModel,
+  });
+  const deployment = (entry: ProviderRegistration, model: string, weight = 1): Deployment => ({
+    id: `${entry.provider.name}/${model}`,
+    provider: entry.provider,
+    model,
+    weight,
+  });
+  const single = (entry: ProviderRegistration, model: string): DeploymentGroup => {
+    const d = deployment(entry, model);
+    return { key: d.id, strategy: config.strategy, deployments: [d] };
+  };
+  const aliasOf = (name: string) => (Object.hasOwn(config.aliases, name) ? config.aliases[name] : undefined);
+  const fail = (problem: string, target: RouteTarget) => routeError(problem, target, choices());
+
+  function resolveAlias(name: string, visited: Set<string>): DeploymentGroup[] {
+    const alias = aliasOf(name);
+    if (!alias || visited.has(name)) return [];
+    visited.add(name);
+    const groups: DeploymentGroup[] = [];
+    const deployments = alias.deployments.flatMap((d) => {
+      const entry = usable(d.provider);
+      return entry ? [deployment(entry, d.model, d.weight)] : [];
+    });
+    if (deployments.length > 0) groups.push({ key: name, strategy: alias.strategy ?? config.strategy, deployments });
+    for (const fallback of alias.fallbacks) {
+      try {
+        groups.push(...resolveModel(fallback, visited, false).groups);
+      } catch (error) {
+        // A fallback whose provider is not configured here is skipped, not fatal.
+        if (!AppError.isInstance(error)) throw error;
+      }
+    }
+    return groups;
+  }
+
+  function resolveModel(ref: string, visited: Set<string>, allowDefault: boolean): PartialRoute {
+    if (aliasOf(ref)) {
+      const groups = resolveAlias(ref, visited);
+      if (groups.length === 0) throw fail(`Alias "${ref}" has no configured deployment.`, { model: ref });
+      return { source: 'alias', groups };
+    }
+    const slash = ref.indexOf('/');
+    const prefix = slash > 0 ? ref.slice(0, slash) : '';
+    if (registry.get(prefix)) {
+      const entry = usable(prefix);
+      if (!entry) throw fail(`Provider "${prefix}" is not configured.`, { model: ref });
+      return { source: 'qualified', groups: [single(entry, ref.slice(slash + 1))] };
+    }
+    const kind = inferProviderKind(ref);
+    const entry = registry.byKind(kind);
+    if (entry && isAvailable(entry)) {
+      const model = kind === 'mock' && ref === 'mock' ? registry.defaultModelOf(entry) : ref;
+      const groups = [single(entry, model)];
+      // An auto-detected Ollama may vanish: the default model stands behind it.
+      if (entry.configured === 'auto' && allowDefault) groups.push(...resolveDefault().groups);
+      return { source: 'inferred', groups };
+    }
+    if (kind === 'ollama' && allowDefault) return resolveDefault();
+    throw fail(`Model "${ref}" needs the ${kind} provider, which is not configured.`, { model: ref });
+  }
+
+  function resolveDefault(): PartialRoute {
+    return { ...resolveModel(defaultModel, new Set(), false), source: 'default' };
+  }
+
+  function resolveForProvider(name: string, model: string | undefined): PartialRoute {
+    const entry = registry.get(name);
+    if (!entry) throw fail(`Unknown provider "${name}".`, { model, provider: name });
+    if (!isAvailable(entry)) throw fail(`Provider "${name}" is not configured.`, { model, provider: name });
+    if (model === undefined) return { source: 'provider', groups: [single(entry, defaultModelFor(entry))] };
+    const slash = model.indexOf('/');
+    const prefix = slash > 0 ? model.slice(0, slash) : '';
+    if (registry.get(prefix)) {
+      if (prefix !== name)
+        throw fail(`Model "${model}" belongs to "${prefix}", not "${name}".`, { model, provider: name });
+      return { source: 'provider', groups: [single(entry, model.slice(slash + 1))] };
+    }
+    const alias = aliasOf(model);
+    const onProvider = alias?.deployments.filter((d) => d.provider === name) ?? [];
+    if (alias && onProvider.length > 0) {
+      const deployments = onProvider.map((d) => deployment(entry, d.model, d.weight));
+      return { source: 'provider', groups: [{ key: model, strategy: alias.strategy ?? config.strategy, deployments }] };
+    }
+    return { source: 'provider', groups: [single(entry, model)] };
+  }
+
+  /** The default chain's model on this provider, else the provider's own default. */
+  function defaultModelFor(entry: ProviderRegistration): string {
+    try {
+      const onProvider = resolveDefault()
+        .groups.flatMap((g) => g.deployments)
+        .find((d) => d.provider === entry.provider);
+      if (onProvider) return onProvider.model;
+    } catch {
+      // The default may be unroutable right now; the provider's own default still is.
+    }
+    return registry.defaultModelOf(entry);
+  }
+
+  return {
+    defaultModel,
+    resolve(target) {
+      const partial =
+        target.provider !== undefined
+          ? resolveForProvider(target.provider, target.model)
+          : target.model === undefined || target.model === ''
+            ? resolveDefault()
+            : resolveModel(target.model, new Set(), true);
+      return withoutDuplicates(partial);
+    },
+  };
+}
+
+/** A deployment reached twice (alias and fallback) is tried once, where it first appears. */
+function withoutDuplicates({ source, groups }: PartialRoute): RouteResolution {
+  const seen = new Set<string>();
+  const kept = groups.flatMap((group) => {
+    const deployments = group.deployments.filter((d) => !seen.has(d.id) && seen.add(d.id));
+    return deployments.length > 0 ? [{ ...group, deployments }] : [];
+  });
+  return { source, groups: kept, chain: kept.flatMap((g) => g.deployments) };
+}

@@ -1,0 +1,156 @@
+import { TimeoutStrategy, timeout } from 'cockatiel';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { createProviderRegistry, type ProviderInput, type ProviderRegistration } from '../registry.js';
+import type { ModelInfo } from '../types.js';
+import { createBalancers } from './balancing/index.js';
+import { createCircuitBreakers } from './circuit-breakers.js';
+import { type RouterConfig, type RouterConfigInput, routerConfigSchema } from './config-schema.js';
+import { createDeploymentStats } from './deployment-stats.js';
+import { embedWithChain } from './embed.js';
+import { collectStream } from './generate.js';
+import { createRouteResolver } from './resolve-route.js';
+import { routedStream } from './routed-stream.js';
+import { type CircuitStateName, noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
+import type {
+  EmbedResult,
+  GenerateResult,
+  RoutedChatRequest,
+  RoutedEmbedRequest,
+  RoutedStreamPart,
+  RouteResolution,
+  RouteTarget,
+} from './types.js';
+
+export interface RouterOptions extends RouterConfigInput {
+  /** Every known provider; bare ChatProviders count as configured. */
+  providers: readonly ProviderInput[];
+  /** For `configured: 'auto'` providers: may they take traffic now? Defaults to yes. */
+  isAvailable?: (providerName: string) => boolean;
+  /** Receives per-call outcomes and circuit changes (the health monitor). */
+  recorder?: TrafficRecorder;
+  /** Uniform in [0, 1); seed it in tests. */
+  random?: () => number;
+  /** Milliseconds, monotonic; used for time to first token. */
+  now?: () => number;
+}
+
+export interface Router {
+  readonly defaultModel: string;
+  /** Deployment groups in fallback order, before balancing. Throws AppError BAD_USER_INPUT. */
+  resolve(target: RouteTarget): RouteResolution;
+  /**
+   * Streams `start`, text deltas, then `finish` or `error` (never throws while iterating). Throws
+   * AppError BAD_USER_INPUT at once when the model or provider cannot be routed.
+   */
+  stream(request: RoutedChatRequest): AsyncIterable<RoutedStreamPart>;
+  /** The stream collected; rejects with its ProviderError. */
+  generate(request: RoutedChatRequest): Promise<GenerateResult>;
+  /** One provider's models, or every available provider's (those that fail to answer are left out). */
+  listModels(provider?: string, signal?: AbortSignal): Promise<ModelInfo[]>;
+  embed(request: RoutedEmbedRequest): Promise<EmbedResult>;
+  circuitState(deploymentId: string): CircuitStateName;
+}
+
+/**
+ * The one entry point the chat service needs: resolves a request to deployments, balances them,
+ * and runs the call with timeouts, retries, per-deployment circuit breakers and fallbacks.
+ *
+ * @example
+ * const router = createRouter({ providers: [createMockProvider()], aliases: {} });
+ * for await (const part of router.stream({ messages: [{ role: 'user', content: 'hi' }] })) ...
+ */
+export function createRouter(options: RouterOptions): Router {
+  const parsed = routerConfigSchema.safeParse({
+    defaultModel: options.defaultModel,
+    strategy: options.strategy,
+    aliases: options.aliases,
+    resilience: options.resilience,
+  });
+  if (!parsed.success) throw new Error(`Invalid router configuration: ${z.prettifyError(parsed.error)}`);
+  const config = parsed.data;
+  const registry = createProviderRegistry(options.providers);
+  checkAliasProviders(config, (name) => registry.get(name) !== undefined);
+
+  const isAvailable = (entry: ProviderRegistration) =>
+    entry.configured === 'auto' ? (options.isAvailable?.(entry.provider.name) ?? true) : entry.configured;
+  const defaultModel = config.defaultModel ?? pickDefaultModel(registry.entries, registry.defaultModelOf);
+  const resolver = createRouteResolver({ registry, config, defaultModel, isAvailable });
+  checkDefaultModel(
+    createRouteResolver({ registry, config, defaultModel, isAvailable: (e) => e.configured !== false }),
+  );
+
+  const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
+  const recorder = options.recorder ?? noopRecorder;
+  const stats = createDeploymentStats();
+  const { timeouts } = config.resilience;
+  const deps = {
+    resilience: config.resilience,
+    balancers: createBalancers({ random, stats }),
+    breakers: createCircuitBreakers(config.resilience.breaker, recorder),
+    stats,
+    recorder,
+    firstTokenLimit: timeout(timeouts.firstTokenMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
+    idleLimit: timeout(timeouts.idleMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
+    random,
+    now,
+  };
+
+  const stream = (request: RoutedChatRequest) => routedStream(deps, request, resolver.resolve(request).groups);
+
+  return {
+    defaultModel,
+    resolve: (target) => resolver.resolve(target),
+    stream,
+    generate: (request) => collectStream(stream(request), now),
+    async listModels(provider, signal) {
+      if (provider !== undefined) {
+        const entry = registry.get(provider);
+        if (!entry || !isAvailable(entry)) {
+          const available = registry.entries.filter(isAvailable).map((e) => e.provider.name);
+          throw new AppError('BAD_USER_INPUT', `Provider "${provider}" is not available. Available: ${available}.`, {
+            provider,
+            availableProviders: available,
+          });
+        }
+        return entry.provider.listModels(signal);
+      }
+      const lists = await Promise.allSettled(
+        registry.entries.filter(isAvailable).map((e) => e.provider.listModels(signal)),
+      );
+      return lists.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    },
+    embed: (request) => embedWithChain(resolver.resolve(request).chain, request, config.resilience.retry, random),
+    circuitState: (id) => deps.breakers.state(id),
+  };
+}
+
+/** A typo in an alias stops start-up instead of failing every request. */
+function checkAliasProviders(config: RouterConfig, known: (name: string) => boolean): void {
+  for (const [alias, { deployments }] of Object.entries(config.aliases)) {
+    const unknown = deployments.find((d) => !known(d.provider));
+    if (unknown) throw new Error(`Alias "${alias}" names provider "${unknown.provider}", which is not registered`);
+  }
+}
+
+function checkDefaultModel(resolver: ReturnType<typeof createRouteResolver>): void {
+  try {
+    resolver.resolve({});
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Default model "${resolver.defaultModel}" cannot be routed: ${reason}`);
+  }
+}
+
+/** The first configured real provider's default model, else the mock's. */
+function pickDefaultModel(
+  entries: readonly ProviderRegistration[],
+  defaultModelOf: (entry: ProviderRegistration) => string,
+): string {
+  const chosen =
+    entries.find((e) => e.configured === true && e.provider.kind !== 'mock') ??
+    entries.find((e) => e.configured === true);
+  if (!chosen) throw new Error('No configured provider to route to: register the mock provider at least');
+  return `${chosen.provider.name}/${defaultModelOf(chosen)}`;
+}

@@ -1,0 +1,29 @@
+import type { ProviderError } from '../provider-error.js';
+
+export type CircuitStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+/** How one upstream call went; exactly one of the settling calls is made, once. */
+export interface CallHandle {
+  firstToken(ttftMs: number): void;
+  succeeded(): void;
+  /** The provider failed (counts against its error rate). */
+  failed(error: ProviderError): void;
+  /** No verdict on the provider: the caller cancelled, or upstream rejected the request as invalid. */
+  abandoned(): void;
+}
+
+/**
+ * What the router reports about real traffic. The health monitor implements it; the router only
+ * knows this interface, so it can run without health (tests, scripts).
+ */
+export interface TrafficRecorder {
+  callStarted(provider: string, deploymentId: string): CallHandle;
+  circuitChanged(provider: string, deploymentId: string, state: CircuitStateName): void;
+}
+
+const noopHandle: CallHandle = { firstToken() {}, succeeded() {}, failed() {}, abandoned() {} };
+
+export const noopRecorder: TrafficRecorder = {
+  callStarted: () => noopHandle,
+  circuitChanged() {},
+};

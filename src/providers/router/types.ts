@@ -1,0 +1,84 @@
+import type { ChatMessage, ChatProvider, StreamPart, TokenUsage } from '../types.js';
+import type { StrategyName } from './config-schema.js';
+
+/** One place a model can be served: a provider and that provider's own model id. */
+export interface Deployment {
+  /** `provider/model`: the key for its circuit breaker and balancing figures. */
+  id: string;
+  provider: ChatProvider;
+  model: string;
+  weight: number;
+}
+
+/** Deployments balanced among themselves (one alias, or a single deployment). */
+export interface DeploymentGroup {
+  /** The alias name, or the deployment id for a lone deployment. */
+  key: string;
+  strategy: StrategyName;
+  deployments: Deployment[];
+}
+
+/** What a request asked for. */
+export interface RouteTarget {
+  model?: string;
+  provider?: string;
+}
+
+export type RouteSource = 'provider' | 'qualified' | 'alias' | 'inferred' | 'default';
+
+/** How a target resolves: groups in fallback order, each balanced when the request runs. */
+export interface RouteResolution {
+  source: RouteSource;
+  groups: DeploymentGroup[];
+  /** Every deployment in configured order (before balancing). */
+  chain: Deployment[];
+}
+
+export interface RoutedChatRequest extends RouteTarget {
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Sent once, just before the first text (or the finish of an empty reply): which deployment
+ * answered, after how many upstream calls in all, and the time to first token at the router.
+ */
+export interface RouteStartPart {
+  type: 'start';
+  provider: string;
+  kind: ChatProvider['kind'];
+  model: string;
+  deploymentId: string;
+  /** 1 when the first call answered; counts retries and fallbacks. */
+  attempt: number;
+  ttftMs: number;
+}
+
+/** `start`, then the contract's parts: text deltas, then one `finish` or `error`. */
+export type RoutedStreamPart = RouteStartPart | StreamPart;
+
+export interface GenerateResult {
+  text: string;
+  usage: TokenUsage;
+  finishReason: Extract<StreamPart, { type: 'finish' }>['finishReason'];
+  provider: string;
+  model: string;
+  deploymentId: string;
+  attempt: number;
+  ttftMs: number;
+  latencyMs: number;
+}
+
+export interface RoutedEmbedRequest extends RouteTarget {
+  input: string[];
+  dimensions?: number;
+  signal?: AbortSignal;
+}
+
+export interface EmbedResult {
+  embeddings: number[][];
+  provider: string;
+  model: string;
+}
