@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { numberField, sseFrame } from './fake-framing.js';
 import { contentText, type FakeChatInput, planReply, readMessages } from './fake-script.js';
-import {
-  type FakeModel,
-  type FakeOptions,
-  type FakeProtocol,
-  type FakeServer,
-  numberField,
-  type RouteContext,
-  sseFrame,
-  startFakeServer,
-} from './fake-server.js';
+import { startFakeServer } from './fake-server.js';
+import type { FakeModel, FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
 const errorTypes: Record<number, string> = {
   400: 'invalid_request_error',
@@ -149,6 +142,9 @@ export function startAnthropicFake(options: FakeOptions = {}): Promise<FakeServe
         },
       ],
     },
-    { models: [{ id: 'claude-sonnet-4-6', contextWindow: 200_000 }, { id: 'claude-haiku-4-5' }], ...options },
+    {
+      ...options,
+      models: options.models ?? [{ id: 'claude-sonnet-4-6', contextWindow: 200_000 }, { id: 'claude-haiku-4-5' }],
+    },
   );
 }

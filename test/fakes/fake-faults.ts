@@ -19,6 +19,8 @@ export interface FaultSpec {
   firstTokenDelayMs?: number;
   /** Delay before every chunk after the first. */
   tokenDelayMs?: number;
+  /** Write this many chunks, then send nothing more until the client goes away (an idle upstream). */
+  stallAfterChunks?: number;
   /** Write this many chunks (SSE events / NDJSON lines), then destroy the socket. */
   cutAfterChunks?: number;
   /** Write this many chunks, then one that is not valid JSON, then end the response. */

@@ -24,10 +24,12 @@ export async function writeJson(w: ResponseWriter, status: number, body: unknown
   const delay = w.fault?.firstTokenDelayMs;
   if (delay) await pause(delay, w.closed);
   if (w.closed.aborted) return;
-  if (w.fault?.cutAfterChunks !== undefined) {
+  const { cutAfterChunks, stallAfterChunks } = w.fault ?? {};
+  if (cutAfterChunks !== undefined || stallAfterChunks !== undefined) {
+    // headers, then a dropped connection or silence
     w.res.writeHead(status, { 'content-type': 'application/json', ...w.headers });
     w.res.flushHeaders();
-    return cut(w);
+    return stallAfterChunks !== undefined ? untilClosed(w.closed) : cut(w);
   }
   const full = JSON.stringify(body);
   const text = w.fault?.malformedAfterChunks !== undefined ? full.slice(0, Math.ceil(full.length / 2)) : full;
@@ -63,6 +65,7 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
     const delay = index === 0 ? fault?.firstTokenDelayMs : fault?.tokenDelayMs;
     if (delay) await pause(delay, w.closed);
     if (w.closed.aborted) return;
+    if (index === fault?.stallAfterChunks) return untilClosed(w.closed);
     if (index === fault?.cutAfterChunks) return cut(w);
     if (index === fault?.malformedAfterChunks) {
       w.res.end(w.malformedFrame);
@@ -88,6 +91,10 @@ function write(w: ResponseWriter, chunk: string): Promise<void> {
       resolve();
     });
   });
+}
+
+function untilClosed(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** Sleeps, but wakes early when the client goes away (no point writing to a closed socket). */

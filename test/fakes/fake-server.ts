@@ -1,107 +1,8 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createFaultController, type FaultController, type FaultSpec, retryHeaders } from './fake-faults.js';
+import { createFaultController, type FaultSpec, retryHeaders } from './fake-faults.js';
 import { type RequestOutcome, type ResponseWriter, writeFrames, writeJson, writeRaw } from './fake-response.js';
-import type { ReplyScript } from './fake-script.js';
-
-/** A model a fake serves; each fake renders it in its own list shape. */
-export interface FakeModel {
-  id: string;
-  contextWindow?: number;
-  /** Unix seconds. */
-  created?: number;
-  ownedBy?: string;
-  displayName?: string;
-}
-
-/** Everything a test may assert on about one request the fake received. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  /** Lower-cased header names, as node:http gives them. */
-  headers: IncomingHttpHeaders;
-  /** Parsed JSON, `undefined` when there was no body, the raw text when it was not JSON. */
-  body: unknown;
-  /** Updated live: `aborted` means the client closed the connection before the response ended. */
-  outcome: RequestOutcome;
-}
-
-export interface FakeOptions {
-  /** Fixed port; default 0 (any free port). */
-  port?: number;
-  models?: FakeModel[];
-  reply?: ReplyScript;
-  /** Answer unknown models with the provider's 404, as the real APIs do. Default false. */
-  strictModels?: boolean;
-  /** When set, requests without this key get the provider's 401. */
-  apiKey?: string;
-}
-
-/** What a route handler gets: the parsed request, the fake's state and fault-aware writers. */
-export interface RouteContext {
-  record: RecordedRequest;
-  body: Record<string, unknown>;
-  /** Capture groups of a RegExp route path. */
-  params: string[];
-  models: FakeModel[];
-  reply: ReplyScript | undefined;
-  /** False only when `strictModels` is on and `id` is not served. */
-  knowsModel(id: string): boolean;
-  json(body: unknown, status?: number): Promise<void>;
-  stream(contentType: string, frames: string[]): Promise<void>;
-  error(status: number, message?: string, code?: string): void;
-}
-
-export interface Route {
-  method: 'GET' | 'POST';
-  path: string | RegExp;
-  handle(ctx: RouteContext): Promise<void> | void;
-}
-
-/** The provider-specific part of a fake. */
-export interface FakeProtocol {
-  /** Appended to the origin to form the base URL the SDK takes (`/v1` for OpenAI). */
-  baseURLPath: string;
-  routes: Route[];
-  errorBody(status: number, message: string, code?: string): unknown;
-  malformedFrame: string;
-  authorized(headers: IncomingHttpHeaders, apiKey: string): boolean;
-  responseHeaders?(): Record<string, string>;
-  /** How a model id is compared with the served list (Ollama adds `:latest`). */
-  normalizeModel?(id: string): string;
-}
-
-export interface FakeServer {
-  /** Origin, e.g. `http://127.0.0.1:41234`. */
-  readonly url: string;
-  /** What to give the SDK: `url` plus the protocol's base path. */
-  readonly baseURL: string;
-  readonly port: number;
-  readonly listening: boolean;
-  readonly requests: RecordedRequest[];
-  readonly faults: FaultController;
-  setModels(models: FakeModel[]): void;
-  setReply(reply: ReplyScript | undefined): void;
-  /** The newest request, optionally the newest whose path starts with `path`. */
-  lastRequest(path?: string): RecordedRequest | undefined;
-  /** Resolves once the request has completed, been aborted by the client or cut by the fake. */
-  settled(record: RecordedRequest): Promise<RequestOutcome>;
-  /** Stop listening and drop open connections; new connections are refused. */
-  stop(): Promise<void>;
-  /** Listen again on the same port. */
-  start(): Promise<void>;
-  restart(): Promise<void>;
-  /** Forget recorded requests and queued faults. */
-  reset(): void;
-  close(): Promise<void>;
-}
+import type { FakeOptions, FakeProtocol, FakeServer, RecordedRequest, Route } from './fake-types.js';
 
 /** Starts a fake on 127.0.0.1 speaking `protocol`. */
 export async function startFakeServer(protocol: FakeProtocol, options: FakeOptions = {}): Promise<FakeServer> {
@@ -176,7 +77,7 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeOptio
     }
     if (fault?.status !== undefined) return error(fault.status, fault.message, undefined, fault);
     if (options.apiKey !== undefined && !protocol.authorized(req.headers, options.apiKey)) {
-      return error(401, 'invalid x-api-key', 'invalid_api_key');
+      return error(401, 'invalid API key', 'invalid_api_key');
     }
     if (typeof record.body === 'string') return error(400, 'request body is not valid JSON');
 
@@ -287,16 +188,4 @@ function parseBody(raw: string): unknown {
   } catch {
     return raw;
   }
-}
-
-/** Reads a numeric body field, or undefined. */
-export function numberField(body: Record<string, unknown>, key: string): number | undefined {
-  const value = body[key];
-  return typeof value === 'number' ? value : undefined;
-}
-
-/** Frames one Server-Sent Event, with an `event:` line when the protocol names its events. */
-export function sseFrame(data: unknown, event?: string): string {
-  const payload = typeof data === 'string' ? data : JSON.stringify(data);
-  return `${event ? `event: ${event}\n` : ''}data: ${payload}\n\n`;
 }

@@ -10,6 +10,6 @@ export {
   type ReplyScript,
   tokenize,
 } from './fake-script.js';
-export type { FakeModel, FakeOptions, FakeServer, RecordedRequest } from './fake-server.js';
+export type { FakeModel, FakeOptions, FakeServer, RecordedRequest } from './fake-types.js';
 export { startOllamaFake } from './ollama-fake.js';
 export { startOpenAIFake } from './openai-fake.js';

@@ -76,7 +76,7 @@ describe('Ollama fake, driven by the official SDK', () => {
   });
 
   it('records an abort from the SDK iterator', async () => {
-    fake.faults.next({ tokenDelayMs: 50 });
+    fake.faults.next({ stallAfterChunks: 1 });
     const stream = await client.chat({ model: 'llama3.2', messages, stream: true });
     const error = await (async () => {
       for await (const _part of stream) stream.abort();

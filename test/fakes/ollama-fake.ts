@@ -1,14 +1,8 @@
 import { fakeEmbedding } from './fake-embeddings.js';
+import { numberField } from './fake-framing.js';
 import { countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
-import {
-  type FakeModel,
-  type FakeOptions,
-  type FakeProtocol,
-  type FakeServer,
-  numberField,
-  type RouteContext,
-  startFakeServer,
-} from './fake-server.js';
+import { startFakeServer } from './fake-server.js';
+import type { FakeModel, FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
 const createdAt = '2025-01-01T00:00:00.000Z';
 /** Ollama names models `name:tag`; a bare name means `:latest`. */
@@ -121,6 +115,6 @@ export function startOllamaFake(options: FakeOptions = {}): Promise<FakeServer> 
         { method: 'GET', path: '/api/version', handle: (ctx) => ctx.json({ version: '0.12.0' }) },
       ],
     },
-    { models: [{ id: 'llama3.2', contextWindow: 131_072 }, { id: 'nomic-embed-text' }], ...options },
+    { ...options, models: options.models ?? [{ id: 'llama3.2', contextWindow: 131_072 }, { id: 'nomic-embed-text' }] },
   );
 }

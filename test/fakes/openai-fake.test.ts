@@ -121,7 +121,7 @@ describe('OpenAI fake, driven by the official SDK', () => {
   });
 
   it('records a client abort mid-stream', async () => {
-    fake.faults.next({ tokenDelayMs: 50 });
+    fake.faults.next({ stallAfterChunks: 1 });
     const controller = new AbortController();
     const stream = await client.chat.completions.create(
       { model: 'gpt-4o', messages, stream: true },

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fakeEmbedding, float32Base64 } from './fake-embeddings.js';
+import { numberField, sseFrame } from './fake-framing.js';
 import { contentText, countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
-import {
-  type FakeOptions,
-  type FakeProtocol,
-  type FakeServer,
-  numberField,
-  type RouteContext,
-  sseFrame,
-  startFakeServer,
-} from './fake-server.js';
+import { startFakeServer } from './fake-server.js';
+import type { FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
 const created = 1_700_000_000;
 
@@ -144,6 +138,9 @@ export function startOpenAIFake(options: FakeOptions = {}): Promise<FakeServer> 
         },
       ],
     },
-    { models: [{ id: 'gpt-4o-mini' }, { id: 'gpt-4o' }, { id: 'text-embedding-3-small' }], ...options },
+    {
+      ...options,
+      models: options.models ?? [{ id: 'gpt-4o-mini' }, { id: 'gpt-4o' }, { id: 'text-embedding-3-small' }],
+    },
   );
 }

@@ -86,7 +86,7 @@ export function describeChatProvider(h: ProviderHarness): void {
     });
 
     it('turns an abort mid-stream into CANCELLED and aborts the upstream request', async () => {
-      fake.faults.next({ tokenDelayMs: 20 });
+      fake.faults.next({ stallAfterChunks: h.chunksToFirstToken });
       const controller = new AbortController();
       const parts: StreamPart[] = [];
       for await (const part of provider.stream(request({ signal: controller.signal }))) {
@@ -101,7 +101,7 @@ export function describeChatProvider(h: ProviderHarness): void {
     });
 
     it('aborts the upstream request when the consumer stops reading', async () => {
-      fake.faults.next({ tokenDelayMs: 20 });
+      fake.faults.next({ stallAfterChunks: h.chunksToFirstToken });
       for await (const part of provider.stream(request())) if (part.type === 'text-delta') break;
       const upstream = fake.lastRequest(h.chatPath);
       if (!upstream) throw new Error('the fake saw no chat request');

@@ -1,0 +1,126 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { knownContextWindow } from '../context-windows.js';
+import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
+import { guard, toProviderError } from '../sdk-error.js';
+import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../types.js';
+import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
+
+export interface AnthropicProviderOptions {
+  /** Provider name in errors and model lists; default `anthropic`. */
+  name?: string;
+  apiKey: string;
+  /** Default `https://api.anthropic.com`. */
+  baseURL?: string;
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+  /** Used when a request names no model. */
+  defaultModel?: string;
+  /** `max_tokens` is required by the API; this is sent when a request sets none. Default 4096. */
+  defaultMaxTokens?: number;
+  /** How long a model list is reused; default five minutes. */
+  modelsRefreshMs?: number;
+  /** SDK time-to-response-headers limit; default one hour, since the router owns real timeouts. */
+  timeoutMs?: number;
+}
+
+/** A ChatProvider over the official `@anthropic-ai/sdk`, with its retries off (the router retries). Anthropic cannot embed. */
+export function createAnthropicProvider(options: AnthropicProviderOptions): ChatProvider {
+  const name = options.name ?? 'anthropic';
+  // baseURL explicit: the SDK falls back to ANTHROPIC_BASE_URL otherwise (a passed apiKey stops the key lookup).
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL ?? 'https://api.anthropic.com',
+    fetch: options.fetch,
+    defaultHeaders: options.headers,
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 60 * 60_000,
+  });
+
+  const listModels = createModelCache(
+    (signal) =>
+      guard({ provider: name, signal, phase: 'request' }, async () => {
+        const models: ModelInfo[] = [];
+        for await (const model of client.models.list({ limit: 100 }, { signal })) {
+          const contextWindow = model.max_input_tokens ?? knownContextWindow(model.id);
+          models.push({ id: model.id, provider: name, contextWindow });
+        }
+        return models;
+      }),
+    options.modelsRefreshMs ?? DEFAULT_MODELS_REFRESH_MS,
+  );
+
+  async function* stream(request: ChatRequest): AsyncGenerator<StreamPart> {
+    const ctx = { provider: name, signal: request.signal };
+    let events: AsyncIterable<Anthropic.RawMessageStreamEvent>;
+    try {
+      const prompt = convertToAnthropicMessages(request.messages);
+      events = await client.messages.create(
+        {
+          model: request.model || options.defaultModel || '',
+          system: prompt.system,
+          messages: prompt.messages,
+          max_tokens: request.maxTokens ?? options.defaultMaxTokens ?? 4096,
+          // no temperature: API version 2026-10-21 (SDK 1.x) removed the sampling parameters
+          stream: true,
+        },
+        { signal: request.signal },
+      );
+    } catch (error) {
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'request' }) };
+      return;
+    }
+
+    let promptTokens = 0;
+    let completionTokens = 0;
+    let stopReason: string | undefined;
+    let stopped = false;
+    try {
+      for await (const event of events) {
+        switch (event.type) {
+          case 'message_start':
+            promptTokens = event.message.usage.input_tokens;
+            completionTokens = event.message.usage.output_tokens;
+            break;
+          case 'content_block_delta':
+            if (event.delta.type === 'text_delta' && event.delta.text)
+              yield { type: 'text-delta', text: event.delta.text };
+            break;
+          case 'message_delta':
+            stopReason = event.delta.stop_reason ?? undefined;
+            completionTokens = event.usage.output_tokens;
+            promptTokens = event.usage.input_tokens ?? promptTokens;
+            break;
+          case 'message_stop':
+            stopped = true;
+            break;
+        }
+      }
+    } catch (error) {
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      return;
+    }
+    // The SDK ends quietly on an abort and on a body that stops early: only message_stop is a finish.
+    if (request.signal?.aborted || !stopped) {
+      const error = new Error('stream ended before message_stop');
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      return;
+    }
+    yield {
+      type: 'finish',
+      usage: { promptTokens, completionTokens },
+      finishReason: { unified: mapAnthropicFinishReason(stopReason), raw: stopReason },
+    };
+  }
+
+  return {
+    name,
+    kind: 'anthropic',
+    stream,
+    listModels,
+    probe: (signal: AbortSignal) =>
+      guard({ provider: name, signal, phase: 'request' }, async () => {
+        await client.models.list({ limit: 1 }, { signal });
+      }),
+  };
+}

@@ -1,0 +1,120 @@
+import OpenAI from 'openai';
+import { knownContextWindow } from '../context-windows.js';
+import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
+import { guard, toProviderError } from '../sdk-error.js';
+import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart, TokenUsage } from '../types.js';
+import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
+import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+
+export interface OpenAIProviderOptions {
+  /** Provider name in errors and model lists; default `openai`. */
+  name?: string;
+  apiKey: string;
+  /** Default `https://api.openai.com/v1`; any OpenAI-compatible server works. */
+  baseURL?: string;
+  organization?: string;
+  project?: string;
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+  /** Used when a request names no model. */
+  defaultModel?: string;
+  /** How long a model list is reused; default five minutes. */
+  modelsRefreshMs?: number;
+  /** SDK time-to-response-headers limit; default one hour, since the router owns real timeouts. */
+  timeoutMs?: number;
+}
+
+/** A ChatProvider over the official `openai` SDK, with its retries off (the router retries). */
+export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvider {
+  const name = options.name ?? 'openai';
+  // Every option explicit: the SDK falls back to OPENAI_* environment variables for what is missing.
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL ?? 'https://api.openai.com/v1',
+    organization: options.organization ?? null,
+    project: options.project ?? null,
+    fetch: options.fetch,
+    defaultHeaders: options.headers,
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 60 * 60_000,
+  });
+
+  const listModels = createModelCache(
+    (signal) =>
+      guard({ provider: name, signal, phase: 'request' }, async () => {
+        const models: ModelInfo[] = [];
+        for await (const model of client.models.list({ signal })) {
+          models.push({ id: model.id, provider: name, contextWindow: knownContextWindow(model.id) });
+        }
+        return models;
+      }),
+    options.modelsRefreshMs ?? DEFAULT_MODELS_REFRESH_MS,
+  );
+
+  async function* stream(request: ChatRequest): AsyncGenerator<StreamPart> {
+    const ctx = { provider: name, signal: request.signal };
+    let chunks: AsyncIterable<OpenAI.ChatCompletionChunk>;
+    try {
+      chunks = await client.chat.completions.create(
+        {
+          model: request.model || options.defaultModel || '',
+          messages: convertToOpenAIMessages(request.messages),
+          temperature: request.temperature,
+          max_completion_tokens: request.maxTokens,
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal: request.signal },
+      );
+    } catch (error) {
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'request' }) };
+      return;
+    }
+
+    let finishReason: string | undefined;
+    let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.usage) {
+          usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+        }
+        const choice = chunk.choices[0];
+        if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+      }
+    } catch (error) {
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      return;
+    }
+    // The SDK ends quietly on an abort and on a body that stops early: neither is a finish.
+    if (request.signal?.aborted || finishReason === undefined) {
+      const error = new Error('stream ended before a finish reason');
+      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      return;
+    }
+    yield {
+      type: 'finish',
+      usage,
+      finishReason: { unified: mapOpenAIFinishReason(finishReason), raw: finishReason },
+    };
+  }
+
+  return {
+    name,
+    kind: 'openai',
+    stream,
+    listModels,
+    embed: (request: EmbedRequest) =>
+      guard({ provider: name, signal: request.signal, phase: 'request' }, async () => {
+        const response = await client.embeddings.create(
+          { model: request.model, input: request.input, dimensions: request.dimensions },
+          { signal: request.signal },
+        );
+        return [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      }),
+    probe: (signal: AbortSignal) =>
+      guard({ provider: name, signal, phase: 'request' }, async () => {
+        await client.models.list({ signal });
+      }),
+  };
+}
