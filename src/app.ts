@@ -6,7 +6,8 @@ import { type Database, openDatabase } from './db/database.js';
 import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
 import { createHealthService } from './health/health-service.js';
 import type { Logger } from './logger.js';
-import { createAppPubSub } from './pubsub/pubsub.js';
+import { createProviderGateway } from './providers/gateway.js';
+import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
 import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
 import type { Services } from './services.js';
 
@@ -47,9 +48,19 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     });
   bootstrapped.catch(() => {});
 
+  const providers = createProviderGateway(config);
+  const localEvents = createLocalEvents();
+  const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const services: Services = {
-    health: createHealthService({ database, redis, isBootstrapped: () => bootstrappedFlag }),
+    health: createHealthService({
+      database,
+      redis,
+      isBootstrapped: () => bootstrappedFlag,
+      providersStatus: () => providers.monitor.overall(),
+    }),
     pubsub: createAppPubSub(redis),
+    localEvents,
+    providers,
   };
 
   return {
@@ -68,6 +79,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     },
     async close() {
       stop.abort();
+      unwatch();
+      providers.close();
       await redis?.close();
       await database.close();
     },

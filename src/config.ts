@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { type ConfigFile, readConfigFile } from './config-file.js';
 
 /**
  * The one place that reads the environment. Every setting has a working default; a bad value
@@ -19,8 +20,12 @@ export interface Config {
   };
   defaultModel: string | undefined;
   embeddingModel: string | undefined;
-  /** Path of the routing file (JSON or YAML) named by SWITCHYARD_CONFIG. */
-  configFile: string | undefined;
+  /** The routing file (JSON or YAML) named by SWITCHYARD_CONFIG, validated; defaults when unset. */
+  file: ConfigFile;
+  /** API keys of the file's extra provider deployments, read from the variables it names. */
+  providerKeys: Record<string, string | undefined>;
+  /** Per-token delay of the built-in mock provider. */
+  mockTokenDelayMs: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
 }
@@ -92,6 +97,17 @@ export function loadConfig(env: Env = process.env): Config {
   const openaiKey = optional(env.OPENAI_API_KEY);
   const anthropicKey = optional(env.ANTHROPIC_API_KEY);
   const http = ['http:', 'https:'];
+  const configPath = optional(env.SWITCHYARD_CONFIG);
+  let file: ConfigFile;
+  try {
+    file = readConfigFile(configPath);
+  } catch (error) {
+    throw new ConfigError(
+      'SWITCHYARD_CONFIG',
+      configPath,
+      `a readable JSON or YAML routing file (${(error as Error).message})`,
+    );
+  }
   return {
     port: parse(env, 'PORT', port, 'an integer from 0 to 65535', '4000'),
     host: parse(env, 'HOST', z.string().min(1), 'a host name or IP address', '127.0.0.1'),
@@ -113,7 +129,20 @@ export function loadConfig(env: Env = process.env): Config {
     },
     defaultModel: optional(env.DEFAULT_MODEL),
     embeddingModel: optional(env.EMBEDDING_MODEL),
-    configFile: optional(env.SWITCHYARD_CONFIG),
+    file,
+    providerKeys: Object.fromEntries(
+      Object.entries(file.providers).map(([name, entry]) => [
+        name,
+        entry.apiKeyEnv ? optional(env[entry.apiKeyEnv]) : undefined,
+      ]),
+    ),
+    mockTokenDelayMs: parse(
+      env,
+      'MOCK_TOKEN_DELAY_MS',
+      z.coerce.number().int().min(0),
+      'a whole number of milliseconds',
+      '20',
+    ),
     logLevel: parse(
       env,
       'LOG_LEVEL',

@@ -1,8 +1,13 @@
 import type { HealthService } from './health/health-service.js';
-import type { PubSub } from './pubsub/pubsub.js';
+import type { ProviderGateway } from './providers/gateway.js';
+import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 
 /** Everything resolvers may call, built once in createApp and handed over through the context. */
 export interface Services {
   health: HealthService;
+  /** Across instances when Redis is configured. */
   pubsub: PubSub;
+  /** This instance's own observations (provider health), never shared. */
+  localEvents: LocalEvents;
+  providers: ProviderGateway;
 }

@@ -25,7 +25,6 @@ const contract = buildSchema(readFileSync(contractPath, 'utf8'));
  */
 const PENDING: Record<string, string> = {
   Mutation: 'chat (#4), documents and memory (#5)',
-  Subscription: 'providers (#3), chat (#4)',
   SendMessageInput: 'chat (#4)',
   SendMessagePayload: 'chat (#4)',
   MessageStreamEvent: 'chat (#4)',
@@ -37,17 +36,12 @@ const PENDING: Record<string, string> = {
   MemoryHit: 'memory (#5)',
   RememberInput: 'memory (#5)',
   IngestDocumentInput: 'documents (#5)',
-  ProviderStatus: 'providers (#3)',
-  CircuitState: 'providers (#3)',
-  ProviderHealth: 'providers (#3)',
-  Model: 'providers (#3)',
 };
 const PENDING_FIELDS: Record<string, string> = {
+  'Subscription.chat': 'chat (#4)',
+  'Subscription.messageStream': 'chat (#4)',
   'Query.search': 'retrieval (#5)',
   'Query.recall': 'memory (#5)',
-  'Query.providers': 'providers (#3)',
-  'Query.models': 'providers (#3)',
-  'Health.providers': 'providers (#3)',
 };
 
 function describeField(field: GraphQLField<unknown, unknown> | GraphQLInputField) {

@@ -16,7 +16,7 @@ export interface HealthReport {
 
 export interface HealthService {
   report(): Promise<HealthReport>;
-  /** Ready means: migrations applied and the database answering. */
+  /** Ready means: migrations applied and the database answering (providers do not gate readiness). */
   readiness(): Promise<{ ready: boolean; reason?: string; report: HealthReport }>;
 }
 
@@ -24,10 +24,18 @@ export interface HealthServiceDeps {
   database: Database;
   redis: RedisClients | undefined;
   isBootstrapped(): boolean;
+  /** The providers' aggregate, as the router's health monitor sees it. */
+  providersStatus(): 'ok' | 'degraded' | 'down';
   timeoutMs?: number;
 }
 
-export function createHealthService({ database, redis, isBootstrapped, timeoutMs = 2_000 }: HealthServiceDeps) {
+export function createHealthService({
+  database,
+  redis,
+  isBootstrapped,
+  providersStatus,
+  timeoutMs = 2_000,
+}: HealthServiceDeps) {
   const probe = async (check: () => Promise<number>): Promise<ComponentHealth> => {
     try {
       return { status: 'ok', latencyMs: await check(), error: null };
@@ -41,7 +49,13 @@ export function createHealthService({ database, redis, isBootstrapped, timeoutMs
       probe(() => database.ping(timeoutMs)),
       redis ? probe(() => redis.ping(timeoutMs)) : Promise.resolve(null),
     ]);
-    const status = db.status === 'down' ? 'down' : cache?.status === 'down' ? 'degraded' : 'ok';
+    const providers = providersStatus();
+    const status =
+      db.status === 'down' || providers === 'down'
+        ? 'down'
+        : cache?.status === 'down' || providers === 'degraded'
+          ? 'degraded'
+          : 'ok';
     return { status, database: db, redis: cache };
   };
 

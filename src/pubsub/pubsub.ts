@@ -1,5 +1,6 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
+import type { ProviderHealthSnapshot } from '../providers/health/index.js';
 import type { RedisClients } from './redis-clients.js';
 
 /** Topic name -> payload. Add a topic here and every publisher and subscriber is typed. */
@@ -7,6 +8,17 @@ import type { RedisClients } from './redis-clients.js';
 export type Topics = {};
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+
+/** Events about this instance alone: each instance probes providers itself, so its health view is its own. */
+export type LocalTopics = {
+  providerHealth: [ProviderHealthSnapshot];
+};
+
+export type LocalEvents = ReturnType<typeof createPubSub<LocalTopics>>;
+
+export function createLocalEvents(): LocalEvents {
+  return createPubSub<LocalTopics>();
+}
 
 /** In-process by default; across instances through Redis when it is configured. */
 export function createAppPubSub(redis: RedisClients | undefined): PubSub {

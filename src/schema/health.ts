@@ -1,5 +1,6 @@
 import type { ComponentHealth, HealthReport } from '../health/health-service.js';
 import { builder } from './builder.js';
+import { ProviderHealthRef } from './provider.js';
 
 const ComponentHealthRef = builder.objectRef<ComponentHealth>('ComponentHealth').implement({
   fields: (t) => ({
@@ -18,6 +19,10 @@ export const HealthRef = builder.objectRef<HealthReport>('Health').implement({
       nullable: true,
       description: 'Null when no Redis is configured.',
       resolve: (report) => report.redis,
+    }),
+    providers: t.field({
+      type: [ProviderHealthRef],
+      resolve: (_report, _args, ctx) => ctx.services.providers.monitor.snapshot(),
     }),
   }),
 });

@@ -5,9 +5,11 @@ import './conversation.js';
 import './message.js';
 import './document.js';
 import './memory.js';
+import './provider.js';
 import './health.js';
 
 builder.queryType({});
+builder.subscriptionType({});
 
 /** The whole schema, built once per process from the modules above. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { routerConfigSchema } from './providers/router/config-schema.js';
+
+/**
+ * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible
+ * base URL. Its key is read from the environment variable it names, never written in the file.
+ */
+const providerEntrySchema = z.strictObject({
+  kind: z.enum(['openai', 'anthropic', 'ollama']),
+  baseURL: z.url().optional(),
+  apiKeyEnv: z.string().min(1).optional(),
+  defaultModel: z.string().min(1).optional(),
+});
+
+/** The whole `SWITCHYARD_CONFIG` file: routing, plus named provider deployments. */
+export const configFileSchema = routerConfigSchema.extend({
+  providers: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'), providerEntrySchema)
+    .default({}),
+  health: z
+    .strictObject({
+      intervalMs: z.number().int().positive().default(15_000),
+      probeTimeoutMs: z.number().int().positive().default(5_000),
+    })
+    .prefault({}),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type ProviderEntry = z.infer<typeof providerEntrySchema>;
+
+/** Reads and validates the file; throws an Error whose message is one line saying what is wrong. */
+export function readConfigFile(path: string | undefined): ConfigFile {
+  if (!path) return configFileSchema.parse({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let raw: unknown;
+  try {
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `it is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  const result = configFileSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return result.data;
+}

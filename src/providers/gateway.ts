@@ -1,0 +1,31 @@
+import type { Config } from '../config.js';
+import { createHealthMonitor, type HealthMonitor } from './health/index.js';
+import { providersFromConfig } from './providers-from-config.js';
+import { createRouter, type Router } from './router/index.js';
+
+/** The router and the health monitor that watches the same providers. */
+export interface ProviderGateway {
+  router: Router;
+  monitor: HealthMonitor;
+  close(): void;
+}
+
+/** Builds every provider from config, a router over them, and starts active health probes. */
+export function createProviderGateway(config: Config): ProviderGateway {
+  const providers = providersFromConfig(config);
+  const { health, providers: _named, ...routing } = config.file;
+  const monitor = createHealthMonitor({
+    providers,
+    intervalMs: health.intervalMs,
+    probeTimeoutMs: health.probeTimeoutMs,
+  });
+  const router = createRouter({
+    ...routing,
+    defaultModel: config.defaultModel ?? routing.defaultModel,
+    providers,
+    isAvailable: monitor.isAvailable,
+    recorder: monitor.recorder,
+  });
+  monitor.start();
+  return { router, monitor, close: () => monitor.stop() };
+}
