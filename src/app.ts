@@ -27,7 +27,11 @@ export interface App {
  * recovers by itself when the database comes up.
  */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
-  const database = await openDatabase(config, logger);
+  const providers = createProviderGateway(config);
+  const database = await openDatabase(config, logger).catch((error) => {
+    providers.close();
+    throw error;
+  });
   const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger) : undefined;
   const stop = new AbortController();
   let bootstrappedFlag = false;
@@ -48,7 +52,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     });
   bootstrapped.catch(() => {});
 
-  const providers = createProviderGateway(config);
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const services: Services = {

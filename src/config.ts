@@ -22,6 +22,7 @@ export interface Config {
   embeddingModel: string | undefined;
   /** The routing file (JSON or YAML) named by SWITCHYARD_CONFIG, validated; defaults when unset. */
   file: ConfigFile;
+  filePath: string | undefined;
   /** API keys of the file's extra provider deployments, read from the variables it names. */
   providerKeys: Record<string, string | undefined>;
   /** Per-token delay of the built-in mock provider. */
@@ -130,6 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultModel: optional(env.DEFAULT_MODEL),
     embeddingModel: optional(env.EMBEDDING_MODEL),
     file,
+    filePath: configPath,
     providerKeys: Object.fromEntries(
       Object.entries(file.providers).map(([name, entry]) => [
         name,

@@ -15,7 +15,13 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const server = await createServer(config, logger);
+  const server = await createServer(config, logger).catch((error) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  });
   process.stdout.write(`Switchyard is running at ${server.url}\n`);
 
   const stop = (signal: string) => {

@@ -37,6 +37,77 @@ describe('configuration', () => {
   });
 });
 
+describe('the routing file named by SWITCHYARD_CONFIG', () => {
+  const write = (name: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-file-'));
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it('reads aliases, fallbacks, named deployments and resilience from YAML, with defaults for the rest', () => {
+    const file = write(
+      'switchyard.yaml',
+      [
+        'defaultModel: fast',
+        'providers:',
+        '  openai-eu: { kind: openai, baseURL: "https://eu.example.test/v1", apiKeyEnv: EU_KEY }',
+        'aliases:',
+        '  fast:',
+        '    strategy: weighted',
+        '    deployments:',
+        '      - { provider: openai, model: gpt-4o-mini, weight: 3 }',
+        '      - { provider: openai-eu, model: gpt-4o-mini }',
+        '    fallbacks: [claude-haiku-4-5]',
+        'resilience: { retry: { maxRetries: 1 } }',
+      ].join('\n'),
+    );
+    try {
+      const config = loadConfig({ SWITCHYARD_CONFIG: file.path, EU_KEY: 'sk-eu' });
+      expect(config.file.aliases.fast).toEqual({
+        strategy: 'weighted',
+        deployments: [
+          { provider: 'openai', model: 'gpt-4o-mini', weight: 3 },
+          { provider: 'openai-eu', model: 'gpt-4o-mini', weight: 1 },
+        ],
+        fallbacks: ['claude-haiku-4-5'],
+      });
+      expect(config.file.resilience.retry).toMatchObject({ maxRetries: 1, maxRetryAfterMs: 30_000 });
+      expect(config.file.resilience.timeouts).toEqual({ firstTokenMs: 60_000, idleMs: 60_000, totalMs: 600_000 });
+      expect(config.providerKeys).toEqual({ 'openai-eu': 'sk-eu' });
+    } finally {
+      file.cleanup();
+    }
+  });
+
+  it.each([
+    ['bad.json', '{ "aliases": ', /it is not valid JSON/],
+    ['bad.yaml', 'strategy: fastest', /strategy: Invalid option/],
+    ['bad.json', '{ "colour": "blue" }', /Unrecognized key/],
+  ])('rejects %s (%s) with one line naming the variable', (name, text, reason) => {
+    const file = write(name, text);
+    try {
+      expect(() => loadConfig({ SWITCHYARD_CONFIG: file.path })).toThrow(ConfigError);
+      try {
+        loadConfig({ SWITCHYARD_CONFIG: file.path });
+      } catch (error) {
+        const message = (error as Error).message;
+        expect(message).toMatch(/^Invalid configuration: SWITCHYARD_CONFIG=/);
+        expect(message).toMatch(reason);
+        expect(message).not.toContain('\n');
+      }
+    } finally {
+      file.cleanup();
+    }
+  });
+
+  it('a missing file is named', () => {
+    expect(() => loadConfig({ SWITCHYARD_CONFIG: '/nonexistent/switchyard.yaml' })).toThrow(
+      /cannot read it \(ENOENT\)/,
+    );
+  });
+});
+
 describe('the server process', () => {
   it.each([
     ['PORT', 'not-a-port'],
@@ -66,5 +137,25 @@ describe('the server process', () => {
     expect(await closed).toBe(1001);
     expect(await server.exited).toBe(0);
     await expect(fetch(new URL('/health/live', url))).rejects.toThrow();
+  });
+});
+
+describe('routes that cannot be served', () => {
+  it('stop start-up with one line naming the routing file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-route-'));
+    const file = join(dir, 'routes.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ aliases: { fast: { deployments: [{ provider: 'azure', model: 'gpt-4o' }] } } }),
+    );
+    try {
+      const server = spawnServer({ DATA_DIR: 'memory://', PORT: '0', SWITCHYARD_CONFIG: file });
+      expect(await server.exited).toBe(1);
+      const lines = server.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^Invalid configuration: SWITCHYARD_CONFIG=".*routes\.json".*azure/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

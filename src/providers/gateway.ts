@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 import { createHealthMonitor, type HealthMonitor } from './health/index.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { createRouter, type Router } from './router/index.js';
@@ -19,13 +19,21 @@ export function createProviderGateway(config: Config): ProviderGateway {
     intervalMs: health.intervalMs,
     probeTimeoutMs: health.probeTimeoutMs,
   });
-  const router = createRouter({
-    ...routing,
-    defaultModel: config.defaultModel ?? routing.defaultModel,
-    providers,
-    isAvailable: monitor.isAvailable,
-    recorder: monitor.recorder,
-  });
+  let router: Router;
+  try {
+    router = createRouter({
+      ...routing,
+      defaultModel: config.defaultModel ?? routing.defaultModel,
+      providers,
+      isAvailable: monitor.isAvailable,
+      recorder: monitor.recorder,
+    });
+  } catch (error) {
+    // Routes naming unknown providers or an unroutable default are configuration mistakes.
+    const variable = config.defaultModel ? 'DEFAULT_MODEL' : 'SWITCHYARD_CONFIG';
+    const value = config.defaultModel ?? config.filePath;
+    throw new ConfigError(variable, value, `routes to registered providers (${(error as Error).message})`);
+  }
   monitor.start();
   return { router, monitor, close: () => monitor.stop() };
 }
