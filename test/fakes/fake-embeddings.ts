@@ -1,3 +1,4 @@
+import { fnv1a } from '../../src/util/fnv1a.js';
 /**
  * Deterministic unit vectors seeded by the text: the same text always embeds the same way, different
  * texts almost never do. Values are float32-exact so JSON and base64 encodings decode to equal arrays.
@@ -18,13 +19,4 @@ export function fakeEmbedding(text: string, dimensions: number): number[] {
 /** OpenAI's `encoding_format: 'base64'`: little-endian float32 bytes. */
 export function float32Base64(vector: number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString('base64');
-}
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

@@ -1,13 +1,4 @@
-/** FNV-1a: a small, stable string hash. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
+import { fnv1a } from '../../util/fnv1a.js';
 /**
  * A deterministic, unit-length vector by feature hashing of lower-cased words, so texts that share
  * words score as similar: enough for retrieval demos and tests without a real model.
