@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { createChatModule } from './chat/chat-module.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
@@ -36,6 +37,18 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const stop = new AbortController();
   let bootstrappedFlag = false;
 
+  const localEvents = createLocalEvents();
+  const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
+  const pubsub = createAppPubSub(redis);
+  const chat = createChatModule({
+    db: database.prisma,
+    providers,
+    redis,
+    pubsub,
+    logger,
+    settings: config.file.chat,
+  });
+
   const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
   bootstrapPolicy.onRetry((event) =>
     logger.warn('database not ready, retrying', { error: 'error' in event ? event.error.message : undefined }),
@@ -44,6 +57,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     .execute(async () => {
       await database.migrate();
       await ensureDefaultUser(database.prisma);
+      // Embedded PGlite belongs to this process alone: anything still STREAMING was cut off by a crash.
+      await chat.liveness.sweep({ all: database.kind === 'pglite' });
+      chat.liveness.start();
       bootstrappedFlag = true;
     }, stop.signal)
     .catch((error) => {
@@ -52,8 +68,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     });
   bootstrapped.catch(() => {});
 
-  const localEvents = createLocalEvents();
-  const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const services: Services = {
     health: createHealthService({
       database,
@@ -61,9 +75,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       isBootstrapped: () => bootstrappedFlag,
       providersStatus: () => providers.monitor.overall(),
     }),
-    pubsub: createAppPubSub(redis),
+    pubsub,
     localEvents,
     providers,
+    chat: chat.service,
   };
 
   return {
@@ -82,6 +97,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     },
     async close() {
       stop.abort();
+      await chat.close();
       unwatch();
       providers.close();
       await redis?.close();

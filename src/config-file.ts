@@ -25,6 +25,26 @@ export const configFileSchema = routerConfigSchema.extend({
       probeTimeoutMs: z.number().int().positive().default(5_000),
     })
     .prefault({}),
+  chat: z
+    .strictObject({
+      /** Longest message a user may send, in characters. */
+      maxContentChars: z.number().int().positive().default(100_000),
+      /** Tokens kept free for the reply when a request sets no maxTokens. */
+      defaultReservedOutputTokens: z.number().int().positive().default(1_024),
+      /** Partial text reaches the database at least this often while streaming. */
+      flushIntervalMs: z.number().int().positive().default(1_000),
+      /** Each instance marks its running generations alive this often. */
+      heartbeatMs: z.number().int().positive().default(5_000),
+      /** A STREAMING message whose heartbeat is older than this lost its instance: INTERRUPTED. */
+      staleAfterMs: z.number().int().positive().default(30_000),
+      /** How often every instance looks for such messages. */
+      sweepIntervalMs: z.number().int().positive().default(10_000),
+      /** Deltas buffered per message for replay; a subscriber further behind is told to resume. */
+      maxBufferedDeltas: z.number().int().positive().default(50_000),
+      /** How long a finished stream stays replayable from the buffer. */
+      endedStreamTtlMs: z.number().int().positive().default(300_000),
+    })
+    .prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'PROVIDER_UNAVAILABLE'
   | 'UPSTREAM_ERROR'
   | 'CANCELLED'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** A stream subscriber fell behind the bounded buffer; it can resume with `afterSeq`. */
+  | 'STREAM_LAGGED';
 
 const marker = Symbol.for('switchyard.AppError');
 

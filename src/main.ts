@@ -22,7 +22,10 @@ async function main() {
     }
     throw error;
   });
-  process.stdout.write(`Switchyard is running at ${server.url}\n`);
+  server.ready.then(
+    () => process.stdout.write(`Switchyard is running at ${server.url}\n`),
+    () => {},
+  );
 
   const stop = (signal: string) => {
     logger.info('shutting down', { signal });

@@ -5,7 +5,7 @@ import { createYoga } from 'graphql-yoga';
 import { type App, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import { useErrorPolicy } from './http/error-policy.js';
+import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
@@ -31,6 +31,7 @@ export async function createServer(config: Config, logger: Logger = createLogger
     graphiql: { title: 'Switchyard', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     renderGraphiQL,
     landingPage: false,
+    maskedErrors: { maskError: maskUnexpected },
     plugins: [useHealthRoutes(app.services.health), useErrorPolicy(logger)],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),

@@ -1,3 +1,4 @@
+import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { ProviderGateway } from './providers/gateway.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
@@ -10,4 +11,5 @@ export interface Services {
   /** This instance's own observations (provider health), never shared. */
   localEvents: LocalEvents;
   providers: ProviderGateway;
+  chat: ChatService;
 }

@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { handleStreamOrSingleExecutionResult, type MaskError, maskError, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -48,3 +48,16 @@ export function toClientError(error: GraphQLError, requestId: string, logger: Lo
   logger.error('unexpected error', { requestId, path: error.path, error: original });
   return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
 }
+
+/**
+ * Yoga's last line of masking, for errors raised outside execution results (a subscription's
+ * source stream failing mid-way): expected AppErrors keep their code, the rest are masked.
+ */
+export const maskUnexpected: MaskError = (error, message, isDev) => {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (AppError.isInstance(original)) {
+    const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+    return new GraphQLError(original.message, { ...at, extensions: { ...original.details, code: original.code } });
+  }
+  return maskError(error, message, isDev);
+};

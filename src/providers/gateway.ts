@@ -13,7 +13,7 @@ export interface ProviderGateway {
 /** Builds every provider from config, a router over them, and starts active health probes. */
 export function createProviderGateway(config: Config): ProviderGateway {
   const providers = providersFromConfig(config);
-  const { health, providers: _named, ...routing } = config.file;
+  const { health, providers: _named, chat: _chat, ...routing } = config.file;
   const monitor = createHealthMonitor({
     providers,
     intervalMs: health.intervalMs,

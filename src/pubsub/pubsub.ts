@@ -4,8 +4,10 @@ import type { ProviderHealthSnapshot } from '../providers/health/index.js';
 import type { RedisClients } from './redis-clients.js';
 
 /** Topic name -> payload. Add a topic here and every publisher and subscriber is typed. */
-// biome-ignore lint/complexity/noBannedTypes: topics arrive with the features that publish them
-export type Topics = {};
+export type Topics = {
+  /** Asks the instance running a generation to abort it. */
+  cancelMessage: [messageId: string];
+};
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;
 

@@ -8,6 +8,8 @@ export interface RedisClients {
   publisher: Redis;
   /** A connection in subscriber mode can run nothing else, hence its own client. */
   subscriber: Redis;
+  /** Subscriber-mode connection of the message stream store. */
+  streamSubscriber: Redis;
   ping(timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -21,17 +23,21 @@ export function createRedisClients(url: string, logger: Logger): RedisClients {
   const command = connect('command');
   const publisher = connect('publisher');
   const subscriber = connect('subscriber');
+  const streamSubscriber = connect('stream-subscriber');
   return {
     command,
     publisher,
     subscriber,
+    streamSubscriber,
     async ping(timeoutMs) {
       const started = performance.now();
       await withTimeout(command.ping(), timeoutMs, 'redis did not answer in time');
       return performance.now() - started;
     },
     async close() {
-      await Promise.all([command, publisher, subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.all(
+        [command, publisher, subscriber, streamSubscriber].map((c) => c.quit().catch(() => c.disconnect())),
+      );
     },
   };
 }

@@ -1,7 +1,7 @@
 import { builder } from './builder.js';
 import { parseGlobalId } from './global-id.js';
 
-builder.prismaNode('Conversation', {
+export const ConversationRef = builder.prismaNode('Conversation', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,

@@ -7,9 +7,11 @@ import './document.js';
 import './memory.js';
 import './provider.js';
 import './health.js';
+import './chat.js';
 
 builder.queryType({});
 builder.subscriptionType({});
+builder.mutationType({});
 
 /** The whole schema, built once per process from the modules above. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -15,7 +15,7 @@ const TokenUsage = builder.objectRef<TokenUsageShape>('TokenUsage').implement({
   }),
 });
 
-builder.prismaNode('Message', {
+export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { ConfigFile } from '../config-file.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { ProviderGateway } from '../providers/gateway.js';
+import type { PubSub } from '../pubsub/pubsub.js';
+import type { RedisClients } from '../pubsub/redis-clients.js';
+import { type ChatService, createChatService } from './chat-service.js';
+import { createGenerationRunner } from './generation-runner.js';
+import { createLiveness, type Liveness } from './liveness.js';
+import { createMemoryStreamStore } from './stream-store/index.js';
+
+export interface ChatModule {
+  service: ChatService;
+  liveness: Liveness;
+  /** Ends local generations as INTERRUPTED, then stops listening. */
+  close(): Promise<void>;
+}
+
+export interface ChatModuleDeps {
+  db: Db;
+  providers: ProviderGateway;
+  redis: RedisClients | undefined;
+  pubsub: PubSub;
+  logger: Logger;
+  settings: ConfigFile['chat'];
+}
+
+/**
+ * Wires the chat parts: the stream buffer (Redis Streams when Redis is configured, so any
+ * instance can serve any subscriber; memory otherwise), the generation runner, liveness, and
+ * cancellation across instances over pub/sub.
+ */
+export function createChatModule({ db, providers, redis, pubsub, logger, settings }: ChatModuleDeps): ChatModule {
+  const instanceId = randomUUID();
+  const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
+  const store = createMemoryStreamStore(storeOptions);
+  const runner = createGenerationRunner({ db, router: providers.router, store, logger, settings });
+  const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running });
+
+  const cancels = pubsub.subscribe('cancelMessage');
+  (async () => {
+    for await (const messageId of cancels) runner.cancel(messageId);
+  })().catch((error) => logger.error('cancel listener stopped', { error }));
+
+  const service = createChatService({
+    db,
+    router: providers.router,
+    monitor: providers.monitor,
+    store,
+    runner,
+    instanceId,
+    settings,
+    requestCancel: async (messageId) => pubsub.publish('cancelMessage', messageId),
+  });
+
+  return {
+    service,
+    liveness,
+    async close() {
+      liveness.stop();
+      await runner.stop();
+      await cancels.return?.();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import type { ConfigFile } from '../config-file.js';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../errors.js';
+import type { HealthMonitor } from '../providers/health/index.js';
+import type { Router } from '../providers/router/index.js';
+import type { ChatMessage } from '../providers/types.js';
+import { parseGlobalId } from '../schema/global-id.js';
+import { abortableIterator } from '../util/abortable-iterator.js';
+import { type ChatEvent, isTerminal, terminalEventOf } from './chat-events.js';
+import { buildContext } from './context-window.js';
+import { titleFrom } from './conversation-title.js';
+import type { GenerationRunner } from './generation-runner.js';
+import { contextWindowOf } from './model-window.js';
+import { type MessageStreamStore, StreamLagError } from './stream-store/types.js';
+import { type SendMessageInput, validateSendInput } from './validate-input.js';
+
+export interface ChatServiceDeps {
+  db: Db;
+  router: Router;
+  monitor: HealthMonitor;
+  store: MessageStreamStore;
+  runner: GenerationRunner;
+  /** Asks whichever instance runs a generation to abort it. */
+  requestCancel(messageId: string): Promise<void>;
+  /** This process, written as the owner of the generations it starts. */
+  instanceId: string;
+  settings: ConfigFile['chat'];
+}
+
+export type ChatService = ReturnType<typeof createChatService>;
+
+/** How long `cancelMessage` waits for the generation to acknowledge before answering. */
+const CANCEL_WAIT_MS = 10_000;
+
+/** Conversations and their generations: what the chat mutations and subscriptions call. */
+export function createChatService(deps: ChatServiceDeps) {
+  const { db, router, monitor, store, runner, settings } = deps;
+
+  const findConversation = async (userId: string, globalId: string) => {
+    const conversation = await db.conversation.findFirst({
+      where: { id: parseGlobalId(globalId, 'Conversation'), userId },
+    });
+    if (!conversation) throw notFound('Conversation', globalId);
+    return conversation;
+  };
+
+  const findMessage = async (userId: string, globalId: string) => {
+    const message = await db.message.findFirst({ where: { id: parseGlobalId(globalId, 'Message'), userId } });
+    if (!message) throw notFound('Message', globalId);
+    return message;
+  };
+
+  const history = async (conversationId: string): Promise<ChatMessage[]> => {
+    const rows = await db.message.findMany({
+      where: {
+        conversationId,
+        status: { not: 'STREAMING' },
+        role: { in: ['USER', 'ASSISTANT'] },
+        content: { not: '' },
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { role: true, content: true },
+    });
+    return rows.map((row) => ({ role: row.role === 'USER' ? 'user' : 'assistant', content: row.content }));
+  };
+
+  /** Reads a message's events after `afterSeq` until its end (or the signal). */
+  async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    try {
+      for await (const event of store.read(messageId, afterSeq, signal)) {
+        if (event.type === 'delta') {
+          yield { kind: 'delta', messageId, seq: event.seq, text: event.text };
+        } else {
+          yield event.status === 'COMPLETE'
+            ? { kind: 'completed', messageId }
+            : { kind: 'failed', messageId, code: event.code ?? event.status, error: event.error ?? event.status };
+          return;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof StreamLagError)) throw error;
+      throw new AppError('STREAM_LAGGED', `${error.message}; resume with afterSeq ${error.oldestSeq - 1}`, {
+        resumeAfterSeq: error.oldestSeq - 1,
+      });
+    }
+  }
+
+  return {
+    /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
+    async send(userId: string, input: SendMessageInput) {
+      const receivedAt = performance.now();
+      const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
+      const target = {
+        model: input.model ?? conversation?.model ?? undefined,
+        provider: input.provider ?? undefined,
+      };
+      const [first] = router.resolve(target).chain;
+      if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
+      validateSendInput(input, first.provider.kind, settings.maxContentChars);
+      const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
+      const context = buildContext({
+        model: first.model,
+        systemPrompt,
+        history: conversation ? await history(conversation.id) : [],
+        message: { role: 'user', content: input.content },
+        contextWindow: contextWindowOf(monitor, first.provider.name, first.model),
+        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+      });
+
+      const created = await db.$transaction(async (tx) => {
+        const conv = conversation
+          ? await tx.conversation.update({
+              where: { id: conversation.id },
+              data: { updatedAt: new Date(), systemPrompt, model: target.model ?? conversation.model },
+            })
+          : await tx.conversation.create({
+              data: {
+                userId,
+                title: titleFrom(input.content),
+                systemPrompt,
+                model: target.model ?? router.defaultModel,
+              },
+            });
+        const userMessage = await tx.message.create({
+          data: { conversationId: conv.id, userId, role: 'USER', content: input.content, status: 'COMPLETE' },
+        });
+        const assistantMessage = await tx.message.create({
+          data: {
+            conversationId: conv.id,
+            userId,
+            role: 'ASSISTANT',
+            status: 'STREAMING',
+            model: target.model ?? conv.model,
+            contextTokens: context.tokens,
+            ownerId: deps.instanceId,
+            heartbeatAt: new Date(),
+            createdAt: new Date(userMessage.createdAt.getTime() + 1),
+          },
+        });
+        return { conversation: conv, userMessage, assistantMessage };
+      });
+
+      runner.start({
+        messageId: created.assistantMessage.id,
+        userId,
+        receivedAt,
+        request: {
+          ...target,
+          messages: context.messages,
+          temperature: input.temperature ?? undefined,
+          maxTokens: input.maxTokens ?? undefined,
+        },
+      });
+      return created;
+    },
+
+    /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
+    stream(userId: string, messageGlobalId: string, afterSeq: number): AsyncIterableIterator<ChatEvent> {
+      return abortableIterator((signal) =>
+        (async function* () {
+          const message = await findMessage(userId, messageGlobalId);
+          if (isTerminal(message.status)) {
+            yield terminalEventOf(message);
+            return;
+          }
+          yield* events(message.id, afterSeq, signal);
+        })(),
+      );
+    },
+
+    /** Aborts the generation wherever it runs; the partial text is kept with status CANCELLED. */
+    async cancel(userId: string, messageGlobalId: string) {
+      const message = await findMessage(userId, messageGlobalId);
+      if (isTerminal(message.status)) return message;
+      if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
+      const signal = AbortSignal.timeout(CANCEL_WAIT_MS);
+      for await (const event of events(message.id, message.lastSeq, signal)) {
+        if (event.kind !== 'delta') break;
+      }
+      return db.message.findUniqueOrThrow({ where: { id: message.id } });
+    },
+
+    /** Deletes a conversation with its messages, ending any generation still streaming in it. */
+    async deleteConversation(userId: string, globalId: string) {
+      const conversation = await findConversation(userId, globalId);
+      const streaming = await db.message.findMany({
+        where: { conversationId: conversation.id, status: 'STREAMING' },
+        select: { id: true },
+      });
+      await db.conversation.delete({ where: { id: conversation.id } });
+      for (const { id } of streaming) {
+        if (!runner.cancel(id)) await deps.requestCancel(id);
+        await store.end(id, {
+          type: 'end',
+          status: 'CANCELLED',
+          code: 'CANCELLED',
+          error: 'The conversation was deleted',
+        });
+      }
+      return globalId;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createMemoryStreamStore } from './memory-stream-store.js';
+export * from './types.js';

@@ -1,0 +1,62 @@
+/** One event of a message's token stream, as stored and replayed. */
+export type StreamEvent = DeltaEvent | EndEvent;
+
+export interface DeltaEvent {
+  type: 'delta';
+  /** 1, 2, 3 ... per message, no gaps. */
+  seq: number;
+  text: string;
+}
+
+/** The one terminal event; nothing follows it. */
+export interface EndEvent {
+  type: 'end';
+  status: 'COMPLETE' | 'FAILED' | 'CANCELLED';
+  /** For FAILED and CANCELLED: CANCELLED, PROVIDER_UNAVAILABLE, UPSTREAM_ERROR, INTERRUPTED ... */
+  code?: string;
+  error?: string;
+}
+
+/**
+ * A subscriber asked for deltas the store no longer keeps (it fell too far behind, or asked for
+ * a seq older than the bounded buffer). It can resume from `oldestSeq - 1` or read the stored message.
+ */
+export class StreamLagError extends Error {
+  override name = 'StreamLagError';
+  constructor(
+    readonly messageId: string,
+    readonly requestedAfterSeq: number,
+    readonly oldestSeq: number,
+  ) {
+    super(
+      `message ${messageId}: deltas after seq ${requestedAfterSeq} are no longer buffered (oldest kept is ${oldestSeq})`,
+    );
+  }
+}
+
+/**
+ * Per-message buffer of a generation's events: the writer appends, any number of readers replay
+ * what they missed and then follow live. Readers pull at their own pace, so a slow reader never
+ * slows the writer or other readers; the buffer is bounded and a reader that falls behind its
+ * start gets a StreamLagError instead of growing memory.
+ */
+export interface MessageStreamStore {
+  /** Appends delta `seq`, which must be the previous seq + 1 (starting at 1). */
+  appendDelta(messageId: string, seq: number, text: string): Promise<void>;
+  /** Appends the terminal event. The stream is kept for `endedTtlMs`, then dropped. */
+  end(messageId: string, event: EndEvent): Promise<void>;
+  /**
+   * Every event with seq > afterSeq in order, then live ones, ending after the terminal event.
+   * Waits (without polling) while nothing new exists; returns when `signal` aborts. Throws
+   * StreamLagError when a needed delta was trimmed. Never yields a delta twice or skips one.
+   */
+  read(messageId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<StreamEvent>;
+  close(): Promise<void>;
+}
+
+export interface StreamStoreOptions {
+  /** Deltas kept per message; older ones are trimmed. */
+  maxDeltas?: number;
+  /** How long an ended stream stays readable. */
+  endedTtlMs?: number;
+}

@@ -1,0 +1,47 @@
+import { badInput } from '../errors.js';
+import type { ChatProvider } from '../providers/types.js';
+
+export interface SendMessageInput {
+  conversationId?: string | null;
+  content: string;
+  model?: string | null;
+  provider?: string | null;
+  systemPrompt?: string | null;
+  temperature?: number | null;
+  maxTokens?: number | null;
+  useDocuments?: boolean | null;
+  collection?: string | null;
+  useMemory?: boolean | null;
+}
+
+/** Sampling temperature each provider accepts. */
+const temperatureRange: Record<ChatProvider['kind'], [number, number]> = {
+  openai: [0, 2],
+  anthropic: [0, 1],
+  ollama: [0, 2],
+  mock: [0, 2],
+};
+
+/** Rejects what no provider should be sent, with a message that says what is allowed. */
+export function validateSendInput(input: SendMessageInput, kind: ChatProvider['kind'], maxContentChars: number): void {
+  if (input.content.trim() === '') throw badInput('content must not be empty', { field: 'content' });
+  if (input.content.length > maxContentChars) {
+    throw badInput(`content is ${input.content.length} characters; at most ${maxContentChars} are allowed`, {
+      field: 'content',
+      max: maxContentChars,
+    });
+  }
+  if (input.maxTokens != null && input.maxTokens <= 0) {
+    throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
+  }
+  if (input.temperature != null) {
+    const [min, max] = temperatureRange[kind];
+    if (!(input.temperature >= min && input.temperature <= max)) {
+      throw badInput(`temperature ${input.temperature} is outside ${kind}'s range ${min}..${max}`, {
+        field: 'temperature',
+        min,
+        max,
+      });
+    }
+  }
+}

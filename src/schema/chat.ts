@@ -1,0 +1,132 @@
+import type { ChatEvent } from '../chat/chat-events.js';
+import type { ChatService } from '../chat/chat-service.js';
+import type { SendMessageInput } from '../chat/validate-input.js';
+import type { Context } from '../context.js';
+import { badInput } from '../errors.js';
+import { builder } from './builder.js';
+import { ConversationRef } from './conversation.js';
+import { encodeGlobalId } from './global-id.js';
+import { MessageRef } from './message.js';
+
+const SendMessageInputRef = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    conversationId: t.id({ description: 'Omitted: a new conversation is created.' }),
+    content: t.string({ required: true }),
+    model: t.string({
+      description:
+        'A model id such as gpt-4o-mini, claude-sonnet-4-5, llama3.2, a provider-qualified id such as ollama/llama3.2, or a configured alias. Omitted: the configured default.',
+    }),
+    provider: t.string({ description: 'Forces one provider (openai, anthropic, ollama, mock).' }),
+    systemPrompt: t.string(),
+    temperature: t.float(),
+    maxTokens: t.int(),
+    useDocuments: t.boolean({ description: "Retrieve from the viewer's documents and cite them." }),
+    collection: t.string(),
+    useMemory: t.boolean({ description: "Recall the viewer's memories into the prompt." }),
+  }),
+});
+
+type Payload = Awaited<ReturnType<ChatService['send']>>;
+
+const SendMessagePayload = builder.objectRef<Payload>('SendMessagePayload').implement({
+  fields: (t) => ({
+    conversation: t.field({ type: ConversationRef, resolve: (p) => p.conversation }),
+    userMessage: t.field({ type: MessageRef, resolve: (p) => p.userMessage }),
+    assistantMessage: t.field({ type: MessageRef, resolve: (p) => p.assistantMessage }),
+  }),
+});
+
+type Delta = Extract<ChatEvent, { kind: 'delta' }>;
+type Completed = Extract<ChatEvent, { kind: 'completed' }>;
+type Failed = Extract<ChatEvent, { kind: 'failed' }>;
+
+const loadMessage = (messageId: string, ctx: Context) => ctx.db.message.findUniqueOrThrow({ where: { id: messageId } });
+
+const MessageDelta = builder.objectRef<Delta>('MessageDelta').implement({
+  isTypeOf: (event) => (event as ChatEvent).kind === 'delta',
+  fields: (t) => ({
+    messageId: t.id({ resolve: (e) => encodeGlobalId('Message', e.messageId) }),
+    seq: t.exposeInt('seq', { description: '1, 2, 3 ... in order, no gaps, per message.' }),
+    text: t.exposeString('text'),
+  }),
+});
+
+const MessageCompleted = builder.objectRef<Completed>('MessageCompleted').implement({
+  isTypeOf: (event) => (event as ChatEvent).kind === 'completed',
+  fields: (t) => ({
+    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => loadMessage(e.messageId, ctx) }),
+  }),
+});
+
+const MessageFailed = builder.objectRef<Failed>('MessageFailed').implement({
+  description: 'Terminal event for status FAILED or CANCELLED.',
+  isTypeOf: (event) => (event as ChatEvent).kind === 'failed',
+  fields: (t) => ({
+    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => loadMessage(e.messageId, ctx) }),
+    code: t.exposeString('code', {
+      description: 'Same codes as errors[].extensions.code, e.g. PROVIDER_UNAVAILABLE, UPSTREAM_ERROR, CANCELLED.',
+    }),
+    error: t.exposeString('error'),
+  }),
+});
+
+const MessageStreamEvent = builder.unionType('MessageStreamEvent', {
+  types: [MessageDelta, MessageCompleted, MessageFailed],
+});
+
+/** Retrieval and memory join the prompt with the issue that builds them; until then say so. */
+function rejectUnavailable(input: SendMessageInput) {
+  if (input.useDocuments) throw badInput('useDocuments is not available yet: document retrieval is not built');
+  if (input.useMemory) throw badInput('useMemory is not available yet: memory recall is not built');
+}
+
+builder.mutationFields((t) => ({
+  sendMessage: t.field({
+    type: SendMessagePayload,
+    description:
+      "Persists the user's message, creates the assistant message (status STREAMING) and starts generation. Returns at once; tokens arrive on messageStream.",
+    args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
+    resolve: (_root, { input }, ctx) => {
+      rejectUnavailable(input);
+      return ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
+    },
+  }),
+  cancelMessage: t.prismaField({
+    type: 'Message',
+    description: 'Aborts generation upstream; the partial content is kept with status CANCELLED.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_query, _root, args, ctx) => ctx.services.chat.cancel(ctx.viewer.id, String(args.id)),
+  }),
+  deleteConversation: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.chat.deleteConversation(ctx.viewer.id, String(args.id)),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  chat: t.field({
+    type: MessageStreamEvent,
+    description: 'Starts a generation like sendMessage and streams it in the same operation.',
+    args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
+    subscribe: async (_root, { input }, ctx) => {
+      rejectUnavailable(input);
+      const sent = await ctx.services.chat.send(ctx.viewer.id, {
+        ...input,
+        conversationId: input.conversationId?.toString(),
+      });
+      return ctx.services.chat.stream(ctx.viewer.id, encodeGlobalId('Message', sent.assistantMessage.id), 0);
+    },
+    resolve: (event: ChatEvent) => event,
+  }),
+  messageStream: t.field({
+    type: MessageStreamEvent,
+    description:
+      'Attaches to a generation: replays every delta with seq > afterSeq, then the live tail, then one terminal event. After the end it yields the terminal event at once.',
+    args: { messageId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
+    subscribe: (_root, args, ctx) => {
+      if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more');
+      return ctx.services.chat.stream(ctx.viewer.id, String(args.messageId), args.afterSeq ?? 0);
+    },
+    resolve: (event: ChatEvent) => event,
+  }),
+}));

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeConfigFile } from './helpers/config-file.js';
+import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
+import { spawnServer } from './helpers/spawn-server.js';
+import { collect, STREAM_EVENT_FIELDS, shape, wsClient } from './helpers/subscribe.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const STREAM = `subscription ($id: ID!, $after: Int) { messageStream(messageId: $id, afterSeq: $after) { ${STREAM_EVENT_FIELDS} } }`;
+const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
+const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1] as string;
+
+describe.skipIf(!postgresUrl || !redisUrl)('several instances sharing Postgres and Redis', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let file: ReturnType<typeof writeConfigFile>;
+  let env: Record<string, string>;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(postgresUrl as string);
+    file = writeConfigFile({
+      chat: { heartbeatMs: 100, staleAfterMs: 1_000, sweepIntervalMs: 200, flushIntervalMs: 50 },
+    });
+    env = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: redisUrl as string,
+      MOCK_TOKEN_DELAY_MS: '40',
+      SWITCHYARD_CONFIG: file.path,
+    };
+    [a, b] = await Promise.all([startTestServer(env), startTestServer(env)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await scratch?.drop();
+    file?.cleanup();
+  });
+
+  const sendTo = async (server: TestServer, content: string) => {
+    const result = await server.query<{ sendMessage: { assistantMessage: { id: string } } }>(SEND, {
+      input: { content },
+    });
+    expect(result.errors).toBeUndefined();
+    return result.data?.sendMessage.assistantMessage.id as string;
+  };
+
+  it('a generation running on B streams to a subscriber on A, every delta once, in order', async () => {
+    const id = await sendTo(b, words(25));
+    expect(b.app.services.chat).toBeDefined();
+    const client = wsClient(a.wsUrl);
+    try {
+      const events = await collect(client, STREAM, { id }, 'messageStream').done;
+      const expected = `Mock reply to: ${words(25)}`;
+      expect(shape(events)).toEqual({
+        seqs: Array.from({ length: expected.split(' ').length }, (_, i) => i + 1),
+        text: expected,
+        terminal: ['MessageCompleted'],
+      });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('cancelMessage sent to A stops the generation running on B', async () => {
+    const id = await sendTo(b, words(60));
+    const client = wsClient(a.wsUrl);
+    try {
+      const stream = collect(client, STREAM, { id }, 'messageStream');
+      await stream.waitFor(3);
+      const cancelled = await a.query<{ cancelMessage: { status: string; content: string } }>(
+        'mutation ($id: ID!) { cancelMessage(id: $id) { status content } }',
+        { id },
+      );
+      expect(cancelled.data?.cancelMessage.status).toBe('CANCELLED');
+      const events = await stream.done;
+      expect(events.at(-1)).toMatchObject({ __typename: 'MessageFailed', code: 'CANCELLED' });
+      expect(cancelled.data?.cancelMessage.content).toBe(shape(events).text);
+      expect(shape(events).seqs.length).toBeLessThan(20);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('when the owning instance is killed (-9), a live instance marks the message INTERRUPTED and its subscribers hear it', async () => {
+    const child = spawnServer({ ...env, PORT: '0', MOCK_TOKEN_DELAY_MS: '100' });
+    const url = await child.url;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: SEND, variables: { input: { content: words(80) } } }),
+    });
+    const id = ((await response.json()) as { data: { sendMessage: { assistantMessage: { id: string } } } }).data
+      .sendMessage.assistantMessage.id;
+    const client = wsClient(a.wsUrl);
+    try {
+      const stream = collect(client, STREAM, { id }, 'messageStream');
+      await stream.waitFor(4);
+      child.child.kill('SIGKILL');
+      expect(await child.exited).toBe('SIGKILL');
+      const events = await stream.done;
+      expect(events.at(-1)).toMatchObject({
+        __typename: 'MessageFailed',
+        code: 'INTERRUPTED',
+        message: { status: 'FAILED' },
+      });
+      const row = await a.app.database.prisma.message.findUniqueOrThrow({ where: { id: rawId(id) } });
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INTERRUPTED', ownerId: null });
+      expect(row.content.startsWith('Mock reply to:')).toBe(true);
+    } finally {
+      await client.dispose();
+    }
+  });
+});

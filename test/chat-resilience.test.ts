@@ -1,0 +1,211 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatEvent } from '../src/chat/chat-events.js';
+import { DEFAULT_USER_ID } from '../src/db/default-user.js';
+import { AppError } from '../src/errors.js';
+import { type FakeServer, startOllamaFake } from './fakes/index.js';
+import { writeConfigFile } from './helpers/config-file.js';
+import { spawnServer } from './helpers/spawn-server.js';
+import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const STREAM = `subscription ($id: ID!, $after: Int) { messageStream(messageId: $id, afterSeq: $after) { ${STREAM_EVENT_FIELDS} } }`;
+const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) {
+  conversation { id } assistantMessage { id } } }`;
+interface Sent {
+  sendMessage: { conversation: { id: string }; assistantMessage: { id: string } };
+}
+const words = (n: number, prefix = 'w') => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(' ');
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1] as string;
+
+describe('backpressure: a bounded buffer and subscribers that fall behind', () => {
+  let server: TestServer;
+  let file: ReturnType<typeof writeConfigFile>;
+  beforeAll(async () => {
+    file = writeConfigFile({ chat: { maxBufferedDeltas: 10 } });
+    server = await startTestServer({ MOCK_TOKEN_DELAY_MS: '10', SWITCHYARD_CONFIG: file.path });
+  });
+  afterAll(async () => {
+    await server?.close();
+    file?.cleanup();
+  });
+
+  it('a paused reader does not slow the generation or a fast reader, and is told it fell behind', async () => {
+    const sent = (await server.query<Sent>(SEND, { input: { content: words(60) } })).data
+      ?.sendMessage as Sent['sendMessage'];
+    const id = sent.assistantMessage.id;
+    const slow = server.app.services.chat.stream(DEFAULT_USER_ID, id, 0);
+    const firstTwo = [await slow.next(), await slow.next()].map((r) => (r.value as ChatEvent).kind);
+    expect(firstTwo).toEqual(['delta', 'delta']);
+
+    const client = wsClient(server.wsUrl);
+    try {
+      const fast = await collect(client, STREAM, { id }, 'messageStream').done;
+      expect(shape(fast).terminal).toEqual(['MessageCompleted']);
+      const row = await server.app.database.prisma.message.findUniqueOrThrow({ where: { id: rawId(id) } });
+      expect(row.status).toBe('COMPLETE');
+
+      const lagged = await slow.next().then(
+        () => undefined,
+        (error) => error,
+      );
+      expect(AppError.isInstance(lagged)).toBe(true);
+      expect(lagged).toMatchObject({ code: 'STREAM_LAGGED' });
+      expect((lagged as AppError).details?.resumeAfterSeq).toBeGreaterThan(2);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('a subscriber attaching too far behind gets STREAM_LAGGED with where to resume, and resuming works', async () => {
+    const client = wsClient(server.wsUrl);
+    try {
+      const sent = (await server.query<Sent>(SEND, { input: { content: words(80) } })).data
+        ?.sendMessage as Sent['sendMessage'];
+      const id = sent.assistantMessage.id;
+      const watcher = collect(client, STREAM, { id }, 'messageStream');
+      await watcher.waitFor(30);
+      const late = collect(client, STREAM, { id, after: 0 }, 'messageStream');
+      const error = (await late.done.then(
+        () => [],
+        (errors) => errors,
+      )) as { message: string; extensions: { code: string; resumeAfterSeq: number } }[];
+      expect(error[0]?.extensions.code).toBe('STREAM_LAGGED');
+      let resumeAfter = error[0]?.extensions.resumeAfterSeq as number;
+      expect(resumeAfter).toBeGreaterThan(10);
+      // A client resumes from where the error says; while the buffer keeps moving it may need to again.
+      let resumed: StreamEventResult[] | undefined;
+      for (let attempt = 0; attempt < 10 && !resumed; attempt++) {
+        const from = resumeAfter;
+        resumed = await collect(client, STREAM, { id, after: from }, 'messageStream').done.then(
+          (events) => {
+            const seqs = shape(events).seqs;
+            if (seqs.length > 0) expect(seqs[0]).toBe(from + 1);
+            return events;
+          },
+          (errors) => {
+            expect(errors[0]?.extensions.code).toBe('STREAM_LAGGED');
+            resumeAfter = errors[0]?.extensions.resumeAfterSeq;
+            return undefined;
+          },
+        );
+      }
+      expect(shape(resumed ?? []).terminal).toEqual(['MessageCompleted']);
+      expect(shape(await watcher.done).terminal).toEqual(['MessageCompleted']);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('context window', () => {
+  let server: TestServer;
+  let ollama: FakeServer;
+  beforeAll(async () => {
+    ollama = await startOllamaFake({ models: [{ id: 'tiny', contextWindow: 120 }] });
+    server = await startTestServer({ OLLAMA_HOST: ollama.url });
+    await server.app.services.providers.monitor.probeAll();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await ollama?.close();
+  });
+
+  it('drops the oldest turns to fit a tiny window, records the count, and rejects a message that cannot fit', async () => {
+    const client = wsClient(server.wsUrl);
+    try {
+      let conversationId: string | undefined;
+      for (let turn = 0; turn < 4; turn++) {
+        const result = await server.query<Sent>(SEND, {
+          input: {
+            conversationId,
+            content: `turn ${turn}: ${words(6, `t${turn}x`)}`,
+            model: 'ollama/tiny',
+            maxTokens: 20,
+          },
+        });
+        expect(result.errors).toBeUndefined();
+        const sent = result.data?.sendMessage as Sent['sendMessage'];
+        conversationId = sent.conversation.id;
+        await collect(client, STREAM, { id: sent.assistantMessage.id }, 'messageStream').done;
+      }
+      const chats = ollama.requests.filter((r) => r.path === '/api/chat');
+      const last = chats.at(-1)?.body as { messages: { role: string; content: string }[] };
+      expect(last.messages.at(-1)?.content).toMatch(/^turn 3:/);
+      expect(last.messages.some((m) => m.content.startsWith('turn 0:'))).toBe(false);
+      expect(last.messages.length).toBeLessThan(7);
+      const first = chats[0]?.body as { messages: unknown[] };
+      expect(first.messages).toHaveLength(1);
+      const rows = await server.app.database.prisma.message.findMany({
+        where: { role: 'ASSISTANT' },
+        select: { contextTokens: true },
+      });
+      for (const row of rows) expect(row.contextTokens).toBeLessThanOrEqual(120 - 20);
+
+      const before = await server.app.database.prisma.message.count();
+      const oversized = await server.query(SEND, {
+        input: { content: words(200), model: 'ollama/tiny', maxTokens: 20 },
+      });
+      expect(oversized.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(oversized.errors?.[0]?.message).toMatch(/tiny takes 120/);
+      expect(await server.app.database.prisma.message.count()).toBe(before);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe('crash recovery on the embedded database', () => {
+  it('after kill -9 the restarted instance marks the cut-off message FAILED with code INTERRUPTED', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-crash-'));
+    const file = writeConfigFile({ chat: { flushIntervalMs: 50 } });
+    const env = { DATA_DIR: dataDir, PORT: '0', MOCK_TOKEN_DELAY_MS: '100', SWITCHYARD_CONFIG: file.path };
+    try {
+      const first = spawnServer(env);
+      const url = await first.url;
+      const sendResponse = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: SEND, variables: { input: { content: words(50) } } }),
+      });
+      const sent = ((await sendResponse.json()) as { data: Sent }).data.sendMessage;
+      const client = wsClient(url.replace(/^http/, 'ws'));
+      await collect(client, STREAM, { id: sent.assistantMessage.id }, 'messageStream').waitFor(5);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      await client.dispose();
+
+      const second = spawnServer(env);
+      const secondUrl = await second.url;
+      try {
+        const response = await fetch(secondUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: 'query ($id: ID!) { message(id: $id) { status error content } }',
+            variables: { id: sent.assistantMessage.id },
+          }),
+        });
+        const { data } = (await response.json()) as {
+          data: { message: { status: string; error: string; content: string } };
+        };
+        expect(data.message.status).toBe('FAILED');
+        expect(data.message.error).toMatch(/stopped before it finished/);
+        expect(data.message.content.startsWith('Mock reply to:')).toBe(true);
+        const stream = wsClient(secondUrl.replace(/^http/, 'ws'));
+        const events = await collect(stream, STREAM, { id: sent.assistantMessage.id }, 'messageStream').done;
+        await stream.dispose();
+        expect(events).toMatchObject([{ __typename: 'MessageFailed', code: 'INTERRUPTED' }]);
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+    } finally {
+      file.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
