@@ -76,9 +76,9 @@ describe('chat over GraphQL on the embedded default', () => {
       });
       expect(completed.message?.ttftMs).toBeGreaterThan(0);
       expect(completed.message?.latencyMs).toBeGreaterThanOrEqual(completed.message?.ttftMs as number);
-      const usage = completed.message?.usage as { completionTokens: number; totalTokens: number } | undefined;
-      expect(usage?.completionTokens).toBeGreaterThan(0);
-      expect(usage?.totalTokens).toBeGreaterThan(usage?.completionTokens ?? 0);
+      const tokens = completed.message?.usage as { completionTokens: number; totalTokens: number } | undefined;
+      expect(tokens?.completionTokens).toBeGreaterThan(0);
+      expect(tokens?.totalTokens).toBeGreaterThan(tokens?.completionTokens ?? 0);
       const row = await messageRow(completed.message?.id as string);
       expect(row).toMatchObject({ status: 'COMPLETE', content: expected, lastSeq: wordCount(expected), ownerId: null });
       expect(row.contextTokens).toBeGreaterThan(0);
