@@ -8,7 +8,7 @@ import type { RedisClients } from '../pubsub/redis-clients.js';
 import { type ChatService, createChatService } from './chat-service.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
-import { createMemoryStreamStore } from './stream-store/index.js';
+import { createMemoryStreamStore, createRedisStreamStore } from './stream-store/index.js';
 
 export interface ChatModule {
   service: ChatService;
@@ -34,7 +34,9 @@ export interface ChatModuleDeps {
 export function createChatModule({ db, providers, redis, pubsub, logger, settings }: ChatModuleDeps): ChatModule {
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
-  const store = createMemoryStreamStore(storeOptions);
+  const store = redis
+    ? createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions)
+    : createMemoryStreamStore(storeOptions);
   const runner = createGenerationRunner({ db, router: providers.router, store, logger, settings });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running });
 

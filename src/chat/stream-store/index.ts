@@ -1,2 +1,7 @@
 export { createMemoryStreamStore } from './memory-stream-store.js';
+export {
+  createRedisStreamStore,
+  type RedisStreamStoreClients,
+  type RedisStreamStoreOptions,
+} from './redis-stream-store.js';
 export * from './types.js';

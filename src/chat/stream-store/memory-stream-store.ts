@@ -1,3 +1,4 @@
+import { assertAfterSeq, assertSeq } from './seq-checks.js';
 import {
   type EndEvent,
   type MessageStreamStore,
@@ -7,24 +8,39 @@ import {
 } from './types.js';
 
 interface Buffered {
-  /** `deltas[i]` is the text of seq `firstSeq + i`. */
-  deltas: string[];
-  firstSeq: number;
+  /** `texts[i]` is delta `baseSeq + i`; entries before `head` are trimmed. */
+  texts: string[];
+  baseSeq: number;
+  head: number;
   lastSeq: number;
   end?: EndEvent;
 }
 
+const oldestKept = (stream: Buffered) => stream.baseSeq + stream.head;
+
 /**
- * The stream buffer of a single instance without Redis: bounded arrays in memory, readers
- * woken on append (no polling). Ended streams are dropped `endedTtlMs` after their end.
+ * The stream buffer of a single instance without Redis: a bounded array of deltas per message,
+ * readers woken on append (no polling). Ended streams are dropped `endedTtlMs` after their end.
+ *
+ * @example const store = createMemoryStreamStore({ maxDeltas: 10_000 });
  */
 export function createMemoryStreamStore(options: StreamStoreOptions = {}): MessageStreamStore {
   const maxDeltas = options.maxDeltas ?? 50_000;
-  const endedTtlMs = options.endedTtlMs ?? 300_000;
+  const endedTtlMs = options.endedTtlMs ?? 5 * 60_000;
   const streams = new Map<string, Buffered>();
+  /** Keyed by message rather than kept on the stream: a reader may wait before the first append. */
   const waiters = new Map<string, Set<() => void>>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
+
+  const streamOf = (messageId: string) => {
+    let stream = streams.get(messageId);
+    if (!stream) {
+      stream = { texts: [], baseSeq: 1, head: 0, lastSeq: 0 };
+      streams.set(messageId, stream);
+    }
+    return stream;
+  };
 
   const wake = (messageId: string) => {
     const set = waiters.get(messageId);
@@ -33,43 +49,57 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Messa
     for (const resolve of set) resolve();
   };
 
+  /** Resolves on the message's next change, or on abort; either way the waiter is removed. */
   const changed = (messageId: string, signal: AbortSignal | undefined) =>
     new Promise<void>((resolve) => {
-      const set = waiters.get(messageId) ?? new Set();
-      waiters.set(messageId, set);
+      let set = waiters.get(messageId);
+      if (!set) {
+        set = new Set();
+        waiters.set(messageId, set);
+      }
+      const waiting = set;
       const done = () => {
-        set.delete(resolve);
         signal?.removeEventListener('abort', done);
+        waiting.delete(done);
+        if (waiting.size === 0 && waiters.get(messageId) === waiting) waiters.delete(messageId);
         resolve();
       };
-      set.add(done);
+      waiting.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
 
+  const trim = (stream: Buffered) => {
+    if (stream.lastSeq - oldestKept(stream) + 1 <= maxDeltas) return;
+    stream.head++;
+    // Cut the dead prefix once it is as long as the live part: O(1) amortised per append.
+    if (stream.head >= maxDeltas) {
+      stream.texts.splice(0, stream.head);
+      stream.baseSeq += stream.head;
+      stream.head = 0;
+    }
+  };
+
   return {
     async appendDelta(messageId, seq, text) {
-      const stream = streams.get(messageId) ?? { deltas: [], firstSeq: 1, lastSeq: 0 };
-      streams.set(messageId, stream);
+      assertSeq(seq);
+      const stream = streamOf(messageId);
+      // A late delta after a cancel or a sweep ended the stream: the end stands.
       if (stream.end) return;
-      if (seq !== stream.lastSeq + 1) throw new Error(`delta ${seq} of ${messageId} follows ${stream.lastSeq}`);
-      stream.deltas.push(text);
+      if (seq !== stream.lastSeq + 1)
+        throw new Error(`message ${messageId}: delta ${seq} does not follow ${stream.lastSeq}`);
+      stream.texts.push(text);
       stream.lastSeq = seq;
-      const excess = stream.deltas.length - maxDeltas;
-      if (excess > 0) {
-        stream.deltas.splice(0, excess);
-        stream.firstSeq += excess;
-      }
+      trim(stream);
       wake(messageId);
     },
 
     async end(messageId, event) {
-      const stream = streams.get(messageId) ?? { deltas: [], firstSeq: 1, lastSeq: 0 };
-      streams.set(messageId, stream);
+      const stream = streamOf(messageId);
       if (stream.end) return;
-      stream.end = event;
+      stream.end = { ...event };
       const timer = setTimeout(() => {
         timers.delete(timer);
-        streams.delete(messageId);
+        if (streams.get(messageId) === stream) streams.delete(messageId);
       }, endedTtlMs);
       timer.unref();
       timers.add(timer);
@@ -77,16 +107,19 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Messa
     },
 
     async *read(messageId, afterSeq, signal): AsyncGenerator<StreamEvent> {
-      let next = afterSeq + 1;
+      assertAfterSeq(afterSeq);
+      let last = afterSeq;
       let seen = false;
+      // State is re-read after every yield: the buffer may have grown, been trimmed or dropped meanwhile.
       while (!closed && !signal?.aborted) {
         const stream = streams.get(messageId);
         if (stream) {
           seen = true;
-          if (next <= stream.lastSeq) {
-            if (next < stream.firstSeq) throw new StreamLagError(messageId, next - 1, stream.firstSeq);
-            yield { type: 'delta', seq: next, text: stream.deltas[next - stream.firstSeq] as string };
-            next++;
+          if (last < stream.lastSeq) {
+            const oldest = oldestKept(stream);
+            if (last + 1 < oldest) throw new StreamLagError(messageId, last, oldest);
+            last++;
+            yield { type: 'delta', seq: last, text: stream.texts[last - stream.baseSeq] as string };
             continue;
           }
           if (stream.end) {
@@ -94,8 +127,8 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Messa
             return;
           }
         } else if (seen) {
-          // Dropped after its end while this reader lagged: what it missed is in the database.
-          throw new StreamLagError(messageId, next - 1, next);
+          // Dropped after its end while this reader lagged: the stored message has the rest.
+          throw new StreamLagError(messageId, last, last + 1);
         }
         await changed(messageId, signal);
       }
@@ -105,7 +138,7 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Messa
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      for (const id of [...waiters.keys()]) wake(id);
+      for (const messageId of [...waiters.keys()]) wake(messageId);
       streams.clear();
     },
   };

@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import { createNoticeInbox, type NoticeInbox } from './notice-inbox.js';
+import type { ChannelHub } from './redis-channel-hub.js';
+import { decodeEntries, type PlacedEvent, streamKey } from './redis-stream-codec.js';
+import { assertAfterSeq } from './seq-checks.js';
+import { type StreamEvent, StreamLagError } from './types.js';
+
+/** Entries per XRANGE: a reader far behind catches up in pages, not in one huge reply. */
+const PAGE = 500;
+
+export interface RedisReaderContext {
+  command: Redis;
+  hub: ChannelHub<PlacedEvent>;
+  /** Open readers' inboxes, so that closing the store ends them. */
+  inboxes: Set<NoticeInbox<PlacedEvent>>;
+  maxQueuedNotices: number;
+  closed(): boolean;
+}
+
+/**
+ * Subscribe, then read, then follow: notices are buffered from the moment the subscription is
+ * confirmed, so every entry is either in the XRANGE reply or announced afterwards. A notice
+ * already yielded is skipped, the next one is yielded directly, and a gap (a lost notice, an
+ * overflowed inbox, a reconnect) is filled from the stream. Hence no duplicate and no hole,
+ * however the reader's start races the writer.
+ */
+export async function* readRedisStream(
+  ctx: RedisReaderContext,
+  messageId: string,
+  afterSeq: number,
+  signal?: AbortSignal,
+): AsyncGenerator<StreamEvent> {
+  assertAfterSeq(afterSeq);
+  if (signal?.aborted || ctx.closed()) return;
+  const key = streamKey(messageId);
+  const inbox = createNoticeInbox<PlacedEvent>(ctx.maxQueuedNotices);
+  ctx.inboxes.add(inbox);
+  let stop: (() => void) | undefined;
+
+  const range = async (after: number) =>
+    decodeEntries(messageId, await ctx.command.xrange(key, `(${after}-0`, '+', 'COUNT', PAGE));
+  const tail = async () => decodeEntries(messageId, await ctx.command.xrevrange(key, '+', '-', 'COUNT', 1))[0];
+
+  try {
+    stop = await ctx.hub.listen(key, { notice: (n) => inbox.push(n), resync: () => inbox.markStale() });
+    let last = afterSeq;
+    /** The furthest position a notice announced: a fill that finds nothing there means the key is gone. */
+    let announced = afterSeq;
+    let fill = true;
+    let first = true;
+    while (!signal?.aborted && !inbox.closed) {
+      if (fill || inbox.takeStale()) {
+        fill = false;
+        const entries = await range(last);
+        if (entries.length === 0) {
+          // Asked past the end of an ended stream (XRANGE starts after it): the end still applies.
+          const end = first ? await tail() : undefined;
+          if (end?.event.type === 'end') {
+            yield end.event;
+            return;
+          }
+          // Announced entries vanished: the ended stream expired while this reader lagged.
+          if (announced > last) throw new StreamLagError(messageId, last, last + 1);
+        }
+        first = false;
+        for (const { pos, event } of entries) {
+          if (signal?.aborted) return;
+          if (event.type === 'end') {
+            if (pos !== last) throw new StreamLagError(messageId, last, pos + 1);
+            yield event;
+            return;
+          }
+          if (pos !== last + 1) throw new StreamLagError(messageId, last, pos);
+          yield event;
+          last = pos;
+        }
+        if (entries.length === PAGE) fill = true;
+        continue;
+      }
+
+      const notice = inbox.shift();
+      if (!notice) {
+        await inbox.wait(signal);
+        continue;
+      }
+      announced = Math.max(announced, notice.pos);
+      if (notice.event.type === 'end') {
+        // pos < last only when the reader asked past the end; it still ends there.
+        if (notice.pos > last) fill = true;
+        else {
+          yield notice.event;
+          return;
+        }
+      } else if (notice.pos === last + 1) {
+        yield notice.event;
+        last = notice.pos;
+      } else if (notice.pos > last + 1) {
+        fill = true;
+      }
+    }
+  } finally {
+    ctx.inboxes.delete(inbox);
+    stop?.();
+  }
+}

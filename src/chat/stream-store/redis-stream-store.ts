@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import type { NoticeInbox } from './notice-inbox.js';
+import { createChannelHub } from './redis-channel-hub.js';
+import { decodeNotice, encodeEvent, type PlacedEvent, streamKey } from './redis-stream-codec.js';
+import { readRedisStream } from './redis-stream-reader.js';
+import { APPEND_DELTA, APPEND_END, runScript } from './redis-stream-scripts.js';
+import { assertSeq } from './seq-checks.js';
+import type { MessageStreamStore, StreamStoreOptions } from './types.js';
+
+export interface RedisStreamStoreClients {
+  /** Runs the scripts and XRANGEs; may be shared with other components. */
+  command: Redis;
+  /** A subscriber-mode connection; may be shared, messages on others' channels are ignored. */
+  subscriber: Redis;
+}
+
+export interface RedisStreamStoreOptions extends StreamStoreOptions {
+  /** Expiry set on the first delta, so a stream whose writer died unended still goes away. */
+  abandonedTtlMs?: number;
+  /** Live notices a reader buffers before it drops them and re-reads the stream instead. */
+  maxQueuedNotices?: number;
+}
+
+/**
+ * The stream buffer shared by every instance: a Redis Stream per message (`switchyard:stream:<id>`)
+ * whose entry IDs come from seq (delta n is `n-0`, the end `<last seq>-1`), so ordering and
+ * replay need no other state. Each append publishes the event on the key's channel; readers
+ * share one subscriber connection and read the stream only to catch up or fill a gap.
+ *
+ * @example createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber })
+ */
+export function createRedisStreamStore(
+  { command, subscriber }: RedisStreamStoreClients,
+  options: RedisStreamStoreOptions = {},
+): MessageStreamStore {
+  const maxDeltas = options.maxDeltas ?? 50_000;
+  const endedTtlMs = options.endedTtlMs ?? 5 * 60_000;
+  const abandonedTtlMs = options.abandonedTtlMs ?? 24 * 60 * 60_000;
+  const maxQueuedNotices = options.maxQueuedNotices ?? 1024;
+  const hub = createChannelHub(subscriber, decodeNotice);
+  const inboxes = new Set<NoticeInbox<PlacedEvent>>();
+  let closed = false;
+
+  return {
+    async appendDelta(messageId, seq, text) {
+      assertSeq(seq);
+      const event = encodeEvent({ type: 'delta', seq, text });
+      await runScript(command, APPEND_DELTA, streamKey(messageId), [seq, event, maxDeltas, abandonedTtlMs]);
+    },
+
+    async end(messageId, event) {
+      await runScript(command, APPEND_END, streamKey(messageId), [encodeEvent(event), endedTtlMs]);
+    },
+
+    read(messageId, afterSeq, signal) {
+      const ctx = { command, hub, inboxes, maxQueuedNotices, closed: () => closed };
+      return readRedisStream(ctx, messageId, afterSeq, signal);
+    },
+
+    async close() {
+      closed = true;
+      for (const inbox of inboxes) inbox.close();
+      inboxes.clear();
+      hub.close();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import { describe } from 'vitest';
+import { createMemoryStreamStore } from '../../src/chat/stream-store/index.js';
+import { streamStoreConformance } from './stream-store-conformance.js';
+
+describe('memory stream store', () => {
+  streamStoreConformance((options) => createMemoryStreamStore(options));
+});

@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, expect, it } from 'vitest';
+import {
+  type EndEvent,
+  type MessageStreamStore,
+  type StreamEvent,
+  StreamLagError,
+  type StreamStoreOptions,
+} from '../../src/chat/stream-store/index.js';
+import { COMPLETE, collect, delta, expected, jitter, writeDeltas } from './stream-store-helpers.js';
+
+export type StreamStoreFactory = (options?: StreamStoreOptions) => MessageStreamStore;
+
+/**
+ * The behaviour every MessageStreamStore must show, whatever holds the events. Call inside a
+ * `describe`; each test gets a fresh store (closed afterwards) and its own message id.
+ */
+export function streamStoreConformance(factory: StreamStoreFactory) {
+  const open: MessageStreamStore[] = [];
+  const makeStore = (options?: StreamStoreOptions) => {
+    const store = factory(options);
+    open.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((store) => store.close()));
+  });
+
+  it('replays from 0 and from mid-stream, ending after the end event', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 5);
+    await store.end(id, COMPLETE);
+    expect(await collect(store.read(id, 0))).toEqual(expected(1, 5, COMPLETE));
+    expect(await collect(store.read(id, 3))).toEqual(expected(4, 5, COMPLETE));
+  });
+
+  it('gives just the end event from the last seq or beyond, and keeps its code and error', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const failed: EndEvent = { type: 'end', status: 'FAILED', code: 'UPSTREAM_ERROR', error: 'boom "quoted"' };
+    await writeDeltas(store, id, 1, 4);
+    await store.end(id, failed);
+    expect(await collect(store.read(id, 4))).toEqual([failed]);
+    expect(await collect(store.read(id, 9))).toEqual([failed]);
+  });
+
+  it('ends a stream that never had a delta', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const cancelled: EndEvent = { type: 'end', status: 'CANCELLED', code: 'CANCELLED' };
+    await store.end(id, cancelled);
+    expect(await collect(store.read(id, 0))).toEqual([cancelled]);
+  });
+
+  it('follows live after replaying', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 2);
+    let replayed!: () => void;
+    const caughtUp = new Promise<void>((resolve) => {
+      replayed = resolve;
+    });
+    const reading = collect(store.read(id, 0), (event) => event.type === 'delta' && event.seq === 2 && replayed());
+    await caughtUp;
+    for (let seq = 3; seq <= 6; seq++) {
+      await sleep(2);
+      await store.appendDelta(id, seq, `t${seq} `);
+    }
+    await store.end(id, COMPLETE);
+    expect(await reading).toEqual(expected(1, 6, COMPLETE));
+  });
+
+  it('waits for a writer that has not started yet', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const reading = collect(store.read(id, 0));
+    await sleep(30);
+    await writeDeltas(store, id, 1, 3);
+    await store.end(id, COMPLETE);
+    expect(await reading).toEqual(expected(1, 3, COMPLETE));
+  });
+
+  it('gives every reader exactly its deltas, whenever it starts against a concurrent writer', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const total = 500;
+    let written = 0;
+    const writer = (async () => {
+      for (let seq = 1; seq <= total; seq++) {
+        await store.appendDelta(id, seq, `t${seq} `);
+        written = seq;
+        await jitter();
+      }
+      await store.end(id, COMPLETE);
+    })();
+    const readers = Array.from({ length: 40 }, async (_, i) => {
+      for (let turns = Math.floor(Math.random() * 400); turns > 0 && written < total; turns--) await jitter();
+      // Half at the live edge, where the subscribe-then-read race is; half anywhere behind it.
+      const afterSeq = i % 2 === 0 ? written : Math.floor(Math.random() * (written + 1));
+      // A reader that missed an event would wait forever: bound it so the assertion shows what it got.
+      return { afterSeq, events: await collect(store.read(id, afterSeq, AbortSignal.timeout(10_000))) };
+    });
+    await writer;
+    for (const { afterSeq, events } of await Promise.all(readers)) {
+      expect(events).toEqual(expected(afterSeq + 1, total, COMPLETE));
+    }
+  });
+
+  it('gives the end to readers started at any moment around it', async () => {
+    const store = makeStore();
+    for (let round = 0; round < 40; round++) {
+      const id = randomUUID();
+      await writeDeltas(store, id, 1, 2);
+      const signal = AbortSignal.timeout(5_000);
+      const readers = [collect(store.read(id, 2, signal)), collect(store.read(id, 0, signal))];
+      for (let turns = round % 5; turns > 0; turns--) await jitter();
+      await store.end(id, COMPLETE);
+      expect(await Promise.all(readers)).toEqual([[COMPLETE], expected(1, 2, COMPLETE)]);
+    }
+  });
+
+  it('serves many concurrent readers of one message', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const readers = Array.from({ length: 50 }, () => collect(store.read(id, 0)));
+    await writeDeltas(store, id, 1, 20);
+    await store.end(id, COMPLETE);
+    for (const events of await Promise.all(readers)) expect(events).toEqual(expected(1, 20, COMPLETE));
+  });
+
+  it('returns promptly when aborted while waiting', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 2);
+    const controller = new AbortController();
+    const seen: StreamEvent[] = [];
+    const reading = collect(store.read(id, 0, controller.signal), (event) => seen.push(event));
+    await sleep(30);
+    const abortedAt = performance.now();
+    controller.abort();
+    await reading;
+    expect(performance.now() - abortedAt).toBeLessThan(100);
+    expect(seen).toEqual(expected(1, 2));
+
+    const unseen = new AbortController();
+    const waiting = collect(store.read(randomUUID(), 0, unseen.signal));
+    await sleep(20);
+    unseen.abort();
+    expect(await waiting).toEqual([]);
+    expect(await collect(store.read(id, 0, AbortSignal.abort()))).toEqual([]);
+
+    // The store still serves the message after its readers left.
+    await store.appendDelta(id, 3, 't3 ');
+    await store.end(id, COMPLETE);
+    expect(await collect(store.read(id, 1))).toEqual(expected(2, 3, COMPLETE));
+  });
+
+  it('keeps working after a reader stops early', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 3);
+    for await (const event of store.read(id, 0)) {
+      expect(event).toEqual(delta(1));
+      break;
+    }
+    const reading = collect(store.read(id, 1));
+    await store.end(id, COMPLETE);
+    expect(await reading).toEqual(expected(2, 3, COMPLETE));
+  });
+
+  it('throws StreamLagError for trimmed deltas, and the error says where to resume', async () => {
+    const store = makeStore({ maxDeltas: 10 });
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 300);
+    await store.end(id, COMPLETE);
+    const error = await collect(store.read(id, 0)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StreamLagError);
+    const lag = error as StreamLagError;
+    expect(lag).toMatchObject({ messageId: id, requestedAfterSeq: 0 });
+    expect(lag.oldestSeq).toBeGreaterThan(1);
+    expect(lag.oldestSeq).toBeLessThanOrEqual(291);
+    expect(await collect(store.read(id, lag.oldestSeq - 1))).toEqual(expected(lag.oldestSeq, 300, COMPLETE));
+    expect(await collect(store.read(id, 295))).toEqual(expected(296, 300, COMPLETE));
+  });
+
+  it('drops an ended stream endedTtlMs after its end', async () => {
+    const store = makeStore({ endedTtlMs: 100 });
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 3);
+    await store.end(id, COMPLETE);
+    expect(await collect(store.read(id, 0))).toEqual(expected(1, 3, COMPLETE));
+    await sleep(250);
+    // Gone: a read now waits live, as for a message never seen.
+    expect(await collect(store.read(id, 0, AbortSignal.timeout(100)))).toEqual([]);
+  });
+
+  it('does not let a slow reader delay the writer or a fast reader', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    const total = 300;
+    const started = performance.now();
+    const finished = (events: Promise<StreamEvent[]>) => events.then((list) => ({ list, at: performance.now() }));
+    const slow = finished(collect(store.read(id, 0), () => sleep(3)));
+    const fast = finished(collect(store.read(id, 0)));
+    await writeDeltas(store, id, 1, total);
+    await store.end(id, COMPLETE);
+    const writerDone = performance.now();
+    const [slowResult, fastResult] = await Promise.all([slow, fast]);
+    expect(slowResult.list).toEqual(expected(1, total, COMPLETE));
+    expect(fastResult.list).toEqual(expected(1, total, COMPLETE));
+    // The slow reader needs at least total * 3 ms; the writer and the fast reader far less.
+    expect(slowResult.at - started).toBeGreaterThan(total * 3);
+    expect(writerDone - started).toBeLessThan((slowResult.at - started) / 3);
+    expect(fastResult.at - writerDone).toBeLessThan(200);
+  });
+
+  it('lets the first end win and drops deltas after it', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 2);
+    const cancelled: EndEvent = { type: 'end', status: 'CANCELLED', code: 'CANCELLED', error: 'Cancelled' };
+    await store.end(id, cancelled);
+    await store.end(id, COMPLETE);
+    await store.appendDelta(id, 3, 'late');
+    expect(await collect(store.read(id, 0))).toEqual([...expected(1, 2), cancelled]);
+  });
+
+  it('rejects a delta out of order and a bad afterSeq', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 2);
+    await expect(store.appendDelta(id, 4, 'skipped 3')).rejects.toThrow(/does not follow 2/);
+    await expect(store.appendDelta(id, 2, 'again')).rejects.toThrow();
+    await expect(store.appendDelta(id, 0, 'zero')).rejects.toThrow(RangeError);
+    await expect(collect(store.read(id, -1))).rejects.toThrow(RangeError);
+    await expect(collect(store.read(id, 1.5))).rejects.toThrow(RangeError);
+    await store.appendDelta(id, 3, 't3 ');
+    await store.end(id, COMPLETE);
+    expect(await collect(store.read(id, 0))).toEqual(expected(1, 3, COMPLETE));
+  });
+
+  it('ends waiting readers when closed', async () => {
+    const store = factory();
+    const reading = collect(store.read(randomUUID(), 0));
+    await sleep(20);
+    await store.close();
+    expect(await reading).toEqual([]);
+  });
+}

@@ -1,0 +1,46 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import type { EndEvent, MessageStreamStore, StreamEvent } from '../../src/chat/stream-store/index.js';
+
+export const COMPLETE: EndEvent = { type: 'end', status: 'COMPLETE' };
+
+export const delta = (seq: number): StreamEvent => ({ type: 'delta', seq, text: `t${seq} ` });
+
+/** Deltas `from..to` with the texts `writeDeltas` appends, then `end` when given. */
+export function expected(from: number, to: number, end?: EndEvent): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  for (let seq = from; seq <= to; seq++) events.push(delta(seq));
+  if (end) events.push(end);
+  return events;
+}
+
+export async function writeDeltas(store: MessageStreamStore, messageId: string, from: number, to: number) {
+  for (let seq = from; seq <= to; seq++) await store.appendDelta(messageId, seq, `t${seq} `);
+}
+
+export async function collect(
+  events: AsyncIterable<StreamEvent>,
+  onEvent?: (event: StreamEvent) => unknown,
+): Promise<StreamEvent[]> {
+  const seen: StreamEvent[] = [];
+  for await (const event of events) {
+    seen.push(event);
+    await onEvent?.(event);
+  }
+  return seen;
+}
+
+/** A few microtask turns, sometimes a real timer: lets readers and Redis replies interleave anywhere. */
+export async function jitter() {
+  const roll = Math.random();
+  if (roll < 0.2) await sleep(1);
+  else if (roll < 0.6) await nextTurn();
+}
+
+/** Resolves once `condition()` holds; fails the test after `ms`. */
+export async function eventually(condition: () => boolean | Promise<boolean>, ms = 2_000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
