@@ -85,6 +85,15 @@ export function createChatService(deps: ChatServiceDeps) {
     }
   }
 
+  /** Waits for a message's end event; gives up quietly when the signal fires or the buffer moved on. */
+  const waitForEnd = async (messageId: string, afterSeq: number, signal: AbortSignal) => {
+    try {
+      for await (const event of store.read(messageId, afterSeq, signal)) if (event.type === 'end') return;
+    } catch (error) {
+      if (!(error instanceof StreamLagError)) throw error;
+    }
+  };
+
   return {
     /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
     async send(userId: string, input: SendMessageInput) {
@@ -173,10 +182,7 @@ export function createChatService(deps: ChatServiceDeps) {
       const message = await findMessage(userId, messageGlobalId);
       if (isTerminal(message.status)) return message;
       if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
-      const signal = AbortSignal.timeout(CANCEL_WAIT_MS);
-      for await (const event of events(message.id, message.lastSeq, signal)) {
-        if (event.kind !== 'delta') break;
-      }
+      await waitForEnd(message.id, message.lastSeq, AbortSignal.timeout(CANCEL_WAIT_MS));
       return db.message.findUniqueOrThrow({ where: { id: message.id } });
     },
 
