@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { createChatModule } from './chat/chat-module.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import type { Context } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
 import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
 import { createHealthService } from './health/health-service.js';
 import type { Logger } from './logger.js';
+import { createMemoryService } from './memory/memory-service.js';
 import { createProviderGateway } from './providers/gateway.js';
 import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
 import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
+import { createDocumentService } from './rag/document-service.js';
+import { type Embedder, embedderFromSpec } from './rag/embedders/index.js';
+import { createIndexer } from './rag/indexer.js';
 import type { Services } from './services.js';
+
+/** Indexing untouched this long on a shared database was cut off by a crash. */
+const STALE_INDEXING_MS = 10 * 60_000;
 
 export interface App {
   services: Services;
@@ -60,6 +67,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       // Embedded PGlite belongs to this process alone: anything still STREAMING was cut off by a crash.
       await chat.liveness.sweep({ all: database.kind === 'pglite' });
       chat.liveness.start();
+      await indexer.resume(database.kind === 'pglite' ? 0 : STALE_INDEXING_MS);
       bootstrappedFlag = true;
     }, stop.signal)
     .catch((error) => {
@@ -67,6 +75,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       throw error;
     });
   bootstrapped.catch(() => {});
+
+  let embedder: Embedder;
+  try {
+    embedder = embedderFromSpec(config.embeddingModel, providers.router);
+  } catch (error) {
+    throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
+  }
+  const indexer = createIndexer({ db: database.prisma, embedder, logger });
 
   const services: Services = {
     health: createHealthService({
@@ -79,6 +95,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     localEvents,
     providers,
     chat: chat.service,
+    documents: createDocumentService({ db: database.prisma, embedder, indexer }),
+    memory: createMemoryService({ db: database.prisma, embedder }),
   };
 
   return {

@@ -1,7 +1,9 @@
 import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
+import type { MemoryService } from './memory/memory-service.js';
 import type { ProviderGateway } from './providers/gateway.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
+import type { DocumentService } from './rag/document-service.js';
 
 /** Everything resolvers may call, built once in createApp and handed over through the context. */
 export interface Services {
@@ -12,4 +14,6 @@ export interface Services {
   localEvents: LocalEvents;
   providers: ProviderGateway;
   chat: ChatService;
+  documents: DocumentService;
+  memory: MemoryService;
 }

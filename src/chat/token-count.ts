@@ -1,5 +1,5 @@
-import { countTokens } from 'gpt-tokenizer';
 import type { ChatMessage } from '../providers/types.js';
+import { countTokens } from '../util/count-tokens.js';
 
 /** Tokens a chat message costs: its text (o200k_base) plus the per-message framing chat formats add. */
 const PER_MESSAGE_OVERHEAD = 4;

@@ -35,7 +35,12 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const pool = new pg.Pool({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, ...poolConfig });
   // An idle client's connection can drop (database restart, network); the pool replaces it.
   pool.on('error', (error) => logger.warn('database connection lost', { error }));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Embedded PGlite serialises every transaction on its single connection: under a burst, one
+  // may wait well past Prisma's 2 s default for its turn.
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: 30_000, timeout: 30_000 },
+  });
 
   return {
     kind: config.database.kind,

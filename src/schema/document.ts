@@ -2,7 +2,7 @@ import { builder } from './builder.js';
 import { DocumentStatusEnum } from './enums.js';
 import { parseGlobalId } from './global-id.js';
 
-builder.prismaNode('Document', {
+export const DocumentRef = builder.prismaNode('Document', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
@@ -24,7 +24,7 @@ builder.prismaNode('Document', {
   }),
 });
 
-builder.prismaNode('Chunk', {
+export const ChunkRef = builder.prismaNode('Chunk', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,

@@ -8,6 +8,7 @@ import './memory.js';
 import './provider.js';
 import './health.js';
 import './chat.js';
+import './search.js';
 
 builder.queryType({});
 builder.subscriptionType({});

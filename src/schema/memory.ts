@@ -1,6 +1,7 @@
+import type { Memory } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 
-builder.prismaNode('Memory', {
+export const MemoryRef = builder.prismaNode('Memory', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
@@ -30,3 +31,39 @@ builder.queryField('memories', (t) =>
     { name: 'MemoryEdge' },
   ),
 );
+
+const RememberInput = builder.inputType('RememberInput', {
+  fields: (t) => ({
+    content: t.string({ required: true }),
+    kind: t.string(),
+    importance: t.float({ description: '0..1, default 0.5.' }),
+  }),
+});
+
+const MemoryHit = builder.objectRef<{ memory: Memory; score: number }>('MemoryHit').implement({
+  fields: (t) => ({
+    memory: t.field({ type: MemoryRef, resolve: (hit) => hit.memory }),
+    score: t.exposeFloat('score'),
+  }),
+});
+
+builder.queryField('recall', (t) =>
+  t.field({
+    type: [MemoryHit],
+    args: { query: t.arg.string({ required: true }), k: t.arg.int({ defaultValue: 5 }) },
+    resolve: (_root, args, ctx) => ctx.services.memory.recall(ctx.viewer.id, args.query, args.k ?? 5),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  remember: t.field({
+    type: MemoryRef,
+    description: 'Stores a fact about the viewer; a near-duplicate updates the existing memory instead.',
+    args: { input: t.arg({ type: RememberInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.id, input),
+  }),
+  forget: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.memory.forget(ctx.viewer.id, String(args.id)),
+  }),
+}));

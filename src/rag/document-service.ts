@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import { badInput, notFound } from '../errors.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { parseGlobalId } from '../schema/global-id.js';
+import type { Embedder } from './embedders/index.js';
+import type { Indexer } from './indexer.js';
+import { fuse, keywordSearch, type ScoredChunk, type SearchMode, vectorSearch } from './search.js';
+
+export interface IngestInput {
+  title: string;
+  content: string;
+  mimeType?: string | null;
+  collection?: string | null;
+  metadata?: unknown;
+}
+
+export const ACCEPTED_MIME_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
+export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
+export const MAX_SEARCH_K = 50;
+
+export interface DocumentServiceDeps {
+  db: Db;
+  embedder: Embedder;
+  indexer: Indexer;
+}
+
+export type DocumentService = ReturnType<typeof createDocumentService>;
+
+/** Documents and retrieval, always scoped to the viewer. */
+export function createDocumentService({ db, embedder, indexer }: DocumentServiceDeps) {
+  const validate = (input: IngestInput) => {
+    const mimeType = input.mimeType ?? 'text/plain';
+    if (!(ACCEPTED_MIME_TYPES as readonly string[]).includes(mimeType)) {
+      throw badInput(`mimeType ${mimeType} is not accepted; use one of ${ACCEPTED_MIME_TYPES.join(', ')}`, {
+        field: 'mimeType',
+        accepted: [...ACCEPTED_MIME_TYPES],
+      });
+    }
+    if (input.title.trim() === '') throw badInput('title must not be empty', { field: 'title' });
+    if (input.content.trim() === '') throw badInput('content must not be empty', { field: 'content' });
+    const bytes = Buffer.byteLength(input.content, 'utf8');
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      throw badInput(`content is ${bytes} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`, {
+        field: 'content',
+        max: MAX_DOCUMENT_BYTES,
+      });
+    }
+    return mimeType;
+  };
+
+  return {
+    /** Stores the document PENDING and indexes it in the background; the same content in the same collection returns the existing document. */
+    async ingest(userId: string, input: IngestInput) {
+      const mimeType = validate(input);
+      const collection = input.collection ?? null;
+      const contentHash = createHash('sha256').update(input.content).digest('hex');
+      const existing = () => db.document.findFirst({ where: { userId, collection, contentHash } });
+      const found = await existing();
+      if (found && found.status !== 'FAILED') return found;
+      if (found) await db.document.delete({ where: { id: found.id } });
+      try {
+        const document = await db.document.create({
+          data: {
+            userId,
+            title: input.title.trim(),
+            collection,
+            mimeType,
+            metadata: (input.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
+            content: input.content,
+            contentHash,
+          },
+        });
+        indexer.start(document.id);
+        return document;
+      } catch (error) {
+        // Two identical ingests raced: the unique index let one in; return that one.
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+          const winner = await existing();
+          if (winner) return winner;
+        }
+        throw error;
+      }
+    },
+
+    async delete(userId: string, globalId: string) {
+      const id = parseGlobalId(globalId, 'Document');
+      const { count } = await db.document.deleteMany({ where: { id, userId } });
+      if (count === 0) throw notFound('Document', globalId);
+      return globalId;
+    },
+
+    /** Top `k` chunks for a query: VECTOR (cosine, HNSW), KEYWORD (full text) or HYBRID (rank fusion). */
+    async search(userId: string, query: string, k: number, mode: SearchMode, collection?: string | null) {
+      if (query.trim() === '') throw badInput('query must not be empty', { field: 'query' });
+      if (!Number.isInteger(k) || k < 1 || k > MAX_SEARCH_K) {
+        throw badInput(`k must be between 1 and ${MAX_SEARCH_K}`, { field: 'k', max: MAX_SEARCH_K });
+      }
+      const scope = { userId, collection, model: embedder.model };
+      const byVector = async (n: number) => vectorSearch(db, scope, (await embedder.embed([query]))[0] as number[], n);
+      let hits: ScoredChunk[];
+      if (mode === 'VECTOR') hits = await byVector(k);
+      else if (mode === 'KEYWORD') hits = await keywordSearch(db, scope, query, k);
+      else {
+        const depth = Math.max(k * 4, 20);
+        const [vector, keyword] = await Promise.all([byVector(depth), keywordSearch(db, scope, query, depth)]);
+        hits = fuse(vector, keyword, k);
+      }
+      const chunks = await db.chunk.findMany({
+        where: { id: { in: hits.map((h) => h.chunkId) } },
+        include: { document: true },
+      });
+      const byId = new Map(chunks.map((c) => [c.id, c]));
+      return hits.flatMap((hit) => {
+        const chunk = byId.get(hit.chunkId);
+        return chunk ? [{ ...hit, chunk, document: chunk.document }] : [];
+      });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { type ChunkMimeType, chunkDocument } from './chunking/index.js';
+import type { Embedder } from './embedders/index.js';
+import { vectorParam } from './vector-sql.js';
+
+export interface Indexer {
+  /** Indexes a PENDING document in the background: PENDING -> INDEXING -> READY or FAILED. */
+  start(documentId: string): void;
+  /** Waits for every indexing job under way (shutdown, tests). */
+  idle(): Promise<void>;
+  /**
+   * Restarts indexing cut off by a crash: documents still PENDING or INDEXING and untouched for
+   * `staleMs` (0 takes all: an embedded database has no other instance that could be working).
+   */
+  resume(staleMs: number): Promise<number>;
+}
+
+export interface IndexerDeps {
+  db: Db;
+  embedder: Embedder;
+  logger: Logger;
+  /** Chunks embedded and written per batch; chunkCount grows by this as indexing progresses. */
+  batchSize?: number;
+}
+
+/**
+ * Chunks a document, embeds the chunks in batches and writes them with their vectors; the
+ * `tsvector` column fills itself. Progress shows as a growing `chunkCount`; a failure removes
+ * the chunks written so far and records the reason, so nothing half-indexed is ever searched.
+ */
+export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerDeps): Indexer {
+  const jobs = new Set<Promise<void>>();
+
+  async function index(documentId: string) {
+    const document = await db.document.update({
+      where: { id: documentId },
+      data: { status: 'INDEXING', chunkCount: 0, error: null },
+    });
+    const chunks = chunkDocument(document.content, { mimeType: document.mimeType as ChunkMimeType });
+    for (let start = 0; start < chunks.length; start += batchSize) {
+      const batch = chunks.slice(start, start + batchSize);
+      const vectors = await embedder.embed(batch.map((c) => c.content));
+      const rows = batch.map(
+        (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${document.userId}::uuid,
+          ${chunk.ordinal}, ${chunk.content}, ${chunk.tokenCount},
+          ${vectorParam(vectors[i] as number[])}::vector, ${embedder.model}, ${(vectors[i] as number[]).length})`,
+      );
+      await db.$transaction([
+        db.$executeRaw`INSERT INTO "chunks" ("id", "document_id", "user_id", "ordinal", "content", "token_count",
+          "embedding", "embedding_model", "embedding_dims") VALUES ${Prisma.join(rows)}`,
+        db.document.update({ where: { id: documentId }, data: { chunkCount: { increment: batch.length } } }),
+      ]);
+    }
+    await db.document.update({ where: { id: documentId }, data: { status: 'READY' } });
+  }
+
+  async function run(documentId: string) {
+    try {
+      await index(documentId);
+    } catch (error) {
+      logger.warn('indexing failed', { documentId, error });
+      await db
+        .$transaction([
+          db.chunk.deleteMany({ where: { documentId } }),
+          db.document.updateMany({
+            where: { id: documentId },
+            data: { status: 'FAILED', chunkCount: 0, error: (error as Error).message.slice(0, 500) },
+          }),
+        ])
+        .catch((cleanup) => logger.error('could not record an indexing failure', { documentId, error: cleanup }));
+    }
+  }
+
+  return {
+    start(documentId) {
+      const job = run(documentId).finally(() => jobs.delete(job));
+      jobs.add(job);
+    },
+    async idle() {
+      await Promise.all([...jobs]);
+    },
+    async resume(staleMs) {
+      const stale = await db.document.findMany({
+        where: { status: { in: ['PENDING', 'INDEXING'] }, updatedAt: { lte: new Date(Date.now() - staleMs) } },
+        select: { id: true, updatedAt: true },
+      });
+      let claimed = 0;
+      for (const doc of stale) {
+        // Claim it: only the instance whose update matches the last-seen timestamp restarts it.
+        const { count } = await db.document.updateMany({
+          where: { id: doc.id, updatedAt: doc.updatedAt },
+          data: { status: 'PENDING', updatedAt: new Date() },
+        });
+        if (count === 0) continue;
+        await db.chunk.deleteMany({ where: { documentId: doc.id } });
+        this.start(doc.id);
+        claimed++;
+      }
+      return claimed;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { DocumentService } from '../rag/document-service.js';
+import { builder } from './builder.js';
+import { ChunkRef, DocumentRef } from './document.js';
+
+const SearchModeEnum = builder.enumType('SearchMode', { values: ['VECTOR', 'KEYWORD', 'HYBRID'] as const });
+
+type Hit = Awaited<ReturnType<DocumentService['search']>>[number];
+
+const SearchHit = builder.objectRef<Hit>('SearchHit').implement({
+  fields: (t) => ({
+    chunk: t.field({ type: ChunkRef, resolve: (hit) => hit.chunk }),
+    document: t.field({ type: DocumentRef, resolve: (hit) => hit.document }),
+    score: t.exposeFloat('score', {
+      description: 'The ranking score of the mode asked for (fused rank score for HYBRID).',
+    }),
+    vectorScore: t.exposeFloat('vectorScore', {
+      nullable: true,
+      description: 'Cosine similarity, when found by vector.',
+    }),
+    keywordScore: t.exposeFloat('keywordScore', {
+      nullable: true,
+      description: 'Full-text rank, when found by keyword.',
+    }),
+  }),
+});
+
+const IngestDocumentInput = builder.inputType('IngestDocumentInput', {
+  fields: (t) => ({
+    title: t.string({ required: true }),
+    content: t.string({ required: true }),
+    mimeType: t.string({ description: 'text/plain (default), text/markdown or text/html.' }),
+    collection: t.string(),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+builder.queryField('search', (t) =>
+  t.field({
+    type: [SearchHit],
+    args: {
+      query: t.arg.string({ required: true }),
+      k: t.arg.int({ defaultValue: 8 }),
+      mode: t.arg({ type: SearchModeEnum, defaultValue: 'HYBRID' }),
+      collection: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.services.documents.search(ctx.viewer.id, args.query, args.k ?? 8, args.mode ?? 'HYBRID', args.collection),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  ingestDocument: t.field({
+    type: DocumentRef,
+    description: 'Stores the document and indexes it in the background (status PENDING -> INDEXING -> READY).',
+    args: { input: t.arg({ type: IngestDocumentInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.services.documents.ingest(ctx.viewer.id, input),
+  }),
+  deleteDocument: t.id({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.documents.delete(ctx.viewer.id, String(args.id)),
+  }),
+}));
