@@ -1,24 +1,51 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, totalmem } from 'node:os';
+// `BENCH_ONLY=read-path` or `BENCH_ONLY=chat-ttft` runs one of them.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { chatTable, chatTargets } from './chat-report.js';
+import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchReadPath } from './read-path.js';
 
 const requests = Number(process.argv[2] ?? 2000);
-const machine = { node: process.version, arch: arch(), cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30) };
-
-const readPath = await benchReadPath(requests);
-const fmt = (n: number) => n.toFixed(2).padStart(8);
-console.log('read path: conversations(first: 20), embedded PGlite');
-console.log('path            conc      p50 ms   p99 ms  mean ms');
-for (const row of readPath) {
-  const { p50, p99, mean } = row.latencyMs;
-  console.log(`${row.path.padEnd(15)} ${String(row.concurrency).padStart(4)} ${fmt(p50)} ${fmt(p99)} ${fmt(mean)}`);
-}
-
+const only = process.env.BENCH_ONLY;
+const machine = {
+  node: process.version,
+  arch: arch(),
+  os: release(),
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  /** Other work on the machine when the run started. */
+  loadAverage: loadavg(),
+};
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(
-  join(dir, 'read-path.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), machine, requests, rows: readPath }, null, 2)}\n`,
-);
+const save = (name: string, body: Record<string, unknown>) =>
+  writeFileSync(join(dir, name), `${JSON.stringify({ date: new Date().toISOString(), machine, ...body }, null, 2)}\n`);
+
+if (!only || only === 'read-path') {
+  const readPath = await benchReadPath(requests);
+  const fmt = (n: number) => n.toFixed(2).padStart(8);
+  console.log('read path: conversations(first: 20), embedded PGlite');
+  console.log('path            conc      p50 ms   p99 ms  mean ms');
+  for (const row of readPath) {
+    const { p50, p99, mean } = row.latencyMs;
+    console.log(`${row.path.padEnd(15)} ${String(row.concurrency).padStart(4)} ${fmt(p50)} ${fmt(p99)} ${fmt(mean)}`);
+  }
+  save('read-path.json', { requests, rows: readPath });
+}
+
+if (!only || only === 'chat-ttft') {
+  const portkey = JSON.parse(
+    readFileSync(join(import.meta.dirname, '../node_modules/@portkey-ai/gateway/package.json'), 'utf8'),
+  ) as { version: string };
+  const chat = await benchChatTtft(settingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  for (const line of chatTable(chat)) console.log(line);
+  const targets = chatTargets(chat);
+  console.log('');
+  for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('chat-ttft.json', { peers: { portkeyGateway: portkey.version }, targets, ...chat });
+  console.log(`\nwrote ${join(dir, 'chat-ttft.json')}`);
+}

@@ -10,7 +10,7 @@ import { type ChatEvent, isTerminal, terminalEventOf } from './chat-events.js';
 import { buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { GenerationRunner } from './generation-runner.js';
-import { contextWindowOf } from './model-window.js';
+import { createContextWindowLookup } from './model-window.js';
 import { type MessageStreamStore, StreamLagError } from './stream-store/types.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
@@ -34,7 +34,8 @@ const CANCEL_WAIT_MS = 10_000;
 
 /** Conversations and their generations: what the chat mutations and subscriptions call. */
 export function createChatService(deps: ChatServiceDeps) {
-  const { db, router, monitor, store, runner, settings } = deps;
+  const { db, router, store, runner, settings } = deps;
+  const contextWindowOf = createContextWindowLookup(deps.monitor);
 
   const findConversation = async (userId: string, globalId: string) => {
     const conversation = await db.conversation.findFirst({
@@ -64,7 +65,11 @@ export function createChatService(deps: ChatServiceDeps) {
     return rows.map((row) => ({ role: row.role === 'USER' ? 'user' : 'assistant', content: row.content }));
   };
 
-  /** Reads a message's events after `afterSeq` until its end (or the signal). */
+  /**
+   * Reads a message's events after `afterSeq` until its end (or the signal). Whatever happens to
+   * the buffer, a reader that was not stopped ends with exactly one terminal event: if the buffer
+   * ran out without one, the stored message answers.
+   */
   async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     try {
       for await (const event of store.read(messageId, afterSeq, signal)) {
@@ -77,6 +82,13 @@ export function createChatService(deps: ChatServiceDeps) {
           return;
         }
       }
+      if (signal.aborted) return;
+      const message = await db.message.findUnique({ where: { id: messageId } });
+      if (message && isTerminal(message.status)) {
+        yield terminalEventOf(message);
+        return;
+      }
+      throw new AppError('PROVIDER_UNAVAILABLE', 'The stream ended before its message did; subscribe again to resume');
     } catch (error) {
       if (!(error instanceof StreamLagError)) throw error;
       throw new AppError('STREAM_LAGGED', `${error.message}; resume with afterSeq ${error.oldestSeq - 1}`, {
@@ -112,7 +124,7 @@ export function createChatService(deps: ChatServiceDeps) {
         systemPrompt,
         history: conversation ? await history(conversation.id) : [],
         message: { role: 'user', content: input.content },
-        contextWindow: contextWindowOf(monitor, first.provider.name, first.model),
+        contextWindow: contextWindowOf(first.provider.name, first.model),
         reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
       });
 

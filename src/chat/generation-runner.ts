@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
+import { createPartialWriter } from './partial-writer.js';
 import type { EndEvent, MessageStreamStore } from './stream-store/types.js';
 
 export interface GenerationJob {
@@ -41,7 +42,7 @@ export interface GenerationRunnerDeps {
 
 /**
  * Runs generations: routes the request, numbers and buffers each delta for subscribers, saves
- * the partial text every `flushIntervalMs`, and writes the final row before the stream's end
+ * the partial text every `flushIntervalMs` (all running messages in one statement), and writes the final row before the stream's end
  * event, so that anyone who sees the end finds the finished message in the database.
  */
 export function createGenerationRunner({
@@ -52,6 +53,7 @@ export function createGenerationRunner({
   settings,
 }: GenerationRunnerDeps): GenerationRunner {
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const partials = createPartialWriter({ db, logger, intervalMs: settings.flushIntervalMs });
 
   async function run(job: GenerationJob, signal: AbortSignal): Promise<void> {
     let seq = 0;
@@ -62,18 +64,6 @@ export function createGenerationRunner({
     let usage: TokenUsage | null = null;
     let finishReason: string | null = null;
     let failure: { code: string; message: string } | null = null;
-    let flushedSeq = 0;
-    let lastFlush = performance.now();
-    let flushing: Promise<unknown> = Promise.resolve();
-
-    const flush = () => {
-      if (seq === flushedSeq) return;
-      flushedSeq = seq;
-      const data = { content: text, lastSeq: seq, heartbeatAt: new Date() };
-      flushing = flushing
-        .then(() => db.message.updateMany({ where: { id: job.messageId, status: 'STREAMING' }, data }))
-        .catch((error) => logger.warn('could not save partial text', { messageId: job.messageId, error }));
-    };
 
     try {
       for await (const part of router.stream({ ...job.request, signal })) {
@@ -86,10 +76,7 @@ export function createGenerationRunner({
           seq++;
           text += part.text;
           await store.appendDelta(job.messageId, seq, part.text);
-          if (performance.now() - lastFlush >= settings.flushIntervalMs) {
-            lastFlush = performance.now();
-            flush();
-          }
+          partials.set(job.messageId, { content: text, seq });
         } else if (part.type === 'finish') {
           usage = part.usage;
           finishReason = part.finishReason.raw ?? part.finishReason.unified;
@@ -107,7 +94,8 @@ export function createGenerationRunner({
     }
 
     const status = failure === null ? 'COMPLETE' : failure.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
-    await flushing;
+    // A batch write still in flight cannot undo this: it only touches messages still STREAMING.
+    partials.delete(job.messageId);
     const written = await db.message.updateMany({
       where: { id: job.messageId, status: 'STREAMING' },
       data: {
@@ -147,6 +135,7 @@ export function createGenerationRunner({
         .catch((error) => logger.error('could not finish a generation', { messageId: job.messageId, error }))
         .finally(() => running.delete(job.messageId));
       running.set(job.messageId, { controller, done });
+      partials.start();
     },
     cancel(messageId) {
       const entry = running.get(messageId);
@@ -161,6 +150,7 @@ export function createGenerationRunner({
       const entries = [...running.values()];
       for (const entry of entries) entry.controller.abort(new StopReason('INTERRUPTED', 'The server shut down'));
       await Promise.all(entries.map((entry) => entry.done));
+      partials.stop();
     },
   };
 }

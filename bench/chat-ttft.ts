@@ -1,0 +1,126 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoadOptions } from './chat-load.js';
+import { type ChatPath, directPath, portkeyPath, switchyardPath } from './chat-paths.js';
+import { measureMemory, measurePhase, type PhaseContext, warmUp } from './chat-phase.js';
+import type { ChatRow, MemoryRow } from './chat-rows.js';
+import { startFakeUpstream, startPortkey, startSwitchyard } from './peers/gateways.js';
+import { createScratchDatabase, postgresLimits } from './peers/scratch-db.js';
+
+export interface ChatBenchSettings {
+  /** [concurrency, requests] per level, e.g. [[1, 200], [100, 2000], [1000, 3000]]. */
+  levels: [concurrency: number, requests: number][];
+  /** Content tokens in each reply (the fake echoes the prompt). */
+  replyTokens: number;
+  /** Streams held open by a slow upstream for the memory measurement. */
+  heldStreams: number;
+  /** Upstream delay between tokens while streams are held open. */
+  heldTokenDelayMs: number;
+  load: LoadOptions;
+}
+
+export const DEFAULT_SETTINGS: ChatBenchSettings = {
+  levels: [
+    [1, 200],
+    [100, 2_000],
+    [1_000, 3_000],
+  ],
+  replyTokens: 32,
+  heldStreams: 1_000,
+  heldTokenDelayMs: 500,
+  load: { requestTimeoutMs: 30_000, phaseTimeoutMs: 120_000 },
+};
+
+/**
+ * DEFAULT_SETTINGS, or a smaller run for trying things out:
+ * `BENCH_CHAT_LEVELS=1:20,100:200,1000:1000 BENCH_CHAT_HELD=200`.
+ */
+export function settingsFromEnv(env: Record<string, string | undefined> = process.env): ChatBenchSettings {
+  const levels = env.BENCH_CHAT_LEVELS?.split(',').map((pair) => {
+    const [concurrency, requests] = pair.split(':').map(Number);
+    if (!Number.isInteger(concurrency) || !Number.isInteger(requests)) throw new Error(`bad level ${pair}`);
+    return [concurrency, requests] as [number, number];
+  });
+  const held = env.BENCH_CHAT_HELD === undefined ? undefined : Number(env.BENCH_CHAT_HELD);
+  return {
+    ...DEFAULT_SETTINGS,
+    levels: levels ?? DEFAULT_SETTINGS.levels,
+    heldStreams: held ?? DEFAULT_SETTINGS.heldStreams,
+  };
+}
+
+export interface ChatBenchResult {
+  settings: ChatBenchSettings;
+  postgres: { maxConnections: number; inUseAtStart: number };
+  rows: ChatRow[];
+  memory: MemoryRow[];
+  /** Paths left out because every warm-up request failed. */
+  skipped: { path: string; reason: string }[];
+}
+
+/** The fake echoes `echo: <tag> w1 w2 ...`: a reply of `tokens` word tokens. */
+const prompt = (tokens: number) => Array.from({ length: tokens - 2 }, (_, i) => `w${i + 1}`).join(' ');
+
+/**
+ * Time to first token and throughput through Switchyard (graphql-ws `chat`) and Portkey, against the
+ * same fake upstream called directly, in one run; then memory per stream held open by a slow upstream.
+ */
+export async function benchChatTtft(
+  settings: ChatBenchSettings = DEFAULT_SETTINGS,
+  log: (line: string) => void = () => {},
+): Promise<ChatBenchResult> {
+  const limits = await postgresLimits();
+  const fake = await startFakeUpstream();
+  const db = await createScratchDatabase();
+  const stops: (() => Promise<void>)[] = [() => fake.child.stop(), () => db.drop()];
+  try {
+    const switchyard = await startSwitchyard(fake.url, db.url);
+    stops.unshift(() => switchyard.child.stop());
+    const portkey = await startPortkey();
+    stops.unshift(() => portkey.child.stop());
+    log(`fake ${fake.url}, switchyard ${switchyard.url} (pid ${switchyard.child.pid}), portkey ${portkey.url}`);
+    const ctx: PhaseContext = { fake, databaseUrl: db.url, load: settings.load };
+    const content = prompt(settings.replyTokens);
+    const paths: ChatPath[] = [];
+    const skipped: ChatBenchResult['skipped'] = [];
+    for (const path of [directPath(fake), switchyardPath(switchyard), portkeyPath(portkey, fake)]) {
+      const failure = await warmUp(path, content, settings.load);
+      if (failure === undefined) paths.push(path);
+      else skipped.push({ path: path.name, reason: failure });
+      if (failure !== undefined) log(`${path.name} skipped: ${failure}`);
+    }
+
+    // First, while the gateways' heaps are still small: RSS only grows, so measure it before the load.
+    const memory: MemoryRow[] = [];
+    for (const path of paths.filter((p) => p.child)) {
+      memory.push(await measureMemory(ctx, path, settings.heldStreams, prompt(400), settings.heldTokenDelayMs));
+      log(`memory ${path.name}: ${JSON.stringify(memory.at(-1)?.perStreamKiB)} KiB per stream`);
+      await sleep(1_000);
+    }
+
+    const rows: ChatRow[] = [];
+    for (const [concurrency, requests] of settings.levels) {
+      for (const path of paths) {
+        const row = await measurePhase(ctx, path, concurrency, requests, content);
+        rows.push(row);
+        log(`${path.name} c=${concurrency}: ttft p50 ${row.ttftMs.p50.toFixed(2)} ms, errors ${row.errors}`);
+      }
+    }
+    return {
+      settings,
+      postgres: { maxConnections: limits.maxConnections, inUseAtStart: limits.inUse },
+      rows: withAdded(rows),
+      memory,
+      skipped,
+    };
+  } finally {
+    for (const stop of stops) await stop().catch((error) => log(`cleanup: ${(error as Error).message}`));
+  }
+}
+
+function withAdded(rows: ChatRow[]): ChatRow[] {
+  return rows.map((row) => {
+    const direct = rows.find((r) => r.path === 'direct' && r.concurrency === row.concurrency);
+    if (!direct || row.path === 'direct') return row;
+    return { ...row, addedMs: { p50: row.ttftMs.p50 - direct.ttftMs.p50, p99: row.ttftMs.p99 - direct.ttftMs.p99 } };
+  });
+}

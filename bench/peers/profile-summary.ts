@@ -1,0 +1,60 @@
+// `tsx bench/peers/profile-summary.ts <file.cpuprofile> [top]`: self time of a V8 CPU profile,
+// grouped by npm package (or repository file, or Node internals), largest first.
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function groupOf(url: string, name: string): string {
+  if (url === '') return name.startsWith('(') ? name : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg?.[1]) return pkg[1];
+  if (url.startsWith('node:')) return 'node internals';
+  const local = /\/work\/main\/(.+)$/.exec(url.replace(/^file:\/\//, ''));
+  return local?.[1] ?? url;
+}
+
+export function summariseProfile(path: string, top = 25): string[] {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const groups = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (!node) return;
+    total += dt;
+    const { url, functionName, lineNumber } = node.callFrame;
+    const group = groupOf(url, functionName);
+    groups.set(group, (groups.get(group) ?? 0) + dt);
+    const fn = `${functionName || '(anonymous)'} ${group}:${lineNumber + 1}`;
+    functions.set(fn, (functions.get(fn) ?? 0) + dt);
+  });
+  const rows = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(
+        ([name, us]) =>
+          `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`,
+      );
+  return [
+    `total ${(total / 1000).toFixed(0)} ms sampled`,
+    '-- by package',
+    ...rows(groups),
+    '-- by function',
+    ...rows(functions),
+  ];
+}
+
+if (process.argv[1]?.endsWith('profile-summary.ts') && process.argv[2]) {
+  for (const line of summariseProfile(process.argv[2], Number(process.argv[3] ?? 25))) console.log(line);
+}
