@@ -36,6 +36,13 @@ export interface App {
  */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const providers = createProviderGateway(config);
+  let embedder: Embedder;
+  try {
+    embedder = embedderFromSpec(config.embeddingModel, providers.router);
+  } catch (error) {
+    providers.close();
+    throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
+  }
   const database = await openDatabase(config, logger).catch((error) => {
     providers.close();
     throw error;
@@ -47,6 +54,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const pubsub = createAppPubSub(redis);
+  const indexer = createIndexer({ db: database.prisma, embedder, logger });
+  const documents = createDocumentService({ db: database.prisma, embedder, indexer });
+  const memory = createMemoryService({ db: database.prisma, embedder });
   const chat = createChatModule({
     db: database.prisma,
     providers,
@@ -54,6 +64,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     pubsub,
     logger,
     settings: config.file.chat,
+    documents,
+    memory,
   });
 
   const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
@@ -76,14 +88,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     });
   bootstrapped.catch(() => {});
 
-  let embedder: Embedder;
-  try {
-    embedder = embedderFromSpec(config.embeddingModel, providers.router);
-  } catch (error) {
-    throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
-  }
-  const indexer = createIndexer({ db: database.prisma, embedder, logger });
-
   const services: Services = {
     health: createHealthService({
       database,
@@ -95,8 +99,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     localEvents,
     providers,
     chat: chat.service,
-    documents: createDocumentService({ db: database.prisma, embedder, indexer }),
-    memory: createMemoryService({ db: database.prisma, embedder }),
+    documents,
+    memory,
   };
 
   return {

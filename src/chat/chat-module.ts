@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { MemoryService } from '../memory/memory-service.js';
 import type { ProviderGateway } from '../providers/gateway.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { RedisClients } from '../pubsub/redis-clients.js';
+import type { DocumentService } from '../rag/document-service.js';
 import { type ChatService, createChatService } from './chat-service.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
@@ -24,6 +26,8 @@ export interface ChatModuleDeps {
   pubsub: PubSub;
   logger: Logger;
   settings: ConfigFile['chat'];
+  documents: DocumentService;
+  memory: MemoryService;
 }
 
 /**
@@ -31,7 +35,8 @@ export interface ChatModuleDeps {
  * instance can serve any subscriber; memory otherwise), the generation runner, liveness, and
  * cancellation across instances over pub/sub.
  */
-export function createChatModule({ db, providers, redis, pubsub, logger, settings }: ChatModuleDeps): ChatModule {
+export function createChatModule(deps: ChatModuleDeps): ChatModule {
+  const { db, providers, redis, pubsub, logger, settings } = deps;
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
   const store = redis
@@ -53,6 +58,8 @@ export function createChatModule({ db, providers, redis, pubsub, logger, setting
     runner,
     instanceId,
     settings,
+    documents: deps.documents,
+    memory: deps.memory,
     requestCancel: async (messageId) => pubsub.publish('cancelMessage', messageId),
   });
 

@@ -1,18 +1,37 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
+import type { MemoryService } from '../memory/memory-service.js';
 import type { HealthMonitor } from '../providers/health/index.js';
 import type { Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
+import type { DocumentService } from '../rag/document-service.js';
 import { parseGlobalId } from '../schema/global-id.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
 import { type ChatEvent, isTerminal, terminalEventOf } from './chat-events.js';
-import { buildContext } from './context-window.js';
+import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { GenerationRunner } from './generation-runner.js';
+import { type Grounding, ground, groundingSections } from './grounding.js';
 import { createContextWindowLookup } from './model-window.js';
 import { type MessageStreamStore, StreamLagError } from './stream-store/types.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
+
+/**
+ * The context with as many sources as fit: the user's message and the reply's reserve come
+ * first, so sources are dropped from the lowest-ranked up rather than refusing the message.
+ */
+function fitGrounding(grounding: Grounding, contextFor: (preamble: string[]) => BuiltContext) {
+  for (let count = grounding.sources.length; count > 0; count--) {
+    try {
+      const context = contextFor(groundingSections(grounding, count));
+      return { context, citations: grounding.sources.slice(0, count) };
+    } catch (error) {
+      if (!AppError.isInstance(error) || error.code !== 'BAD_USER_INPUT') throw error;
+    }
+  }
+  return { context: contextFor(groundingSections(grounding, 0)), citations: [] };
+}
 
 export interface ChatServiceDeps {
   db: Db;
@@ -25,6 +44,8 @@ export interface ChatServiceDeps {
   /** This process, written as the owner of the generations it starts. */
   instanceId: string;
   settings: ConfigFile['chat'];
+  documents: DocumentService;
+  memory: MemoryService;
 }
 
 export type ChatService = ReturnType<typeof createChatService>;
@@ -119,14 +140,25 @@ export function createChatService(deps: ChatServiceDeps) {
       if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
       validateSendInput(input, first.provider.kind, settings.maxContentChars);
       const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
-      const context = buildContext({
-        model: first.model,
-        systemPrompt,
-        history: conversation ? await history(conversation.id) : [],
-        message: { role: 'user', content: input.content },
-        contextWindow: contextWindowOf(first.provider.name, first.model),
-        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+      const earlier = conversation ? await history(conversation.id) : [];
+      const grounding = await ground(deps, {
+        userId,
+        query: input.content,
+        useDocuments: Boolean(input.useDocuments),
+        collection: input.collection,
+        useMemory: Boolean(input.useMemory),
       });
+      const contextFor = (preamble: string[]) =>
+        buildContext({
+          model: first.model,
+          systemPrompt,
+          preamble,
+          history: earlier,
+          message: { role: 'user', content: input.content },
+          contextWindow: contextWindowOf(first.provider.name, first.model),
+          reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+        });
+      const { context, citations } = fitGrounding(grounding, contextFor);
 
       const created = await db.$transaction(async (tx) => {
         const conv = conversation
@@ -158,6 +190,17 @@ export function createChatService(deps: ChatServiceDeps) {
             createdAt: new Date(userMessage.createdAt.getTime() + 1),
           },
         });
+        if (citations.length > 0) {
+          await tx.citation.createMany({
+            data: citations.map((c, i) => ({
+              messageId: assistantMessage.id,
+              chunkId: c.chunkId,
+              documentId: c.documentId,
+              score: c.score,
+              ordinal: i + 1,
+            })),
+          });
+        }
         return { conversation: conv, userMessage, assistantMessage };
       });
 

@@ -74,12 +74,6 @@ const MessageStreamEvent = builder.unionType('MessageStreamEvent', {
   types: [MessageDelta, MessageCompleted, MessageFailed],
 });
 
-/** Retrieval and memory join the prompt with the issue that builds them; until then say so. */
-function rejectUnavailable(input: SendMessageInput) {
-  if (input.useDocuments) throw badInput('useDocuments is not available yet: document retrieval is not built');
-  if (input.useMemory) throw badInput('useMemory is not available yet: memory recall is not built');
-}
-
 builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: SendMessagePayload,
@@ -87,7 +81,6 @@ builder.mutationFields((t) => ({
       "Persists the user's message, creates the assistant message (status STREAMING) and starts generation. Returns at once; tokens arrive on messageStream.",
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      rejectUnavailable(input);
       return ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
     },
   }),
@@ -109,7 +102,6 @@ builder.subscriptionFields((t) => ({
     description: 'Starts a generation like sendMessage and streams it in the same operation.',
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     subscribe: async (_root, { input }, ctx) => {
-      rejectUnavailable(input);
       const sent = await ctx.services.chat.send(ctx.viewer.id, {
         ...input,
         conversationId: input.conversationId?.toString(),
