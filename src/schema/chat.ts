@@ -1,6 +1,5 @@
 import type { ChatEvent } from '../chat/chat-events.js';
 import type { ChatService } from '../chat/chat-service.js';
-import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Context } from '../context.js';
 import { badInput } from '../errors.js';
 import { builder } from './builder.js';
