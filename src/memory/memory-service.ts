@@ -101,6 +101,25 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
       });
     },
 
+    /** Re-embeds the viewer's memories made by another model, so recall compares like with like. */
+    async reembed(userId: string) {
+      const stale = await db.$queryRaw<{ id: string; content: string }[]>`
+        SELECT "id", "content" FROM "memories"
+         WHERE "user_id" = ${userId}::uuid AND "embedding_model" IS DISTINCT FROM ${embedder.model}`;
+      for (let i = 0; i < stale.length; i += 64) {
+        const batch = stale.slice(i, i + 64);
+        const vectors = await embedder.embed(batch.map((m) => m.content));
+        for (const [j, memory] of batch.entries()) {
+          const vector = vectors[j] as number[];
+          await db.$executeRaw`
+            UPDATE "memories" SET "embedding" = ${vectorParam(vector)}::vector, "embedding_model" = ${embedder.model},
+                   "embedding_dims" = ${vector.length}, "updated_at" = now()
+             WHERE "id" = ${memory.id}::uuid`;
+        }
+      }
+      return stale.length;
+    },
+
     async forget(userId: string, globalId: string) {
       const id = parseGlobalId(globalId, 'Memory');
       const { count } = await db.memory.deleteMany({ where: { id, userId } });

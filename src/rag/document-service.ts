@@ -50,6 +50,9 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
   };
 
   return {
+    /** The model whose vectors search compares against. */
+    embeddingModel: embedder.model,
+
     /** Stores the document PENDING and indexes it in the background; the same content in the same collection returns the existing document. */
     async ingest(userId: string, input: IngestInput) {
       const mimeType = validate(input);
@@ -81,6 +84,27 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
         }
         throw error;
       }
+    },
+
+    /**
+     * Moves the viewer's corpus to the active embedding model: every document with vectors of
+     * another model is indexed again from its stored text. Returns how many were queued.
+     */
+    async reembed(userId: string, collection?: string | null) {
+      const stale = await db.document.findMany({
+        where: {
+          userId,
+          ...(collection == null ? {} : { collection }),
+          status: { in: ['READY', 'FAILED'] },
+          chunks: { some: { OR: [{ embeddingModel: { not: embedder.model } }, { embeddingModel: null }] } },
+        },
+        select: { id: true },
+      });
+      for (const { id } of stale) {
+        await db.document.update({ where: { id }, data: { status: 'PENDING' } });
+        await indexer.reindex(id);
+      }
+      return stale.length;
     },
 
     async delete(userId: string, globalId: string) {

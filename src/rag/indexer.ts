@@ -9,6 +9,8 @@ import { vectorParam } from './vector-sql.js';
 export interface Indexer {
   /** Indexes a PENDING document in the background: PENDING -> INDEXING -> READY or FAILED. */
   start(documentId: string): void;
+  /** Drops a document's chunks and indexes it again with the active embedder. */
+  reindex(documentId: string): Promise<void>;
   /** Waits for every indexing job under way (shutdown, tests). */
   idle(): Promise<void>;
   /**
@@ -74,11 +76,18 @@ export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerD
     }
   }
 
+  const start = (documentId: string) => {
+    const job = run(documentId).finally(() => jobs.delete(job));
+    jobs.add(job);
+  };
+  const reindex = async (documentId: string) => {
+    await db.chunk.deleteMany({ where: { documentId } });
+    start(documentId);
+  };
+
   return {
-    start(documentId) {
-      const job = run(documentId).finally(() => jobs.delete(job));
-      jobs.add(job);
-    },
+    start,
+    reindex,
     async idle() {
       await Promise.all([...jobs]);
     },
@@ -95,8 +104,7 @@ export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerD
           data: { status: 'PENDING', updatedAt: new Date() },
         });
         if (count === 0) continue;
-        await db.chunk.deleteMany({ where: { documentId: doc.id } });
-        this.start(doc.id);
+        await reindex(doc.id);
         claimed++;
       }
       return claimed;

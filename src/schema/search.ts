@@ -24,6 +24,16 @@ const SearchHit = builder.objectRef<Hit>('SearchHit').implement({
   }),
 });
 
+const ReembedResult = builder
+  .objectRef<{ documents: number; memories: number; model: string }>('ReembedResult')
+  .implement({
+    fields: (t) => ({
+      documents: t.exposeInt('documents', { description: 'Documents queued for indexing with the active model.' }),
+      memories: t.exposeInt('memories', { description: 'Memories re-embedded.' }),
+      model: t.exposeString('model', { description: 'The active embedding model.' }),
+    }),
+  });
+
 const IngestDocumentInput = builder.inputType('IngestDocumentInput', {
   fields: (t) => ({
     title: t.string({ required: true }),
@@ -54,6 +64,17 @@ builder.mutationFields((t) => ({
     description: 'Stores the document and indexes it in the background (status PENDING -> INDEXING -> READY).',
     args: { input: t.arg({ type: IngestDocumentInput, required: true }) },
     resolve: (_root, { input }, ctx) => ctx.services.documents.ingest(ctx.viewer.id, input),
+  }),
+  reembed: t.field({
+    type: ReembedResult,
+    description:
+      "Moves the viewer's documents (optionally one collection) and memories to the active EMBEDDING_MODEL: documents are indexed again in the background from their stored text.",
+    args: { collection: t.arg.string() },
+    resolve: async (_root, args, ctx) => ({
+      documents: await ctx.services.documents.reembed(ctx.viewer.id, args.collection),
+      memories: await ctx.services.memory.reembed(ctx.viewer.id),
+      model: ctx.services.documents.embeddingModel,
+    }),
   }),
   deleteDocument: t.id({
     args: { id: t.arg.id({ required: true }) },
