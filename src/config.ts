@@ -10,7 +10,7 @@ import { type ConfigFile, readConfigFile } from './config-file.js';
 export interface Config {
   port: number;
   host: string;
-  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+  database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
   redisUrl: string | undefined;
   providers: {
     openai: { apiKey: string; baseURL: string | undefined } | undefined;
@@ -113,7 +113,17 @@ export function loadConfig(env: Env = process.env): Config {
     port: parse(env, 'PORT', port, 'an integer from 0 to 65535', '4000'),
     host: parse(env, 'HOST', z.string().min(1), 'a host name or IP address', '127.0.0.1'),
     database: databaseUrl
-      ? { kind: 'postgres', url: databaseUrl }
+      ? {
+          kind: 'postgres',
+          url: databaseUrl,
+          poolSize: parse(
+            env,
+            'DATABASE_POOL_SIZE',
+            z.coerce.number().int().min(1).max(1000),
+            'a whole number from 1 to 1000',
+            '20',
+          ),
+        }
       : { kind: 'pglite', dataDir: dataDir === MEMORY_DATA_DIR ? dataDir : resolve(dataDir) },
     redisUrl: parse(env, 'REDIS_URL', optionalUrl(['redis:', 'rediss:']), 'a redis:// or rediss:// URL'),
     providers: {

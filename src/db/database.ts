@@ -29,10 +29,12 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.m
  */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const host = config.database.kind === 'pglite' ? await startPgliteHost(config.database.dataDir) : undefined;
-  const poolConfig: pg.PoolConfig = host
-    ? host.connection
-    : { connectionString: (config.database as { url: string }).url, max: 10 };
-  const pool = new pg.Pool({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, ...poolConfig });
+  const poolConfig: pg.PoolConfig =
+    config.database.kind === 'postgres'
+      ? { connectionString: config.database.url, max: config.database.poolSize }
+      : (host as NonNullable<typeof host>).connection;
+  // Under a burst, queries queue for a connection rather than fail: the wait bound is generous.
+  const pool = new pg.Pool({ connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000, ...poolConfig });
   // An idle client's connection can drop (database restart, network); the pool replaces it.
   pool.on('error', (error) => logger.warn('database connection lost', { error }));
   // Embedded PGlite serialises every transaction on its single connection: under a burst, one
