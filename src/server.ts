@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createFetch } from '@whatwg-node/fetch';
 import { createYoga } from 'graphql-yoga';
 import { type App, createApp } from './app.js';
 import type { Config } from './config.js';
@@ -9,6 +10,7 @@ import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
+import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
 import { schema } from './schema/index.js';
 
 export interface Server {
@@ -32,6 +34,8 @@ export async function createServer(config: Config, logger: Logger = createLogger
     renderGraphiQL,
     landingPage: false,
     maskedErrors: { maskError: maskUnexpected },
+    // Uploads stop buffering one byte past the document limit (the resolver then says why).
+    fetchAPI: createFetch({ formDataLimits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fieldSize: 1024 * 1024 } }),
     plugins: [useHealthRoutes(app.services.health), useErrorPolicy(logger)],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),

@@ -15,7 +15,15 @@ export interface IngestInput {
   metadata?: unknown;
 }
 
+/** A file's extracted `text`, stored under the file's own type (e.g. application/pdf). */
+export interface IngestFileInput extends Omit<IngestInput, 'content' | 'mimeType'> {
+  text: string;
+  mimeType: string;
+}
+
 export const ACCEPTED_MIME_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
+/** Types an uploaded file may keep as its document's mimeType; its extracted text is what gets indexed. */
+export const ACCEPTED_FILE_MIME_TYPES = [...ACCEPTED_MIME_TYPES, 'application/pdf'] as const;
 export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 export const MAX_SEARCH_K = 50;
 
@@ -29,12 +37,12 @@ export type DocumentService = ReturnType<typeof createDocumentService>;
 
 /** Documents and retrieval, always scoped to the viewer. */
 export function createDocumentService({ db, embedder, indexer }: DocumentServiceDeps) {
-  const validate = (input: IngestInput) => {
+  const validate = (input: IngestInput, accepted: readonly string[]) => {
     const mimeType = input.mimeType ?? 'text/plain';
-    if (!(ACCEPTED_MIME_TYPES as readonly string[]).includes(mimeType)) {
-      throw badInput(`mimeType ${mimeType} is not accepted; use one of ${ACCEPTED_MIME_TYPES.join(', ')}`, {
+    if (!accepted.includes(mimeType)) {
+      throw badInput(`mimeType ${mimeType} is not accepted; use one of ${accepted.join(', ')}`, {
         field: 'mimeType',
-        accepted: [...ACCEPTED_MIME_TYPES],
+        accepted: [...accepted],
       });
     }
     if (input.title.trim() === '') throw badInput('title must not be empty', { field: 'title' });
@@ -53,9 +61,12 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
     /** The model whose vectors search compares against. */
     embeddingModel: embedder.model,
 
-    /** Stores the document PENDING and indexes it in the background; the same content in the same collection returns the existing document. */
-    async ingest(userId: string, input: IngestInput) {
-      const mimeType = validate(input);
+    /**
+     * Stores the document PENDING and indexes it in the background; the same content in the same collection returns the existing document.
+     * `accepted` widens the mimeTypes for `ingestFile`, whose stored type (e.g. application/pdf) differs from the text indexed.
+     */
+    async ingest(userId: string, input: IngestInput, accepted: readonly string[] = ACCEPTED_MIME_TYPES) {
+      const mimeType = validate(input, accepted);
       const collection = input.collection ?? null;
       const contentHash = createHash('sha256').update(input.content).digest('hex');
       const existing = () => db.document.findFirst({ where: { userId, collection, contentHash } });
@@ -84,6 +95,11 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
         }
         throw error;
       }
+    },
+
+    /** Like `ingest`, for text extracted from an uploaded file: indexes `text`, keeps the file's own type. */
+    async ingestFile(userId: string, { text, ...file }: IngestFileInput) {
+      return this.ingest(userId, { ...file, content: text }, ACCEPTED_FILE_MIME_TYPES);
     },
 
     /**

@@ -41,7 +41,10 @@ export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerD
       where: { id: documentId },
       data: { status: 'INDEXING', chunkCount: 0, error: null },
     });
-    const chunks = chunkDocument(document.content, { mimeType: document.mimeType as ChunkMimeType });
+    // Stored types beyond the chunker's (application/pdf) hold extracted plain text.
+    const mimeType: ChunkMimeType =
+      document.mimeType === 'text/markdown' || document.mimeType === 'text/html' ? document.mimeType : 'text/plain';
+    const chunks = chunkDocument(document.content, { mimeType });
     for (let start = 0; start < chunks.length; start += batchSize) {
       const batch = chunks.slice(start, start + batchSize);
       const vectors = await embedder.embed(batch.map((c) => c.content));

@@ -9,6 +9,7 @@ import './provider.js';
 import './health.js';
 import './chat.js';
 import './search.js';
+import './upload.js';
 
 builder.queryType({});
 builder.subscriptionType({});

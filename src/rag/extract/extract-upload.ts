@@ -1,0 +1,86 @@
+import { extname } from 'node:path';
+import { badInput } from '../../errors.js';
+import { MAX_DOCUMENT_BYTES } from '../document-service.js';
+import { extractPdfText } from './extract-pdf-text.js';
+
+/** The parts of a web `File` an upload needs (yoga hands resolvers a whatwg-node File). */
+export type UploadedFile = Pick<File, 'name' | 'type' | 'size' | 'arrayBuffer'>;
+
+export type UploadMimeType = 'text/markdown' | 'text/plain' | 'text/html' | 'application/pdf';
+
+export interface ExtractedUpload {
+  mimeType: UploadMimeType;
+  text: string;
+  /** Facts about the file worth keeping on the document (original name, PDF page count). */
+  metadata: Record<string, unknown>;
+}
+
+const BY_EXTENSION: Record<string, UploadMimeType> = {
+  '.md': 'text/markdown',
+  '.markdown': 'text/markdown',
+  '.txt': 'text/plain',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.pdf': 'application/pdf',
+};
+
+const BY_MIME_TYPE: Record<string, UploadMimeType> = {
+  'text/markdown': 'text/markdown',
+  'text/x-markdown': 'text/markdown',
+  'text/plain': 'text/plain',
+  'text/html': 'text/html',
+  'application/pdf': 'application/pdf',
+};
+
+export const ACCEPTED_UPLOADS = 'Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm) or PDF (.pdf)';
+
+/**
+ * The file's type from its declared MIME type, else from its extension: clients often send
+ * application/octet-stream (curl for .md) or an OS guess (.md as a Genesis ROM on Windows).
+ */
+export function uploadMimeType(file: Pick<UploadedFile, 'name' | 'type'>): UploadMimeType {
+  const declared = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = BY_MIME_TYPE[declared] ?? BY_EXTENSION[extname(file.name).toLowerCase()];
+  if (!type) {
+    throw badInput(
+      `${file.name || 'the file'} (${declared || 'no type'}) is not accepted; upload ${ACCEPTED_UPLOADS}`,
+      {
+        field: 'file',
+        accepted: Object.keys(BY_EXTENSION),
+      },
+    );
+  }
+  return type;
+}
+
+/** Checks type and size before reading the body, then turns the file into indexable text. */
+export async function extractUpload(file: UploadedFile): Promise<ExtractedUpload> {
+  const mimeType = uploadMimeType(file);
+  if (file.size > MAX_DOCUMENT_BYTES) {
+    throw badInput(`the file is ${file.size} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`, {
+      field: 'file',
+      max: MAX_DOCUMENT_BYTES,
+    });
+  }
+  if (file.size === 0) throw badInput('the file is empty', { field: 'file' });
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const metadata: Record<string, unknown> = { fileName: file.name };
+  if (mimeType === 'application/pdf') {
+    const { text, pageCount } = await extractPdfText(bytes);
+    return { mimeType, text, metadata: { ...metadata, pageCount } };
+  }
+  return { mimeType, text: decodeText(bytes), metadata };
+}
+
+/** Strict UTF-8: a binary file under a text name fails here instead of being indexed as noise. */
+function decodeText(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badInput('the file is not UTF-8 text', { field: 'file' });
+  }
+  // Valid UTF-8 may still hold NUL, which Postgres text cannot store and no text file contains.
+  if (text.includes('\u0000')) throw badInput('the file is binary, not text', { field: 'file' });
+  return text;
+}
