@@ -5,6 +5,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type FakeServer, startAnthropicFake, startOllamaFake, startOpenAIFake } from './fakes/index.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 interface ProviderRow {
@@ -21,16 +22,6 @@ interface ProviderRow {
 
 const PROVIDERS = `{ providers { name kind mock status circuit latencyMs lastCheckedAt lastError errorRate inFlight
   models { id provider contextWindow mock } } }`;
-
-/** Polls until the predicate holds; the bound only stops a broken run from hanging. */
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, boundMs = 15_000): Promise<T> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('providers with the three fakes configured through the environment', () => {
   let openai: FakeServer;

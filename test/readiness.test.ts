@@ -7,6 +7,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { createServer, type Server } from '../src/server.js';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { testConfig, withClient } from './helpers/test-server.js';
@@ -48,16 +49,6 @@ async function databaseBehindProxy(): Promise<{ proxy: TcpProxy; url: string; cl
 async function readiness(server: Server) {
   const response = await fetch(new URL('/health/ready', server.url));
   return { status: response.status, body: (await response.json()) as { ready: boolean; reason?: string } };
-}
-
-/** Polls until the predicate holds; the bound only stops a broken run from hanging. */
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, boundMs = 20_000): Promise<T> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('readiness follows the database', () => {
