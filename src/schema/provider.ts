@@ -5,7 +5,7 @@ import { builder } from './builder.js';
 const ProviderStatusEnum = builder.enumType('ProviderStatus', { values: ['UP', 'DEGRADED', 'DOWN', 'UNCONFIGURED'] });
 const CircuitStateEnum = builder.enumType('CircuitState', { values: ['CLOSED', 'OPEN', 'HALF_OPEN'] });
 
-const MOCK_NOTE = 'The built-in mock provider: deterministic canned replies, no language model behind them.';
+const MOCK_NOTE = 'the built-in mock provider: deterministic canned replies, no language model behind them.';
 
 export const ModelRef = builder.objectRef<ModelInfo & { kind?: string }>('Model').implement({
   fields: (t) => ({
