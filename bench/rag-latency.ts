@@ -1,0 +1,90 @@
+import type { SearchMode } from '../src/rag/search.js';
+import type { SearchPath } from './rag-paths.js';
+import { type LatencySummary, summarise } from './stats.js';
+
+/** Like `measure`, but no request starts after `deadline` (performance.now() time). */
+async function measureUntil(
+  total: number,
+  concurrency: number,
+  deadline: number,
+  task: () => Promise<unknown>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < total && performance.now() < deadline) {
+      started++;
+      const t0 = performance.now();
+      await task();
+      samples.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return samples;
+}
+
+export interface RagLatencyRow {
+  mode: SearchMode;
+  path: string;
+  concurrency: number;
+  latencyMs: LatencySummary;
+  /** Completed searches per second over the measured requests. */
+  qps: number;
+  /** Mean hits per search (k = 10 at most). */
+  hits: number;
+}
+
+/** Rounds per level: paths take turns, so drift on the machine spreads evenly over them. */
+const ROUNDS = 5;
+const WARM_UP = 30;
+
+/**
+ * p50/p99 of every path at each concurrency. Each path cycles through the same held-out
+ * queries in the same order; the paths take turns in rounds of `requests / ROUNDS` each, a
+ * round bounded to `budgetMs / ROUNDS` per path so that a slow path yields fewer samples
+ * rather than an unbounded run.
+ */
+export async function measureLatency(
+  paths: SearchPath[],
+  queries: string[],
+  levels: [concurrency: number, requests: number][],
+  budgetMs: number,
+): Promise<RagLatencyRow[]> {
+  const rows: RagLatencyRow[] = [];
+  for (const [concurrency, requests] of levels) {
+    const state = paths.map(() => ({ samples: [] as number[], next: 0, hits: 0, busyMs: 0 }));
+    const task = (i: number) => async () => {
+      const s = state[i] as (typeof state)[number];
+      const query = queries[s.next++ % queries.length] as string;
+      // not `s.hits += await ...`: that reads s.hits before the await and loses concurrent updates
+      const hits = await (paths[i] as SearchPath).run(query);
+      s.hits += hits;
+    };
+    for (const [i] of paths.entries()) await measureUntil(WARM_UP, concurrency, performance.now() + 2_000, task(i));
+    for (const s of state) {
+      s.next = 0;
+      s.hits = 0;
+    }
+    const perRound = Math.ceil(requests / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, s] of state.entries()) {
+        const t0 = performance.now();
+        const deadline = t0 + budgetMs / ROUNDS;
+        s.samples.push(...(await measureUntil(perRound, concurrency, deadline, task(i))));
+        s.busyMs += performance.now() - t0;
+      }
+    }
+    for (const [i, s] of state.entries()) {
+      const path = paths[i] as SearchPath;
+      rows.push({
+        mode: path.mode,
+        path: path.path,
+        concurrency,
+        latencyMs: summarise(s.samples),
+        qps: (s.samples.length / s.busyMs) * 1000,
+        hits: s.hits / s.samples.length,
+      });
+    }
+  }
+  return rows;
+}
