@@ -3,8 +3,8 @@ import type pg from 'pg';
 import { chunkDocument } from '../src/rag/chunking/index.js';
 import type { Embedder } from '../src/rag/embedders/index.js';
 import type { Server } from '../src/server.js';
-import { machineBusyMs, processCpuMs } from './peers/cpu.js';
 import { type SyntheticDocument, syntheticDocument, type Vocabulary } from './rag-corpus.js';
+import { type CpuSplit, cpuSplitMeter } from './rag-cpu.js';
 import { type LatencySummary, measure, summarise } from './stats.js';
 
 const INGEST = `mutation ($input: IngestDocumentInput!) { ingestDocument(input: $input) { id status } }`;
@@ -24,10 +24,10 @@ export interface IngestResult {
   timedOut: boolean;
   /** Per document, created -> READY (the documents index side by side). */
   documentReadyMs: LatencySummary;
-  /** CPU cores busy during the window: this process (server + client) and the rest of the machine (Postgres). */
-  cores: { node: number; rest: number; machine: number };
-  /** CPU per chunk indexed: this process (GraphQL, chunking, embedding, Prisma) and the rest (Postgres). */
-  cpuMsPerChunk: { node: number; rest: number };
+  /** Cores busy during the window: this process (server and client), the database's backends, other processes. */
+  cpu: CpuSplit;
+  /** CPU per chunk indexed: this process (GraphQL, chunking, embedding, Prisma) and Postgres. */
+  cpuMsPerChunk: { node: number; postgres: number };
   /** Chunking then embedding the same documents on one thread, without the database: the ceiling in-process. */
   chunkEmbedOnlyPerSecond: number;
 }
@@ -79,7 +79,7 @@ export async function measureIngest(options: IngestOptions): Promise<IngestResul
     return { done: Number(row?.done), failed: Number(row?.failed), chunks: Number(row?.chunks ?? 0) };
   };
 
-  const cpu0 = { node: processCpuMs(process.pid), machine: machineBusyMs() };
+  const stopCpu = await cpuSplitMeter(pool);
   const t0 = performance.now();
   let next = 0;
   await measure(docs.length, 4, async () => {
@@ -107,8 +107,7 @@ export async function measureIngest(options: IngestOptions): Promise<IngestResul
     state = await status();
   }
   const readyMs = performance.now() - t0;
-  const node = processCpuMs(process.pid) - cpu0.node;
-  const machine = machineBusyMs() - cpu0.machine;
+  const cpu = await stopCpu();
   const perDoc = await pool.query<{ ms: number }>(
     `SELECT extract(epoch FROM "updated_at" - "created_at") * 1000 AS ms FROM "documents"
       WHERE "collection" = $1 AND "status" = 'READY'`,
@@ -125,8 +124,8 @@ export async function measureIngest(options: IngestOptions): Promise<IngestResul
     failed: state.failed,
     timedOut,
     documentReadyMs: summarise(perDoc.rows.map((r) => Number(r.ms))),
-    cores: { node: node / readyMs, rest: (machine - node) / readyMs, machine: machine / readyMs },
-    cpuMsPerChunk: { node: node / state.chunks, rest: (machine - node) / state.chunks },
+    cpu,
+    cpuMsPerChunk: { node: cpu.nodeMs / state.chunks, postgres: cpu.postgresMs / state.chunks },
     chunkEmbedOnlyPerSecond: (expected / offlineMs) * 1000,
   };
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { chunkDocument } from '../src/rag/chunking/index.js';
 import type { Embedder } from '../src/rag/embedders/index.js';
-import { machineBusyMs, processCpuMs } from './peers/cpu.js';
 import { syntheticDocument, type Vocabulary } from './rag-corpus.js';
+import { cpuSplitMeter } from './rag-cpu.js';
 import { HNSW_INDEX } from './rag-db.js';
 import { insertDocument, type PreparedDocument } from './rag-load.js';
 
@@ -11,9 +11,11 @@ export interface InsertRun {
   chunks: number;
   ms: number;
   chunksPerSecond: number;
-  /** CPU per chunk outside this process (Postgres) and in it (sending the statements). */
+  /** CPU per chunk in the database's backends and in this process (sending the statements). */
   postgresCpuMsPerChunk: number;
   nodeCpuMsPerChunk: number;
+  /** Cores other processes used meanwhile: contention. */
+  otherCores: number;
 }
 
 async function prepare(embedder: Embedder, vocab: Vocabulary, seed: number, chunks: number) {
@@ -29,20 +31,20 @@ async function prepare(embedder: Embedder, vocab: Vocabulary, seed: number, chun
 
 async function insertAll(db: pg.Pool, model: string, userId: string, docs: PreparedDocument[], hnswIndex: boolean) {
   const chunks = docs.reduce((sum, d) => sum + d.chunks.length, 0);
-  const cpu0 = { node: processCpuMs(process.pid), machine: machineBusyMs() };
+  const stopCpu = await cpuSplitMeter(db);
   const t0 = performance.now();
   const target = { userId, collection: `insert-cost-${hnswIndex}`, model };
   for (const doc of docs) await insertDocument(db, target, doc, async (insert) => void (await insert));
   const ms = performance.now() - t0;
-  const node = processCpuMs(process.pid) - cpu0.node;
-  const machine = machineBusyMs() - cpu0.machine;
+  const cpu = await stopCpu();
   return {
     hnswIndex,
     chunks,
     ms,
     chunksPerSecond: (chunks / ms) * 1000,
-    postgresCpuMsPerChunk: (machine - node) / chunks,
-    nodeCpuMsPerChunk: node / chunks,
+    postgresCpuMsPerChunk: cpu.postgresMs / chunks,
+    nodeCpuMsPerChunk: cpu.nodeMs / chunks,
+    otherCores: cpu.other,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CpuSplit } from './rag-cpu.js';
 import type { RagLatencyRow } from './rag-latency.js';
 import type { RagSearchResult } from './rag-search.js';
 
@@ -52,6 +53,9 @@ export function ragTargets(result: RagSearchResult): RagTarget[] {
     },
   ];
 }
+
+const cores = (cpu: CpuSplit) =>
+  `cores busy: node ${num(cpu.node, 0)}, Postgres (this database) ${num(cpu.postgres, 0)}, other processes ${num(cpu.other, 0)}`;
 
 function latencyTable(rows: RagLatencyRow[]): string[] {
   const lines = [
@@ -117,12 +121,12 @@ function recallTable({ recall }: RagSearchResult): string[] {
 function ingestLines({ ingest, insertCost }: RagSearchResult): string[] {
   const lines = [
     `ingestion: ${ingest.documents} documents via ingestDocument (GraphQL) into ${ingest.chunksAlready} indexed chunks -> ${ingest.chunks} chunks READY in ${num(ingest.readyMs / 1000, 0, 1)} s = ${num(ingest.chunksPerSecond, 0, 0)} chunks/s (all accepted after ${num(ingest.acceptedMs / 1000, 0, 1)} s, ${ingest.failed} failed)`,
-    `  per document created -> READY p50 ${num(ingest.documentReadyMs.p50 / 1000, 0, 1)} s, p99 ${num(ingest.documentReadyMs.p99 / 1000, 0, 1)} s; cores busy: node ${num(ingest.cores.node, 0)}, rest (Postgres) ${num(ingest.cores.rest, 0)}, machine ${num(ingest.cores.machine, 0)}`,
-    `  CPU per chunk: node ${num(ingest.cpuMsPerChunk.node, 0, 3)} ms, Postgres ${num(ingest.cpuMsPerChunk.rest, 0, 3)} ms; chunk + embed alone on one thread: ${num(ingest.chunkEmbedOnlyPerSecond, 0, 0)} chunks/s`,
+    `  per document created -> READY p50 ${num(ingest.documentReadyMs.p50 / 1000, 0, 1)} s, p99 ${num(ingest.documentReadyMs.p99 / 1000, 0, 1)} s; ${cores(ingest.cpu)}`,
+    `  CPU per chunk: node ${num(ingest.cpuMsPerChunk.node, 0, 3)} ms, Postgres ${num(ingest.cpuMsPerChunk.postgres, 0, 3)} ms; chunk + embed alone on one thread: ${num(ingest.chunkEmbedOnlyPerSecond, 0, 0)} chunks/s`,
   ];
   for (const run of insertCost) {
     lines.push(
-      `  insert only (pre-embedded, one connection, 500-row statements), HNSW index ${run.hnswIndex ? 'present' : 'dropped'}: ${run.chunks} chunks at ${num(run.chunksPerSecond, 0, 0)} chunks/s, Postgres ${num(run.postgresCpuMsPerChunk, 0, 3)} ms CPU per chunk`,
+      `  insert only (pre-embedded, one connection, 500-row statements), HNSW index ${run.hnswIndex ? 'present' : 'dropped'}: ${run.chunks} chunks at ${num(run.chunksPerSecond, 0, 0)} chunks/s, Postgres ${num(run.postgresCpuMsPerChunk, 0, 3)} ms CPU per chunk (other processes ${num(run.otherCores, 0)} cores)`,
     );
   }
   return lines;
@@ -140,6 +144,7 @@ export function ragSearchTable(result: RagSearchResult): string[] {
     `hnswSettings: ef_search ${result.hnsw.efSearch}, iterative_scan ${result.hnsw.iterativeScan}; the VECTOR statement plans as ${plans.join(', ')}`,
     '',
     ...latencyTable(result.rows),
+    `  while measuring latency: ${cores(result.cpu.latency)}; recall: ${cores(result.cpu.recall)}`,
     '',
     ...recallTable(result),
     '',

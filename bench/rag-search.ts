@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger.js';
 import { createLocalEmbedder } from '../src/rag/embedders/index.js';
 import { createServer, type Server } from '../src/server.js';
 import { heldOutPassages, syntheticQueries, TOPICS, vocabulary } from './rag-corpus.js';
+import { type CpuSplit, cpuSplitMeter } from './rag-cpu.js';
 import { createRagScratch, postgresSettings } from './rag-db.js';
 import { type IngestResult, measureIngest } from './rag-ingest.js';
 import { type InsertRun, measureInsertCost } from './rag-insert-cost.js';
@@ -74,6 +75,8 @@ export interface RagSearchResult extends PreparedCorpus {
   plans: ({ k: number; efSearch: number } & VectorPlan)[];
   rows: RagLatencyRow[];
   recall: RecallResult;
+  /** Cores busy while latency and recall were measured; `other` is contention from the rest of the machine. */
+  cpu: { latency: CpuSplit; recall: CpuSplit };
   ingest: IngestResult;
   insertCost: InsertRun[];
   targets: RagTarget[];
@@ -110,13 +113,17 @@ export async function benchRagSearch(overrides: Partial<RagSearchOptions> = {}):
     }
     log('measuring latency');
     const paths = await searchPaths({ server, pool, embedder, scope, hnsw }, queries);
+    const stopLatencyCpu = await cpuSplitMeter(pool);
     const rows = await measureLatency(paths, queries, options.levels, options.latencyBudgetMs);
+    const latencyCpu = await stopLatencyCpu();
     log('measuring recall');
     const sets = [
       { kind: 'short query', texts: queries },
       { kind: 'held-out chunk', texts: heldOutPassages(vocab, seed, options.queries, prepared.load.documents + 1_000) },
     ];
+    const stopRecallCpu = await cpuSplitMeter(pool);
     const recall = await measureRecall(pool, embedder, scope, sets, hnsw, options.efSweep, 0.95);
+    const recallCpu = await stopRecallCpu();
     log(`ingesting ${options.ingestChunks} chunks through GraphQL`);
     const ingest = await measureIngest({
       server,
@@ -144,6 +151,7 @@ export async function benchRagSearch(overrides: Partial<RagSearchOptions> = {}):
       plans,
       rows,
       recall,
+      cpu: { latency: latencyCpu, recall: recallCpu },
       ingest,
       insertCost,
       targets: [],
@@ -190,6 +198,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const runSeconds = (performance.now() - t0) / 1000;
-  writeFileSync(join(dir, 'rag-search.json'), `${JSON.stringify({ ...started, runSeconds, ...result }, null, 2)}\n`);
+  const body = { ...started, loadAverageAtEnd: loadavg(), runSeconds, ...result };
+  writeFileSync(join(dir, 'rag-search.json'), `${JSON.stringify(body, null, 2)}\n`);
   console.log(`\nwrote ${join(dir, 'rag-search.json')} (run took ${runSeconds.toFixed(0)} s)`);
 }
