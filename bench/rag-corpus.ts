@@ -1,3 +1,4 @@
+import { createSeededRandom } from '../src/providers/router/seeded-random.js';
 import { chunkDocument } from '../src/rag/chunking/index.js';
 
 /**
@@ -13,17 +14,8 @@ const COMMON_WORDS = 400;
 /** Share of a section's words drawn from the document's topic, its second topic, and the common pool. */
 const MIX = { topic: 0.55, second: 0.2 } as const;
 
-/** mulberry32: a small seeded PRNG, the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** mulberry32: the same sequence on every machine. */
+export const prng = createSeededRandom;
 
 const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'dr', 'kl', 'st', 'tr'];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou'];

@@ -1,27 +1,6 @@
 import type { SearchMode } from '../src/rag/search.js';
 import type { SearchPath } from './rag-paths.js';
-import { type LatencySummary, summarise } from './stats.js';
-
-/** Like `measure`, but no request starts after `deadline` (performance.now() time). */
-async function measureUntil(
-  total: number,
-  concurrency: number,
-  deadline: number,
-  task: () => Promise<unknown>,
-): Promise<number[]> {
-  const samples: number[] = [];
-  let started = 0;
-  const worker = async () => {
-    while (started < total && performance.now() < deadline) {
-      started++;
-      const t0 = performance.now();
-      await task();
-      samples.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return samples;
-}
+import { type LatencySummary, measure, summarise } from './stats.js';
 
 export interface RagLatencyRow {
   mode: SearchMode;
@@ -60,7 +39,7 @@ export async function measureLatency(
       const hits = await (paths[i] as SearchPath).run(query);
       s.hits += hits;
     };
-    for (const [i] of paths.entries()) await measureUntil(WARM_UP, concurrency, performance.now() + 2_000, task(i));
+    for (const [i] of paths.entries()) await measure(WARM_UP, concurrency, task(i), performance.now() + 2_000);
     for (const s of state) {
       s.next = 0;
       s.hits = 0;
@@ -70,7 +49,7 @@ export async function measureLatency(
       for (const [i, s] of state.entries()) {
         const t0 = performance.now();
         const deadline = t0 + budgetMs / ROUNDS;
-        s.samples.push(...(await measureUntil(perRound, concurrency, deadline, task(i))));
+        s.samples.push(...(await measure(perRound, concurrency, task(i), deadline)));
         s.busyMs += performance.now() - t0;
       }
     }

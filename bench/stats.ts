@@ -18,12 +18,20 @@ export function summarise(samples: number[]): LatencySummary {
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
 }
 
-/** Runs `task` `total` times with at most `concurrency` in flight, returning each duration in ms. */
-export async function measure(total: number, concurrency: number, task: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Runs `task` `total` times with at most `concurrency` in flight, returning each duration in ms.
+ * No task starts after `deadline` (a `performance.now()` time), so a slow path stays bounded.
+ */
+export async function measure(
+  total: number,
+  concurrency: number,
+  task: () => Promise<unknown>,
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<number[]> {
   const samples: number[] = [];
   let started = 0;
   const worker = async () => {
-    while (started < total) {
+    while (started < total && performance.now() < deadline) {
       started++;
       const t0 = performance.now();
       await task();
