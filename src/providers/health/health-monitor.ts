@@ -74,17 +74,18 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   }
   const listeners = new Set<HealthListener>();
   const emitted = new Map<string, string>();
-  const stateKey = (s: ProviderHealthSnapshot) => `${s.status}/${s.circuit}`;
-  for (const [name, tracker] of trackers) emitted.set(name, stateKey(tracker.snapshot()));
+  const stateKey = (s: Pick<ProviderHealthSnapshot, 'status' | 'circuit'>) => `${s.status}/${s.circuit}`;
+  for (const [name, tracker] of trackers) emitted.set(name, stateKey(tracker.state()));
   let interval: unknown;
   let stopper = new AbortController();
 
   /** Re-evaluates one provider and tells listeners if its status or circuit moved. */
   const check = (tracker: ProviderTracker) => {
+    const name = tracker.entry.provider.name;
+    const key = stateKey(tracker.state());
+    if (emitted.get(name) === key) return;
+    emitted.set(name, key);
     const snapshot = tracker.snapshot();
-    const key = stateKey(snapshot);
-    if (emitted.get(snapshot.name) === key) return;
-    emitted.set(snapshot.name, key);
     for (const listener of listeners) {
       try {
         listener(snapshot);

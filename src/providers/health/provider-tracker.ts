@@ -24,6 +24,8 @@ export interface ProviderTracker {
   setModels(models: ModelInfo[]): void;
   /** Reached at least once, by a probe or a call. */
   everReached(): boolean;
+  /** Status and circuit only: what decides whether listeners hear of a change. */
+  state(): Pick<ProviderHealthSnapshot, 'status' | 'circuit'>;
   snapshot(): ProviderHealthSnapshot;
 }
 
@@ -46,6 +48,28 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
   const succeeded = () => {
     lastSuccessEvent = ++events;
     lastActivityAt = now();
+  };
+
+  /** The window's figures and the status they give; no sorting, so cheap enough for every call. */
+  const figures = (at: number) => {
+    const results = outcomes.values(at);
+    const ttftValues = ttfts.values(at);
+    const errorRate = results.length === 0 ? 0 : results.reduce((a, b) => a + b, 0) / results.length;
+    const circuit = aggregateCircuit([...circuits.values()]);
+    const probeFailing = lastProbe?.ok === false && lastSuccessEvent < failedProbeEvent;
+    const status = providerStatus(
+      {
+        configured: entry.configured,
+        everReached: lastSuccessEvent > 0,
+        circuit,
+        probeFailing,
+        errorRate,
+        samples: results.length,
+        ttfts: ttftValues,
+      },
+      thresholds,
+    );
+    return { state: { status, circuit }, errorRate, ttftValues };
   };
 
   return {
@@ -93,36 +117,20 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
       models = list;
     },
     everReached: () => lastSuccessEvent > 0,
+    state() {
+      return figures(now()).state;
+    },
     snapshot() {
-      const at = now();
-      const results = outcomes.values(at);
-      const ttftValues = ttfts.values(at);
-      const errorRate = results.length === 0 ? 0 : results.reduce((a, b) => a + b, 0) / results.length;
-      const circuit = aggregateCircuit([...circuits.values()]);
-      const ttftP95Ms = percentile(ttftValues, 95);
-      const probeFailing = lastProbe?.ok === false && lastSuccessEvent < failedProbeEvent;
+      const { state, errorRate, ttftValues } = figures(now());
       const checkedAt = Math.max(lastProbe?.at ?? -1, lastActivityAt ?? -1);
       return {
         name: entry.provider.name,
         kind: entry.provider.kind,
         configured: entry.configured,
-        status: providerStatus(
-          {
-            configured: entry.configured,
-            everReached: lastSuccessEvent > 0,
-            circuit,
-            probeFailing,
-            errorRate,
-            samples: results.length,
-            ttftP95Ms,
-            ttftSamples: ttftValues.length,
-          },
-          thresholds,
-        ),
-        circuit,
+        ...state,
         latencyMs: lastProbe?.ok ? lastProbe.latencyMs : null,
         ttftP50Ms: percentile(ttftValues, 50),
-        ttftP95Ms,
+        ttftP95Ms: percentile(ttftValues, 95),
         errorRate,
         inFlight,
         lastCheckedAt: checkedAt < 0 ? null : new Date(checkedAt),

@@ -13,8 +13,9 @@ export interface SlidingWindow {
 export function createSlidingWindow(windowMs: number, maxSamples: number): SlidingWindow {
   let samples: Sample[] = [];
   const prune = (now: number) => {
-    const from = samples.findIndex((s) => now - s.at <= windowMs);
-    samples = from < 0 ? [] : samples.slice(Math.max(from, samples.length - maxSamples));
+    const found = samples.findIndex((s) => now - s.at <= windowMs);
+    const from = found < 0 ? samples.length : Math.max(found, samples.length - maxSamples);
+    if (from > 0) samples = samples.slice(from);
   };
   return {
     add(value, at) {
@@ -34,4 +35,13 @@ export function percentile(values: readonly number[], p: number): number | null 
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[rank - 1] ?? null;
+}
+
+/** Whether the nearest-rank percentile of `values` is above `threshold`: the same answer as percentile(), without sorting. */
+export function percentileAbove(values: readonly number[], p: number, threshold: number): boolean {
+  if (values.length === 0) return false;
+  const rank = Math.max(1, Math.ceil((p / 100) * values.length));
+  let above = 0;
+  for (const value of values) if (value > threshold) above++;
+  return above > values.length - rank;
 }

@@ -1,5 +1,6 @@
 import type { ProviderConfigured } from '../registry.js';
 import type { CircuitStateName } from '../router/traffic-recorder.js';
+import { percentileAbove } from './sliding-window.js';
 import type { HealthThresholds, OverallStatus, ProviderStatus } from './types.js';
 
 export interface StatusInputs {
@@ -12,8 +13,8 @@ export interface StatusInputs {
   errorRate: number;
   /** Calls with an outcome in the window. */
   samples: number;
-  ttftP95Ms: number | null;
-  ttftSamples: number;
+  /** Times to first token in the window, in any order. */
+  ttfts: readonly number[];
 }
 
 /** The status rules, in order; see README.md beside this file. */
@@ -23,7 +24,7 @@ export function providerStatus(input: StatusInputs, t: HealthThresholds): Provid
   if (input.circuit === 'OPEN' || input.probeFailing) return 'DOWN';
   if (input.circuit === 'HALF_OPEN') return 'DEGRADED';
   if (input.samples >= t.minSamples && input.errorRate > t.maxErrorRate) return 'DEGRADED';
-  if (input.ttftSamples >= t.minSamples && (input.ttftP95Ms ?? 0) > t.maxTtftP95Ms) return 'DEGRADED';
+  if (input.ttfts.length >= t.minSamples && percentileAbove(input.ttfts, 95, t.maxTtftP95Ms)) return 'DEGRADED';
   return 'UP';
 }
 
