@@ -10,7 +10,10 @@ import type { DocumentService } from '../rag/document-service.js';
 import { type ChatService, createChatService } from './chat-service.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
-import { createMemoryStreamStore, createRedisStreamStore } from './stream-store/index.js';
+import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamStore } from './stream-store/index.js';
+
+/** How long this process keeps an ended local stream for late local readers; Redis keeps it longer. */
+const LOCAL_ENDED_TTL_MS = 30_000;
 
 export interface ChatModule {
   service: ChatService;
@@ -31,8 +34,9 @@ export interface ChatModuleDeps {
 }
 
 /**
- * Wires the chat parts: the stream buffer (Redis Streams when Redis is configured, so any
- * instance can serve any subscriber; memory otherwise), the generation runner, liveness, and
+ * Wires the chat parts: the stream buffer (with Redis, Redis Streams so that any instance can
+ * serve any subscriber, layered under a local buffer for this process's own generations; memory
+ * otherwise), the generation runner, liveness, and
  * cancellation across instances over pub/sub.
  */
 export function createChatModule(deps: ChatModuleDeps): ChatModule {
@@ -40,7 +44,10 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
   const store = redis
-    ? createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions)
+    ? createLayeredStreamStore(
+        createMemoryStreamStore({ ...storeOptions, endedTtlMs: Math.min(storeOptions.endedTtlMs, LOCAL_ENDED_TTL_MS) }),
+        createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions),
+      )
     : createMemoryStreamStore(storeOptions);
   const runner = createGenerationRunner({ db, router: providers.router, store, logger, settings });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running });

@@ -1,3 +1,4 @@
+export { createLayeredStreamStore } from './layered-stream-store.js';
 export { createMemoryStreamStore } from './memory-stream-store.js';
 export {
   createRedisStreamStore,

@@ -1,7 +1,7 @@
 import { assertAfterSeq, assertSeq } from './seq-checks.js';
 import {
   type EndEvent,
-  type MessageStreamStore,
+  type LocalStreamStore,
   type StreamEvent,
   StreamLagError,
   type StreamStoreOptions,
@@ -24,7 +24,7 @@ const oldestKept = (stream: Buffered) => stream.baseSeq + stream.head;
  *
  * @example const store = createMemoryStreamStore({ maxDeltas: 10_000 });
  */
-export function createMemoryStreamStore(options: StreamStoreOptions = {}): MessageStreamStore {
+export function createMemoryStreamStore(options: StreamStoreOptions = {}): LocalStreamStore {
   const maxDeltas = options.maxDeltas ?? 50_000;
   const endedTtlMs = options.endedTtlMs ?? 5 * 60_000;
   const streams = new Map<string, Buffered>();
@@ -80,6 +80,12 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Messa
   };
 
   return {
+    begin(messageId) {
+      streamOf(messageId);
+    },
+
+    has: (messageId) => streams.has(messageId),
+
     async appendDelta(messageId, seq, text) {
       assertSeq(seq);
       const stream = streamOf(messageId);

@@ -42,6 +42,9 @@ export function createRedisStreamStore(
   let closed = false;
 
   return {
+    // The stream key comes into being with its first entry.
+    begin() {},
+
     async appendDelta(messageId, seq, text) {
       assertSeq(seq);
       const event = encodeEvent({ type: 'delta', seq, text });

@@ -41,6 +41,8 @@ export class StreamLagError extends Error {
  * start gets a StreamLagError instead of growing memory.
  */
 export interface MessageStreamStore {
+  /** A generation of this message starts in this process (before its first delta). */
+  begin(messageId: string): void;
   /** Appends delta `seq`, which must be the previous seq + 1 (starting at 1). */
   appendDelta(messageId: string, seq: number, text: string): Promise<void>;
   /** Appends the terminal event. The stream is kept for `endedTtlMs`, then dropped. */
@@ -52,6 +54,12 @@ export interface MessageStreamStore {
    */
   read(messageId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<StreamEvent>;
   close(): Promise<void>;
+}
+
+/** A store of this process only, which can say whether it holds a message's stream. */
+export interface LocalStreamStore extends MessageStreamStore {
+  /** Begun, written or ended here, and not yet dropped. */
+  has(messageId: string): boolean;
 }
 
 export interface StreamStoreOptions {
