@@ -1,3 +1,5 @@
+import type { EndEvent } from './stream-store/types.js';
+
 /** What `chat` and `messageStream` emit, before GraphQL resolves the terminal events' messages. */
 export type ChatEvent =
   | { kind: 'delta'; messageId: string; seq: number; text: string }
@@ -8,18 +10,36 @@ const TERMINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED']);
 
 export const isTerminal = (status: string) => TERMINAL.has(status);
 
-/** The terminal event that a finished message answers with by itself. */
-export function terminalEventOf(message: {
+interface FinishedMessage {
   id: string;
   status: string;
   errorCode: string | null;
   error: string | null;
-}): ChatEvent {
-  if (message.status === 'COMPLETE') return { kind: 'completed', messageId: message.id };
+}
+
+/** The terminal event that a finished message answers with by itself. */
+export function terminalEventOf(message: FinishedMessage): ChatEvent {
+  const end = endEventOf(message);
+  if (end.status === 'COMPLETE') return { kind: 'completed', messageId: message.id };
+  return { kind: 'failed', messageId: message.id, code: end.code as string, error: end.error as string };
+}
+
+/** The stream's end event for a finished message. */
+export function endEventOf(message: FinishedMessage): EndEvent {
+  if (message.status === 'COMPLETE') return { type: 'end', status: 'COMPLETE' };
+  const cancelled = message.status === 'CANCELLED';
   return {
-    kind: 'failed',
-    messageId: message.id,
-    code: message.errorCode ?? (message.status === 'CANCELLED' ? 'CANCELLED' : 'UPSTREAM_ERROR'),
-    error: message.error ?? (message.status === 'CANCELLED' ? 'Cancelled' : 'The generation failed'),
+    type: 'end',
+    status: cancelled ? 'CANCELLED' : 'FAILED',
+    code: message.errorCode ?? (cancelled ? 'CANCELLED' : 'UPSTREAM_ERROR'),
+    error: message.error ?? (cancelled ? 'Cancelled' : 'The generation failed'),
   };
 }
+
+/** The end of a stream whose message was deleted with its conversation. */
+export const DELETED: EndEvent = {
+  type: 'end',
+  status: 'CANCELLED',
+  code: 'CANCELLED',
+  error: 'The conversation was deleted',
+};

@@ -8,13 +8,14 @@ import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { parseGlobalId } from '../schema/global-id.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
-import { type ChatEvent, isTerminal, terminalEventOf } from './chat-events.js';
+import { type ChatEvent, DELETED, isTerminal, terminalEventOf } from './chat-events.js';
 import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
 import { createContextWindowLookup } from './model-window.js';
 import { type MessageStreamStore, StreamLagError } from './stream-store/types.js';
+import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
 /**
@@ -127,95 +128,95 @@ export function createChatService(deps: ChatServiceDeps) {
     }
   };
 
+  /**
+   * Checks and plans a turn and starts its generation; the rows are being written meanwhile
+   * (`written`: false when the conversation went away first, in which case nothing was written).
+   */
+  async function begin(userId: string, input: SendMessageInput) {
+    const receivedAt = performance.now();
+    const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
+    const target = {
+      model: input.model ?? conversation?.model ?? undefined,
+      provider: input.provider ?? undefined,
+    };
+    const [first] = router.resolve(target).chain;
+    if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
+    validateSendInput(input, first.provider.kind, settings.maxContentChars);
+    const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
+    const earlier = conversation ? await history(conversation.id) : [];
+    const grounding = await ground(deps, {
+      userId,
+      query: input.content,
+      useDocuments: Boolean(input.useDocuments),
+      collection: input.collection,
+      useMemory: Boolean(input.useMemory),
+    });
+    const contextFor = (preamble: string[]) =>
+      buildContext({
+        model: first.model,
+        systemPrompt,
+        preamble,
+        history: earlier,
+        message: { role: 'user', content: input.content },
+        contextWindow: contextWindowOf(first.provider.name, first.model),
+        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+      });
+    const { context, citations } = fitGrounding(grounding, contextFor);
+
+    const turn: NewTurn = {
+      userId,
+      conversation: conversation ?? undefined,
+      title: titleFrom(input.content),
+      systemPrompt,
+      model: target.model ?? conversation?.model ?? router.defaultModel,
+      content: input.content,
+      contextTokens: context.tokens,
+      ownerId: deps.instanceId,
+      citations,
+    };
+    const rows = planTurn(turn);
+    const written = insertTurn(db, rows, conversation === null, turn);
+    // The upstream call starts while the rows are written; it is dropped if they cannot be.
+    runner.start({
+      messageId: rows.assistantMessage.id,
+      userId,
+      receivedAt,
+      saved: written,
+      request: {
+        ...target,
+        messages: context.messages,
+        temperature: input.temperature ?? undefined,
+        maxTokens: input.maxTokens ?? undefined,
+      },
+    });
+    return { rows, written };
+  }
+
+  const conversationGone = (input: SendMessageInput) => notFound('Conversation', input.conversationId as string);
+
   return {
     /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
     async send(userId: string, input: SendMessageInput) {
-      const receivedAt = performance.now();
-      const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
-      const target = {
-        model: input.model ?? conversation?.model ?? undefined,
-        provider: input.provider ?? undefined,
-      };
-      const [first] = router.resolve(target).chain;
-      if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
-      validateSendInput(input, first.provider.kind, settings.maxContentChars);
-      const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
-      const earlier = conversation ? await history(conversation.id) : [];
-      const grounding = await ground(deps, {
-        userId,
-        query: input.content,
-        useDocuments: Boolean(input.useDocuments),
-        collection: input.collection,
-        useMemory: Boolean(input.useMemory),
-      });
-      const contextFor = (preamble: string[]) =>
-        buildContext({
-          model: first.model,
-          systemPrompt,
-          preamble,
-          history: earlier,
-          message: { role: 'user', content: input.content },
-          contextWindow: contextWindowOf(first.provider.name, first.model),
-          reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
-        });
-      const { context, citations } = fitGrounding(grounding, contextFor);
+      const { rows, written } = await begin(userId, input);
+      if (!(await written)) throw conversationGone(input);
+      return rows;
+    },
 
-      const created = await db.$transaction(async (tx) => {
-        const conv = conversation
-          ? await tx.conversation.update({
-              where: { id: conversation.id },
-              data: { updatedAt: new Date(), systemPrompt, model: target.model ?? conversation.model },
-            })
-          : await tx.conversation.create({
-              data: {
-                userId,
-                title: titleFrom(input.content),
-                systemPrompt,
-                model: target.model ?? router.defaultModel,
-              },
-            });
-        const userMessage = await tx.message.create({
-          data: { conversationId: conv.id, userId, role: 'USER', content: input.content, status: 'COMPLETE' },
-        });
-        const assistantMessage = await tx.message.create({
-          data: {
-            conversationId: conv.id,
-            userId,
-            role: 'ASSISTANT',
-            status: 'STREAMING',
-            model: target.model ?? conv.model,
-            contextTokens: context.tokens,
-            ownerId: deps.instanceId,
-            heartbeatAt: new Date(),
-            createdAt: new Date(userMessage.createdAt.getTime() + 1),
-          },
-        });
-        if (citations.length > 0) {
-          await tx.citation.createMany({
-            data: citations.map((c, i) => ({
-              messageId: assistantMessage.id,
-              chunkId: c.chunkId,
-              documentId: c.documentId,
-              score: c.score,
-              ordinal: i + 1,
-            })),
-          });
-        }
-        return { conversation: conv, userMessage, assistantMessage };
-      });
-
-      runner.start({
-        messageId: created.assistantMessage.id,
-        userId,
-        receivedAt,
-        request: {
-          ...target,
-          messages: context.messages,
-          temperature: input.temperature ?? undefined,
-          maxTokens: input.maxTokens ?? undefined,
-        },
-      });
-      return created;
+    /**
+     * `send` and `stream` in one: tokens flow as soon as the upstream sends them, while the rows
+     * are still being written; the terminal event waits for them, so it always names a stored message.
+     */
+    async chat(userId: string, input: SendMessageInput): Promise<AsyncIterableIterator<ChatEvent>> {
+      const { rows, written } = await begin(userId, input);
+      written.catch(() => {}); // read below; a rejection here is not unhandled
+      return abortableIterator((signal) =>
+        (async function* () {
+          for await (const event of events(rows.assistantMessage.id, 0, signal)) {
+            if (event.kind !== 'delta' && !(await written)) throw conversationGone(input);
+            yield event;
+          }
+        })(),
+      );
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
@@ -251,12 +252,7 @@ export function createChatService(deps: ChatServiceDeps) {
       await db.conversation.delete({ where: { id: conversation.id } });
       for (const { id } of streaming) {
         if (!runner.cancel(id)) await deps.requestCancel(id);
-        await store.end(id, {
-          type: 'end',
-          status: 'CANCELLED',
-          code: 'CANCELLED',
-          error: 'The conversation was deleted',
-        });
+        await store.end(id, DELETED);
       }
       return globalId;
     },

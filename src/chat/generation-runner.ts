@@ -3,8 +3,11 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
+import { DELETED, endEventOf } from './chat-events.js';
+import { createDeltaBatcher } from './delta-batcher.js';
 import { createPartialWriter } from './partial-writer.js';
 import type { EndEvent, MessageStreamStore } from './stream-store/types.js';
+import { finishMessage } from './turn-rows.js';
 
 export interface GenerationJob {
   messageId: string;
@@ -12,6 +15,8 @@ export interface GenerationJob {
   request: Omit<RoutedChatRequest, 'signal'>;
   /** `performance.now()` when the request reached the gateway: TTFT and latency count from here. */
   receivedAt: number;
+  /** Whether the message's rows were written; the generation may start before they are. */
+  saved: Promise<boolean>;
 }
 
 export interface GenerationRunner {
@@ -64,19 +69,27 @@ export function createGenerationRunner({
     let usage: TokenUsage | null = null;
     let finishReason: string | null = null;
     let failure: { code: string; message: string } | null = null;
+    /** The last buffer write, and the first one that failed. */
+    let lastWrite: Promise<void> = Promise.resolve();
+    let writeFailed: unknown;
+    const deltas = createDeltaBatcher((delta) => {
+      ttftMs ??= performance.now() - job.receivedAt;
+      seq++;
+      text += delta;
+      lastWrite = store.appendDelta(job.messageId, seq, delta).catch((error: unknown) => {
+        writeFailed ??= error;
+      });
+      partials.set(job.messageId, { content: text, seq });
+    });
 
     try {
       for await (const part of router.stream({ ...job.request, signal })) {
+        if (writeFailed !== undefined) throw writeFailed;
         if (part.type === 'start') {
           provider = part.provider;
           model = part.model;
         } else if (part.type === 'text-delta') {
-          if (part.text === '') continue;
-          ttftMs ??= performance.now() - job.receivedAt;
-          seq++;
-          text += part.text;
-          await store.appendDelta(job.messageId, seq, part.text);
-          partials.set(job.messageId, { content: text, seq });
+          deltas.push(part.text);
         } else if (part.type === 'finish') {
           usage = part.usage;
           finishReason = part.finishReason.raw ?? part.finishReason.unified;
@@ -85,7 +98,11 @@ export function createGenerationRunner({
           failure = { code: part.error.code, message: part.error.message };
         }
       }
+      deltas.flush();
+      await lastWrite;
+      if (writeFailed !== undefined) throw writeFailed;
     } catch (error) {
+      deltas.flush();
       logger.error('generation failed unexpectedly', { messageId: job.messageId, error });
       failure = { code: 'UPSTREAM_ERROR', message: 'The generation failed unexpectedly' };
     }
@@ -96,45 +113,51 @@ export function createGenerationRunner({
     const status = failure === null ? 'COMPLETE' : failure.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
     // A batch write still in flight cannot undo this: it only touches messages still STREAMING.
     partials.delete(job.messageId);
-    const written = await db.message.updateMany({
-      where: { id: job.messageId, status: 'STREAMING' },
-      data: {
-        content: text,
-        status,
-        provider,
-        model: model ?? job.request.model ?? null,
-        promptTokens: usage?.promptTokens ?? null,
-        completionTokens: usage?.completionTokens ?? null,
-        ttftMs,
-        latencyMs: performance.now() - job.receivedAt,
-        finishReason,
-        error: failure?.message ?? null,
-        errorCode: failure?.code ?? null,
-        lastSeq: seq,
-        ownerId: null,
-      },
-    });
-    // Zero rows: the message was deleted or already ended by someone else, who ended its stream.
-    if (written.count === 0) return;
-    if (usage && provider && model) {
-      await db.usageEvent
-        .create({ data: { userId: job.userId, messageId: job.messageId, provider, model, ...usage } })
-        .catch((error) => logger.warn('could not record usage', { messageId: job.messageId, error }));
-    }
     const end: EndEvent =
       failure === null
         ? { type: 'end', status: 'COMPLETE' }
         : { type: 'end', status, code: failure.code, error: failure.message };
+    if (!(await job.saved.catch(() => false))) {
+      // Its rows never landed (the request failed): nothing to finish, only the buffer to close.
+      await store.end(job.messageId, end);
+      return;
+    }
+    const written = await finishMessage(db, {
+      messageId: job.messageId,
+      content: text,
+      status,
+      provider,
+      model: model ?? job.request.model ?? null,
+      usage,
+      ttftMs,
+      latencyMs: performance.now() - job.receivedAt,
+      finishReason,
+      error: failure?.message ?? null,
+      errorCode: failure?.code ?? null,
+      lastSeq: seq,
+    });
+    // Not written: the message was deleted or already ended by someone else, who ended the
+    // shared stream; readers of this process's buffer get the same end.
+    if (!written) {
+      const stored = await db.message.findUnique({ where: { id: job.messageId } });
+      await store.end(job.messageId, stored ? endEventOf(stored) : DELETED);
+      return;
+    }
     await store.end(job.messageId, end);
   }
 
   return {
     start(job) {
       const controller = new AbortController();
+      store.begin(job.messageId);
       const done = run(job, controller.signal)
         .catch((error) => logger.error('could not finish a generation', { messageId: job.messageId, error }))
         .finally(() => running.delete(job.messageId));
       running.set(job.messageId, { controller, done });
+      job.saved.then(
+        (saved) => saved || controller.abort(new StopReason('CANCELLED', 'The message could not be saved')),
+        () => controller.abort(new StopReason('CANCELLED', 'The message could not be saved')),
+      );
       partials.start();
     },
     cancel(messageId) {

@@ -101,11 +101,7 @@ builder.subscriptionFields((t) => ({
     description: 'Starts a generation like sendMessage and streams it in the same operation.',
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     subscribe: async (_root, { input }, ctx) => {
-      const sent = await ctx.services.chat.send(ctx.viewer.id, {
-        ...input,
-        conversationId: input.conversationId?.toString(),
-      });
-      return ctx.services.chat.stream(ctx.viewer.id, encodeGlobalId('Message', sent.assistantMessage.id), 0);
+      return ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
     },
     resolve: (event: ChatEvent) => event,
   }),

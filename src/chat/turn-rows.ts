@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
+import type { TokenUsage } from '../providers/types.js';
+
+/** The rows a new turn writes: its conversation (new or touched), the user's message, the reply to come. */
+export interface NewTurn {
+  userId: string;
+  /** An existing conversation, or undefined to create one with `title`. */
+  conversation: Conversation | undefined;
+  title: string;
+  systemPrompt: string | null;
+  model: string;
+  content: string;
+  /** Tokens of the prompt as counted for the context window. */
+  contextTokens: number;
+  /** The instance that will run the generation. */
+  ownerId: string;
+  citations: { chunkId: string; documentId: string; score: number }[];
+}
+
+export interface TurnRows {
+  conversation: Conversation;
+  userMessage: Message;
+  assistantMessage: Message;
+}
+
+const blankMessage = {
+  provider: null,
+  promptTokens: null,
+  completionTokens: null,
+  ttftMs: null,
+  latencyMs: null,
+  finishReason: null,
+  error: null,
+  errorCode: null,
+  lastSeq: 0,
+} as const;
+
+/**
+ * The rows of a new turn, with ids made here: the generation can start (and stream) before
+ * they are written, and the caller gets them without reading them back.
+ */
+export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
+  const { userId } = turn;
+  const conversation: Conversation = turn.conversation
+    ? { ...turn.conversation, systemPrompt: turn.systemPrompt, model: turn.model, updatedAt: now }
+    : {
+        id: randomUUID(),
+        userId,
+        title: turn.title,
+        systemPrompt: turn.systemPrompt,
+        model: turn.model,
+        createdAt: now,
+        updatedAt: now,
+      };
+  const common = { ...blankMessage, conversationId: conversation.id, userId, updatedAt: now };
+  return {
+    conversation,
+    userMessage: {
+      ...common,
+      id: randomUUID(),
+      role: 'USER',
+      content: turn.content,
+      status: 'COMPLETE',
+      model: null,
+      contextTokens: null,
+      ownerId: null,
+      heartbeatAt: null,
+      createdAt: now,
+    },
+    assistantMessage: {
+      ...common,
+      id: randomUUID(),
+      role: 'ASSISTANT',
+      content: '',
+      status: 'STREAMING',
+      model: turn.model,
+      contextTokens: turn.contextTokens,
+      ownerId: turn.ownerId,
+      heartbeatAt: now,
+      // One millisecond after the user's message, so the pair keeps its order.
+      createdAt: new Date(now.getTime() + 1),
+    },
+  };
+}
+
+/**
+ * Writes a planned turn in one statement (so all of it or none of it lands): the conversation,
+ * both messages, the citations. Resolves false when the existing conversation is gone.
+ */
+export async function insertTurn(db: Db, rows: TurnRows, isNew: boolean, turn: NewTurn): Promise<boolean> {
+  const { conversation: c, userMessage: u, assistantMessage: a } = rows;
+  const conversation = isNew
+    ? Prisma.sql`INSERT INTO "conversations" ("id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at")
+        VALUES (${c.id}::uuid, ${c.userId}::uuid, ${c.title}, ${c.systemPrompt}, ${c.model}, ${c.createdAt}, ${c.updatedAt})
+        RETURNING "id"`
+    : Prisma.sql`UPDATE "conversations" SET "updated_at" = ${c.updatedAt}, "system_prompt" = ${c.systemPrompt}, "model" = ${c.model}
+        WHERE "id" = ${c.id}::uuid AND "user_id" = ${c.userId}::uuid
+        RETURNING "id"`;
+  const citations =
+    turn.citations.length === 0
+      ? Prisma.empty
+      : Prisma.sql`, cited AS (
+          INSERT INTO "citations" ("id", "message_id", "chunk_id", "document_id", "score", "ordinal")
+          SELECT v.id, v.message_id, v.chunk_id, v.document_id, v.score, v.ordinal
+          FROM (VALUES ${Prisma.join(
+            turn.citations.map(
+              (cite, i) =>
+                Prisma.sql`(${randomUUID()}::uuid, ${a.id}::uuid, ${cite.chunkId}::uuid, ${cite.documentId}::uuid, ${cite.score}::float8, ${i + 1}::int)`,
+            ),
+          )}) AS v(id, message_id, chunk_id, document_id, score, ordinal)
+          WHERE EXISTS (SELECT 1 FROM conversation)
+        )`;
+  // Messages are inserted only when the conversation row was: a conversation deleted meanwhile
+  // leaves nothing behind.
+  const result = await db.$queryRaw<{ written: number }[]>`
+    WITH conversation AS (${conversation}),
+    messages AS (
+      INSERT INTO "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "model",
+        "context_tokens", "owner_id", "heartbeat_at", "created_at", "updated_at")
+      SELECT v.id, conversation.id, v.user_id, v.role::"Role", v.content, v.status::"MessageStatus", v.model,
+        v.context_tokens, v.owner_id, v.heartbeat_at, v.created_at, v.updated_at
+      FROM conversation, (VALUES
+        (${u.id}::uuid, ${u.userId}::uuid, 'USER', ${u.content}, 'COMPLETE', NULL::text, NULL::int, NULL::text,
+          NULL::timestamptz, ${u.createdAt}::timestamptz, ${u.updatedAt}::timestamptz),
+        (${a.id}::uuid, ${a.userId}::uuid, 'ASSISTANT', '', 'STREAMING', ${a.model}::text, ${a.contextTokens}::int,
+          ${a.ownerId}::text, ${a.heartbeatAt}::timestamptz, ${a.createdAt}::timestamptz, ${a.updatedAt}::timestamptz)
+      ) AS v(id, user_id, role, content, status, model, context_tokens, owner_id, heartbeat_at, created_at, updated_at)
+      RETURNING 1
+    )${citations}
+    SELECT count(*)::int AS written FROM messages`;
+  return (result[0]?.written ?? 0) > 0;
+}
+
+/** How a generation ended, as its message row keeps it. */
+export interface GenerationOutcome {
+  messageId: string;
+  content: string;
+  status: 'COMPLETE' | 'FAILED' | 'CANCELLED';
+  provider: string | null;
+  model: string | null;
+  usage: TokenUsage | null;
+  ttftMs: number | null;
+  latencyMs: number;
+  finishReason: string | null;
+  error: string | null;
+  errorCode: string | null;
+  lastSeq: number;
+}
+
+/**
+ * Writes a generation's end in one statement: the message's final row (only while it is still
+ * STREAMING) and, with it, the usage event. Resolves false when the message was deleted or
+ * already ended by someone else.
+ */
+export async function finishMessage(db: Db, outcome: GenerationOutcome, now = new Date()): Promise<boolean> {
+  const { usage, provider, model } = outcome;
+  const usageEvent =
+    usage && provider && model
+      ? Prisma.sql`, used AS (
+          INSERT INTO "usage_events" ("id", "user_id", "message_id", "provider", "model", "prompt_tokens", "completion_tokens", "created_at")
+          SELECT ${randomUUID()}::uuid, "user_id", "id", ${provider}, ${model}, ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${now}::timestamptz
+          FROM finished
+        )`
+      : Prisma.empty;
+  const result = await db.$queryRaw<{ written: number }[]>`
+    WITH finished AS (
+      UPDATE "messages" SET
+        "content" = ${outcome.content},
+        "status" = ${outcome.status}::"MessageStatus",
+        "provider" = ${provider},
+        "model" = ${model},
+        "prompt_tokens" = ${usage?.promptTokens ?? null}::int,
+        "completion_tokens" = ${usage?.completionTokens ?? null}::int,
+        "ttft_ms" = ${outcome.ttftMs}::float8,
+        "latency_ms" = ${outcome.latencyMs}::float8,
+        "finish_reason" = ${outcome.finishReason},
+        "error" = ${outcome.error},
+        "error_code" = ${outcome.errorCode},
+        "last_seq" = ${outcome.lastSeq}::int,
+        "owner_id" = NULL,
+        "updated_at" = ${now}::timestamptz
+      WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'
+      RETURNING "id", "user_id"
+    )${usageEvent}
+    SELECT count(*)::int AS written FROM finished`;
+  return (result[0]?.written ?? 0) > 0;
+}

@@ -1,0 +1,41 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { createDeltaBatcher } from '../../src/chat/delta-batcher.js';
+
+describe('delta batcher', () => {
+  it('emits a lone part at once and joins a burst that follows it into one delta', async () => {
+    const emitted: string[] = [];
+    const batcher = createDeltaBatcher((text) => emitted.push(text));
+    batcher.push('Hel');
+    expect(emitted).toEqual(['Hel']);
+    batcher.push('lo');
+    batcher.push('');
+    batcher.push(', wor');
+    batcher.push('ld');
+    expect(emitted).toEqual(['Hel']);
+    await nextTurn();
+    expect(emitted).toEqual(['Hel', 'lo, world']);
+  });
+
+  it('does not hold back parts that arrive apart', async () => {
+    const emitted: string[] = [];
+    const batcher = createDeltaBatcher((text) => emitted.push(text));
+    for (const part of ['a', 'b', 'c']) {
+      batcher.push(part);
+      expect(emitted.at(-1)).toBe(part);
+      await sleep(2);
+    }
+    expect(emitted).toEqual(['a', 'b', 'c']);
+  });
+
+  it('emits what it holds on flush, and nothing twice', async () => {
+    const emitted: string[] = [];
+    const batcher = createDeltaBatcher((text) => emitted.push(text));
+    batcher.push('one');
+    batcher.push(' two');
+    batcher.flush();
+    batcher.flush();
+    await nextTurn();
+    expect(emitted).toEqual(['one', ' two']);
+  });
+});
