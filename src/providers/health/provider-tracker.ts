@@ -33,7 +33,7 @@ export interface ProviderTracker {
 export function createProviderTracker(entry: ProviderRegistration, options: TrackerOptions): ProviderTracker {
   const { now, thresholds } = options;
   const outcomes = createSlidingWindow(options.windowMs, options.maxSamples); // 1 failed, 0 succeeded
-  const ttfts = createSlidingWindow(options.windowMs, options.maxSamples);
+  const ttfts = createSlidingWindow(options.windowMs, options.maxSamples, thresholds.maxTtftP95Ms);
   const circuits = new Map<string, CircuitStateName>();
   let inFlight = 0;
   let models: ModelInfo[] = [];
@@ -50,11 +50,11 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
     lastActivityAt = now();
   };
 
-  /** The window's figures and the status they give; no sorting, so cheap enough for every call. */
+  /** The window's figures and the status they give, from running tallies: cheap enough for every call. */
   const figures = (at: number) => {
-    const results = outcomes.values(at);
-    const ttftValues = ttfts.values(at);
-    const errorRate = results.length === 0 ? 0 : results.reduce((a, b) => a + b, 0) / results.length;
+    const results = outcomes.tally(at);
+    const ttft = ttfts.tally(at);
+    const errorRate = results.count === 0 ? 0 : results.sum / results.count;
     const circuit = aggregateCircuit([...circuits.values()]);
     const probeFailing = lastProbe?.ok === false && lastSuccessEvent < failedProbeEvent;
     const status = providerStatus(
@@ -64,12 +64,13 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
         circuit,
         probeFailing,
         errorRate,
-        samples: results.length,
-        ttfts: ttftValues,
+        samples: results.count,
+        ttftSamples: ttft.count,
+        slowTtfts: ttft.above,
       },
       thresholds,
     );
-    return { state: { status, circuit }, errorRate, ttftValues };
+    return { state: { status, circuit }, errorRate };
   };
 
   return {
@@ -121,7 +122,9 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
       return figures(now()).state;
     },
     snapshot() {
-      const { state, errorRate, ttftValues } = figures(now());
+      const at = now();
+      const { state, errorRate } = figures(at);
+      const ttftValues = ttfts.values(at);
       const checkedAt = Math.max(lastProbe?.at ?? -1, lastActivityAt ?? -1);
       return {
         name: entry.provider.name,

@@ -1,30 +1,61 @@
-interface Sample {
-  at: number;
-  value: number;
-}
-
 /** Time-stamped samples kept for `windowMs` and at most `maxSamples`, oldest dropped first. */
 export interface SlidingWindow {
   add(value: number, at: number): void;
   values(now: number): number[];
+  /** Running tallies over the window, without touching each sample: O(1) apart from expiry. */
+  tally(now: number): WindowTally;
 }
 
-/** Recent samples only, so old failures stop weighing on a provider that has recovered. */
-export function createSlidingWindow(windowMs: number, maxSamples: number): SlidingWindow {
-  let samples: Sample[] = [];
-  const prune = (now: number) => {
-    const found = samples.findIndex((s) => now - s.at <= windowMs);
-    const from = found < 0 ? samples.length : Math.max(found, samples.length - maxSamples);
-    if (from > 0) samples = samples.slice(from);
+export interface WindowTally {
+  count: number;
+  sum: number;
+  /** Samples above the window's `threshold`. */
+  above: number;
+}
+
+/**
+ * Recent samples only, so old failures stop weighing on a provider that has recovered. Tallies are
+ * kept as samples come and go, because they are read on every call the router makes.
+ */
+export function createSlidingWindow(windowMs: number, maxSamples: number, threshold = Infinity): SlidingWindow {
+  const values: number[] = [];
+  const times: number[] = [];
+  let head = 0; // index of the oldest live sample
+  let sum = 0;
+  let above = 0;
+  const dropOldest = () => {
+    const value = values[head] as number;
+    sum -= value;
+    if (value > threshold) above--;
+    head++;
+  };
+  const compact = () => {
+    if (head < 1_024 || head < values.length / 2) return;
+    values.splice(0, head);
+    times.splice(0, head);
+    head = 0;
+  };
+  const expire = (now: number) => {
+    while (head < values.length && now - (times[head] as number) > windowMs) dropOldest();
+    compact();
   };
   return {
     add(value, at) {
-      samples.push({ value, at });
-      if (samples.length > maxSamples) prune(at);
+      values.push(value);
+      times.push(at);
+      sum += value;
+      if (value > threshold) above++;
+      if (values.length - head > maxSamples) dropOldest();
+      compact();
     },
     values(now) {
-      prune(now);
-      return samples.map((s) => s.value);
+      expire(now);
+      return values.slice(head);
+    },
+    tally(now) {
+      expire(now);
+      if (head === values.length) sum = 0; // no drift from float subtraction once empty
+      return { count: values.length - head, sum, above };
     },
   };
 }
@@ -37,11 +68,12 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[rank - 1] ?? null;
 }
 
-/** Whether the nearest-rank percentile of `values` is above `threshold`: the same answer as percentile(), without sorting. */
-export function percentileAbove(values: readonly number[], p: number, threshold: number): boolean {
-  if (values.length === 0) return false;
-  const rank = Math.max(1, Math.ceil((p / 100) * values.length));
-  let above = 0;
-  for (const value of values) if (value > threshold) above++;
-  return above > values.length - rank;
+/**
+ * Whether the nearest-rank percentile p of `count` samples, `above` of which exceed a threshold,
+ * exceeds it too: the same answer as comparing percentile() with the threshold, without the samples.
+ */
+export function percentileAbove(count: number, above: number, p: number): boolean {
+  if (count === 0) return false;
+  const rank = Math.max(1, Math.ceil((p / 100) * count));
+  return above > count - rank;
 }
