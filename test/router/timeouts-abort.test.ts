@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { ProviderInput } from '../../src/providers/registry.js';
 import { createRouter, type RoutedStreamPart } from '../../src/providers/router/index.js';
 import type { StreamPart } from '../../src/providers/types.js';
-import { collect, createScriptedProvider, fail, ok, type Step, text, textOf } from './helpers/scripted-provider.js';
+import {
+  collect,
+  createScriptedProvider,
+  fail,
+  finish,
+  ok,
+  type Step,
+  text,
+  textOf,
+} from './helpers/scripted-provider.js';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 type Timeouts = { firstTokenMs?: number; idleMs?: number; totalMs?: number };
@@ -56,6 +65,18 @@ describe('timeouts', () => {
     expect(last(parts).error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: 'a sent nothing for 50 ms' });
     expect(a.signals[0]?.aborted).toBe(true);
     expect(b.calls).toHaveLength(0);
+  });
+
+  it('idle timeout restarts at each wait: a steady stream and a slow consumer are not cut', async () => {
+    const a = createScriptedProvider('a', [[...ticking(6, 30), finish()]]);
+    const parts: RoutedStreamPart[] = [];
+    for await (const part of routerFor([a], { idleMs: 60 }).stream({ model: 'chat', messages })) {
+      parts.push(part);
+      // The consumer holds each part longer than the idle limit; only waits on the upstream count.
+      await new Promise((resolve) => setTimeout(resolve, 90));
+    }
+    expect(textOf(parts)).toBe('0 1 2 3 4 5 ');
+    expect(parts.at(-1)).toMatchObject({ type: 'finish' });
   });
 
   it('a steady stream slower in total than the total timeout is cut at the total timeout', async () => {

@@ -7,7 +7,8 @@ import type { CircuitBreakers } from './circuit-breakers.js';
 import { classifyError, timeoutError, toProviderError } from './classify-error.js';
 import type { ResilienceConfig, StrategyName } from './config-schema.js';
 import type { DeploymentStatsStore } from './deployment-stats.js';
-import { nextPart, TIMED_OUT } from './next-part.js';
+import { createIdleWatch } from './idle-watch.js';
+import { TIMED_OUT } from './next-part.js';
 import { endedEarly, type OpenedStream, openStream, releaseStream, settleFailure } from './open-stream.js';
 import { createRequestScope, type RequestScope } from './request-scope.js';
 import { createRetryPolicy } from './retry-policy.js';
@@ -22,7 +23,6 @@ export interface RoutedStreamDeps {
   stats: DeploymentStatsStore;
   recorder: TrafficRecorder;
   firstTokenLimit: TimeoutPolicy;
-  idleLimit: TimeoutPolicy;
   random: () => number;
   now: () => number;
 }
@@ -111,29 +111,34 @@ async function openWithRetries(
 async function* pump(deps: RoutedStreamDeps, opened: OpenedStream, scope: RequestScope): AsyncGenerator<StreamPart> {
   const { iterator, call } = opened;
   const name = opened.deployment.provider.name;
+  const { idleMs } = deps.resilience.timeouts;
+  const idle = createIdleWatch(idleMs, scope.signal);
   let part: StreamPart = opened.first;
-  for (;;) {
-    if (part.type === 'finish') {
-      call.succeeded();
+  try {
+    for (;;) {
+      if (part.type === 'finish') {
+        call.succeeded();
+        yield part;
+        return;
+      }
+      if (part.type === 'error') {
+        const error = scope.signal.aborted ? scope.stopError(name) : part.error;
+        opened.abort();
+        settleFailure(call, error);
+        yield { type: 'error', error };
+        return;
+      }
       yield part;
-      return;
+      try {
+        const result = await idle.next(iterator);
+        if (result === TIMED_OUT) throw timeoutError(name, `${name} sent nothing for ${idleMs} ms`);
+        part = result.done ? { type: 'error', error: endedEarly(name) } : result.value;
+      } catch (raw) {
+        part = { type: 'error', error: scope.signal.aborted ? scope.stopError(name) : toProviderError(raw, name) };
+      }
     }
-    if (part.type === 'error') {
-      const error = scope.signal.aborted ? scope.stopError(name) : part.error;
-      opened.abort();
-      settleFailure(call, error);
-      yield { type: 'error', error };
-      return;
-    }
-    yield part;
-    try {
-      const result = await nextPart(deps.idleLimit, iterator, scope.signal);
-      if (result === TIMED_OUT)
-        throw timeoutError(name, `${name} sent nothing for ${deps.resilience.timeouts.idleMs} ms`);
-      part = result.done ? { type: 'error', error: endedEarly(name) } : result.value;
-    } catch (raw) {
-      part = { type: 'error', error: scope.signal.aborted ? scope.stopError(name) : toProviderError(raw, name) };
-    }
+  } finally {
+    idle.dispose();
   }
 }
 

@@ -92,7 +92,6 @@ export function createRouter(options: RouterOptions): Router {
     stats,
     recorder,
     firstTokenLimit: timeout(timeouts.firstTokenMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
-    idleLimit: timeout(timeouts.idleMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
     random,
     now,
   };
