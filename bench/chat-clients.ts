@@ -22,9 +22,13 @@ export interface StreamResult {
   firstAt: number | undefined;
   /** From sending the request to the first non-empty content token; undefined when none came. */
   ttftMs: number | undefined;
+  /** Content tokens received: the fake sends one word per token, and gateways may join several in one delta. */
   tokens: number;
   error: string | undefined;
 }
+
+/** Words in a piece of streamed text (a delta may carry several of the fake's one-word tokens). */
+const wordsIn = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 /** Opens one streamed chat; `onFirstToken` fires once, at the first content token. */
 export type OpenStream = (signal: AbortSignal, onFirstToken?: () => void) => Promise<StreamResult>;
@@ -81,7 +85,7 @@ export function openAIStream(baseURL: string, prompt: string, headers: Record<st
               firstAt = monoMs();
               onFirstToken?.();
             }
-            tokens++;
+            tokens += wordsIn(text);
           }
         }
       }
@@ -197,7 +201,7 @@ function chatOnce(
               firstAt = monoMs();
               onFirstToken?.();
             }
-            tokens++;
+            tokens += wordsIn(event.text);
           } else if (event?.__typename === 'MessageFailed') {
             outcome = { error: `${event.code}: ${event.error}` };
           } else if (event?.__typename === 'MessageCompleted') {
