@@ -15,8 +15,10 @@ export interface RedisClients {
 }
 
 export function createRedisClients(url: string, logger: Logger): RedisClients {
+  // Auto-pipelining sends the commands of one event-loop tick in one write: under many concurrent
+  // streams that is one syscall for dozens of appends instead of one each.
   const connect = (role: string) => {
-    const client = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    const client = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false, enableAutoPipelining: true });
     client.on('error', (error) => logger.warn('redis connection error', { role, error: error.message }));
     return client;
   };
