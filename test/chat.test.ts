@@ -100,6 +100,24 @@ for (const backend of backends)
         expect(row.contextTokens).toBeGreaterThan(0);
         const usage = await server.app.database.prisma.usageEvent.findMany({ where: { messageId: row.id } });
         expect(usage).toMatchObject([{ provider: 'mock', model: 'mock-echo', userId: DEFAULT_USER_ID }]);
+        // The terminal event's message is the stored row, relations included, as a query reads it later.
+        const MESSAGE_FIELDS = `id status content provider model ttftMs latencyMs createdAt error
+          usage { promptTokens completionTokens totalTokens } conversation { id title } citations { score }`;
+        const terminal = await collect<{ message?: { id: string } }>(
+          client,
+          `subscription Chat($input: SendMessageInput!) { chat(input: $input) { ... on MessageCompleted { message { ${MESSAGE_FIELDS} } } } }`,
+          { input: { content: 'and once more' } },
+          'chat',
+        ).done;
+        const streamed = terminal.at(-1)?.message as { id: string };
+        expect(streamed.id).toBeTruthy();
+        const queried = await server.query<{ node: unknown }>(
+          `query($id: ID!) { node(id: $id) { ... on Message { ${MESSAGE_FIELDS} } } }`,
+          {
+            id: streamed.id,
+          },
+        );
+        expect(queried.data?.node).toEqual(streamed);
       } finally {
         await client.dispose();
       }

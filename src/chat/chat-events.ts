@@ -1,10 +1,14 @@
+import type { Message } from '../generated/prisma/client.js';
 import type { EndEvent } from './stream-store/types.js';
 
-/** What `chat` and `messageStream` emit, before GraphQL resolves the terminal events' messages. */
+/**
+ * What `chat` and `messageStream` emit. A terminal event carries its finished row when it is at
+ * hand (read from or just written to the database); GraphQL loads it otherwise.
+ */
 export type ChatEvent =
   | { kind: 'delta'; messageId: string; seq: number; text: string }
-  | { kind: 'completed'; messageId: string }
-  | { kind: 'failed'; messageId: string; code: string; error: string };
+  | { kind: 'completed'; messageId: string; message?: Message }
+  | { kind: 'failed'; messageId: string; code: string; error: string; message?: Message };
 
 const TERMINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED']);
 
@@ -18,10 +22,10 @@ interface FinishedMessage {
 }
 
 /** The terminal event that a finished message answers with by itself. */
-export function terminalEventOf(message: FinishedMessage): ChatEvent {
+export function terminalEventOf(message: Message): ChatEvent {
   const end = endEventOf(message);
-  if (end.status === 'COMPLETE') return { kind: 'completed', messageId: message.id };
-  return { kind: 'failed', messageId: message.id, code: end.code as string, error: end.error as string };
+  if (end.status === 'COMPLETE') return { kind: 'completed', messageId: message.id, message };
+  return { kind: 'failed', messageId: message.id, code: end.code as string, error: end.error as string, message };
 }
 
 /** The stream's end event for a finished message. */

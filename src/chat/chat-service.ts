@@ -177,7 +177,7 @@ export function createChatService(deps: ChatServiceDeps) {
     const rows = planTurn(turn);
     const written = insertTurn(db, rows, conversation === null, turn);
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
-    runner.start({
+    const finished = runner.start({
       messageId: rows.assistantMessage.id,
       userId,
       receivedAt,
@@ -189,7 +189,7 @@ export function createChatService(deps: ChatServiceDeps) {
         maxTokens: input.maxTokens ?? undefined,
       },
     });
-    return { rows, written };
+    return { rows, written, finished };
   }
 
   const conversationGone = (input: SendMessageInput) => notFound('Conversation', input.conversationId as string);
@@ -207,13 +207,20 @@ export function createChatService(deps: ChatServiceDeps) {
      * are still being written; the terminal event waits for them, so it always names a stored message.
      */
     async chat(userId: string, input: SendMessageInput): Promise<AsyncIterableIterator<ChatEvent>> {
-      const { rows, written } = await begin(userId, input);
+      const { rows, written, finished } = await begin(userId, input);
       written.catch(() => {}); // read below; a rejection here is not unhandled
       return abortableIterator((signal) =>
         (async function* () {
           for await (const event of events(rows.assistantMessage.id, 0, signal)) {
-            if (event.kind !== 'delta' && !(await written)) throw conversationGone(input);
-            yield event;
+            if (event.kind === 'delta') {
+              yield event;
+              continue;
+            }
+            if (!(await written)) throw conversationGone(input);
+            // The row this process just wrote, when the end is its own: no need to read it back.
+            const row = await finished;
+            const same = row !== null && (row.status === 'COMPLETE') === (event.kind === 'completed');
+            yield same ? { ...event, message: row } : event;
           }
         })(),
       );

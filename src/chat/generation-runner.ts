@@ -1,5 +1,6 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
+import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
@@ -20,8 +21,12 @@ export interface GenerationJob {
 }
 
 export interface GenerationRunner {
-  /** Runs the generation in the background; every outcome ends in the database and the stream. */
-  start(job: GenerationJob): void;
+  /**
+   * Runs the generation in the background; every outcome ends in the database and the stream.
+   * Resolves with the final row as this process wrote it, before the stream's end goes out; null
+   * when it wrote none (the message was deleted, ended elsewhere, or never saved).
+   */
+  start(job: GenerationJob): Promise<Message | null>;
   /** Aborts a generation running in this process; false when it is not here. */
   cancel(messageId: string): boolean;
   readonly running: number;
@@ -60,7 +65,7 @@ export function createGenerationRunner({
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const partials = createPartialWriter({ db, logger, intervalMs: settings.flushIntervalMs });
 
-  async function run(job: GenerationJob, signal: AbortSignal): Promise<void> {
+  async function run(job: GenerationJob, signal: AbortSignal, finished: (row: Message | null) => void): Promise<void> {
     let seq = 0;
     let text = '';
     let ttftMs: number | null = null;
@@ -119,6 +124,7 @@ export function createGenerationRunner({
         : { type: 'end', status, code: failure.code, error: failure.message };
     if (!(await job.saved.catch(() => false))) {
       // Its rows never landed (the request failed): nothing to finish, only the buffer to close.
+      finished(null);
       await store.end(job.messageId, end);
       return;
     }
@@ -136,6 +142,7 @@ export function createGenerationRunner({
       errorCode: failure?.code ?? null,
       lastSeq: seq,
     });
+    finished(written);
     // Not written: the message was deleted or already ended by someone else, who ended the
     // shared stream; readers of this process's buffer get the same end.
     if (!written) {
@@ -150,15 +157,23 @@ export function createGenerationRunner({
     start(job) {
       const controller = new AbortController();
       store.begin(job.messageId);
-      const done = run(job, controller.signal)
+      let resolve: (row: Message | null) => void = () => {};
+      const finished = new Promise<Message | null>((r) => {
+        resolve = r;
+      });
+      const done = run(job, controller.signal, resolve)
         .catch((error) => logger.error('could not finish a generation', { messageId: job.messageId, error }))
-        .finally(() => running.delete(job.messageId));
+        .finally(() => {
+          resolve(null); // when run() failed before it got that far
+          running.delete(job.messageId);
+        });
       running.set(job.messageId, { controller, done });
       job.saved.then(
         (saved) => saved || controller.abort(new StopReason('CANCELLED', 'The message could not be saved')),
         () => controller.abort(new StopReason('CANCELLED', 'The message could not be saved')),
       );
       partials.start();
+      return finished;
     },
     cancel(messageId) {
       const entry = running.get(messageId);

@@ -149,22 +149,51 @@ export interface GenerationOutcome {
   lastSeq: number;
 }
 
+/** A message row under its Prisma field names, for RETURNING. */
+const MESSAGE_FIELDS = Prisma.raw(
+  [
+    ['id', 'id'],
+    ['conversation_id', 'conversationId'],
+    ['user_id', 'userId'],
+    ['role', 'role'],
+    ['content', 'content'],
+    ['status', 'status'],
+    ['provider', 'provider'],
+    ['model', 'model'],
+    ['prompt_tokens', 'promptTokens'],
+    ['completion_tokens', 'completionTokens'],
+    ['context_tokens', 'contextTokens'],
+    ['ttft_ms', 'ttftMs'],
+    ['latency_ms', 'latencyMs'],
+    ['finish_reason', 'finishReason'],
+    ['error', 'error'],
+    ['error_code', 'errorCode'],
+    ['last_seq', 'lastSeq'],
+    ['owner_id', 'ownerId'],
+    ['heartbeat_at', 'heartbeatAt'],
+    ['created_at', 'createdAt'],
+    ['updated_at', 'updatedAt'],
+  ]
+    .map(([column, field]) => `"${column}" AS "${field}"`)
+    .join(', '),
+);
+
 /**
  * Writes a generation's end in one statement: the message's final row (only while it is still
- * STREAMING) and, with it, the usage event. Resolves false when the message was deleted or
- * already ended by someone else.
+ * STREAMING) and, with it, the usage event. Resolves with the row as written, or null when the
+ * message was deleted or already ended by someone else.
  */
-export async function finishMessage(db: Db, outcome: GenerationOutcome, now = new Date()): Promise<boolean> {
+export async function finishMessage(db: Db, outcome: GenerationOutcome, now = new Date()): Promise<Message | null> {
   const { usage, provider, model } = outcome;
   const usageEvent =
     usage && provider && model
       ? Prisma.sql`, used AS (
           INSERT INTO "usage_events" ("id", "user_id", "message_id", "provider", "model", "prompt_tokens", "completion_tokens", "created_at")
-          SELECT ${randomUUID()}::uuid, "user_id", "id", ${provider}, ${model}, ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${now}::timestamptz
+          SELECT ${randomUUID()}::uuid, "userId", "id", ${provider}, ${model}, ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${now}::timestamptz
           FROM finished
         )`
       : Prisma.empty;
-  const result = await db.$queryRaw<{ written: number }[]>`
+  const rows = await db.$queryRaw<Message[]>`
     WITH finished AS (
       UPDATE "messages" SET
         "content" = ${outcome.content},
@@ -182,8 +211,8 @@ export async function finishMessage(db: Db, outcome: GenerationOutcome, now = ne
         "owner_id" = NULL,
         "updated_at" = ${now}::timestamptz
       WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'
-      RETURNING "id", "user_id"
+      RETURNING ${MESSAGE_FIELDS}
     )${usageEvent}
-    SELECT count(*)::int AS written FROM finished`;
-  return (result[0]?.written ?? 0) > 0;
+    SELECT * FROM finished`;
+  return rows[0] ?? null;
 }

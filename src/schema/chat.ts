@@ -39,7 +39,9 @@ type Delta = Extract<ChatEvent, { kind: 'delta' }>;
 type Completed = Extract<ChatEvent, { kind: 'completed' }>;
 type Failed = Extract<ChatEvent, { kind: 'failed' }>;
 
-const loadMessage = (messageId: string, ctx: Context) => ctx.db.message.findUniqueOrThrow({ where: { id: messageId } });
+/** The terminal event's finished row: the one it carries, or read now. */
+const messageOf = (event: Completed | Failed, ctx: Context) =>
+  event.message ?? ctx.db.message.findUniqueOrThrow({ where: { id: event.messageId } });
 
 const MessageDelta = builder.objectRef<Delta>('MessageDelta').implement({
   isTypeOf: (event) => (event as ChatEvent).kind === 'delta',
@@ -53,7 +55,7 @@ const MessageDelta = builder.objectRef<Delta>('MessageDelta').implement({
 const MessageCompleted = builder.objectRef<Completed>('MessageCompleted').implement({
   isTypeOf: (event) => (event as ChatEvent).kind === 'completed',
   fields: (t) => ({
-    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => loadMessage(e.messageId, ctx) }),
+    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => messageOf(e, ctx) }),
   }),
 });
 
@@ -61,7 +63,7 @@ const MessageFailed = builder.objectRef<Failed>('MessageFailed').implement({
   description: 'Terminal event for status FAILED or CANCELLED.',
   isTypeOf: (event) => (event as ChatEvent).kind === 'failed',
   fields: (t) => ({
-    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => loadMessage(e.messageId, ctx) }),
+    message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => messageOf(e, ctx) }),
     code: t.exposeString('code', {
       description: 'Same codes as errors[].extensions.code, e.g. PROVIDER_UNAVAILABLE, UPSTREAM_ERROR, CANCELLED.',
     }),
