@@ -26,9 +26,13 @@ export function endedEarly(provider: string): ProviderError {
   });
 }
 
-/** Ends an opened upstream call that nobody will read further; a no-op for the call once settled. */
-export function releaseStream(opened: OpenedStream): void {
-  opened.abort();
+/**
+ * Ends an opened upstream call that nobody will read further; a no-op for the call once settled.
+ * A call that finished has read its whole response: aborting it would only cost an exception and
+ * its events, so it is just closed.
+ */
+export function releaseStream(opened: OpenedStream, finished = false): void {
+  if (!finished) opened.abort();
   opened.iterator.return?.().catch(() => {});
   opened.call.abandoned();
 }

@@ -43,6 +43,7 @@ export async function* routedStream(
   const failures: Failure[] = [];
   let attempts = 0;
   let opened: OpenedStream | undefined;
+  let finished = false;
   try {
     for (const deployment of chain) {
       if (scope.signal.aborted) break;
@@ -70,10 +71,10 @@ export async function* routedStream(
       attempt: attempts,
       ttftMs: deps.now() - startedAt,
     };
-    yield* pump(deps, opened, scope);
+    finished = yield* pump(deps, opened, scope);
   } finally {
     // Also reached when the consumer stops early: release the upstream call.
-    if (opened) releaseStream(opened);
+    if (opened) releaseStream(opened, finished);
     scope.dispose();
   }
 }
@@ -107,8 +108,15 @@ async function openWithRetries(
   });
 }
 
-/** After the first token: relay parts, bounded by the idle timeout, until finish or error. */
-async function* pump(deps: RoutedStreamDeps, opened: OpenedStream, scope: RequestScope): AsyncGenerator<StreamPart> {
+/**
+ * After the first token: relay parts, bounded by the idle timeout, until finish or error.
+ * Returns true when the stream finished and its consumer took the finish part.
+ */
+async function* pump(
+  deps: RoutedStreamDeps,
+  opened: OpenedStream,
+  scope: RequestScope,
+): AsyncGenerator<StreamPart, boolean> {
   const { iterator, call } = opened;
   const name = opened.deployment.provider.name;
   const { idleMs } = deps.resilience.timeouts;
@@ -119,14 +127,14 @@ async function* pump(deps: RoutedStreamDeps, opened: OpenedStream, scope: Reques
       if (part.type === 'finish') {
         call.succeeded();
         yield part;
-        return;
+        return true;
       }
       if (part.type === 'error') {
         const error = scope.signal.aborted ? scope.stopError(name) : part.error;
         opened.abort();
         settleFailure(call, error);
         yield { type: 'error', error };
-        return;
+        return false;
       }
       yield part;
       try {
