@@ -1,13 +1,8 @@
 import type pg from 'pg';
 import type { Db } from '../src/db/database.js';
 import type { Embedder } from '../src/rag/embedders/index.js';
-import {
-  hnswSettings,
-  keywordSearch,
-  type SearchMode,
-  type SearchScope,
-  vectorSearchQuery,
-} from '../src/rag/search.js';
+import { hnswSettings } from '../src/rag/hnsw-settings.js';
+import { keywordSearch, type SearchMode, type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
 import type { Server } from '../src/server.js';
 import { HNSW_INDEX } from './rag-db.js';
 

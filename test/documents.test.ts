@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedderFromSpec } from '../src/rag/embedders/index.js';
-import { hnswSettings, vectorSearchQuery } from '../src/rag/search.js';
+import { hnswSettings } from '../src/rag/hnsw-settings.js';
+import { vectorSearchQuery } from '../src/rag/search.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { seedOtherUser } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';

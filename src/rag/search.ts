@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { hnswSettings } from './hnsw-settings.js';
 import { vectorParam, vectorType } from './vector-sql.js';
 
 export type SearchMode = 'VECTOR' | 'KEYWORD' | 'HYBRID';
@@ -18,9 +19,6 @@ export interface ScoredChunk {
   vectorScore: number | null;
   keywordScore: number | null;
 }
-
-/** Candidates HNSW keeps while searching (pgvector's default is 40). */
-const HNSW_EF_SEARCH = 100;
 
 /** Rank fusion constant from the original RRF paper; damps the weight of the very top ranks. */
 const RRF_K = 60;
@@ -45,16 +43,6 @@ export function vectorSearchQuery(scope: SearchScope, query: number[], k: number
                                    ${collectionFilter(scope.collection)})::uuid[])
      ORDER BY c."embedding"::${type} <=> ${vectorParam(query)}::${type}
      LIMIT ${k}`;
-}
-
-/** Statements that tune HNSW for one transaction. */
-export function hnswSettings(db: Db): [ReturnType<Db['$executeRaw']>, ReturnType<Db['$executeRaw']>] {
-  // A wider candidate list and iterative scans keep recall up when the viewer's filters
-  // (user, model, collection) discard many of the index's nearest neighbours.
-  return [
-    db.$executeRaw`SET LOCAL hnsw.ef_search = ${Prisma.raw(String(HNSW_EF_SEARCH))}`,
-    db.$executeRaw`SET LOCAL hnsw.iterative_scan = relaxed_order`,
-  ];
 }
 
 /** Cosine similarity over the HNSW index of the query's dimension, within the viewer's READY documents. */
