@@ -4,6 +4,7 @@ import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { parseGlobalId } from '../schema/global-id.js';
 import type { Embedder } from './embedders/index.js';
+import { hydrateHits } from './hydrate-hits.js';
 import type { Indexer } from './indexer.js';
 import { fuse, keywordSearch, type ScoredChunk, type SearchMode, vectorSearch } from './search.js';
 
@@ -146,15 +147,7 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
         const [vector, keyword] = await Promise.all([byVector(depth), keywordSearch(db, scope, query, depth)]);
         hits = fuse(vector, keyword, k);
       }
-      const chunks = await db.chunk.findMany({
-        where: { id: { in: hits.map((h) => h.chunkId) } },
-        include: { document: true },
-      });
-      const byId = new Map(chunks.map((c) => [c.id, c]));
-      return hits.flatMap((hit) => {
-        const chunk = byId.get(hit.chunkId);
-        return chunk ? [{ ...hit, chunk, document: chunk.document }] : [];
-      });
+      return hydrateHits(db, hits);
     },
   };
 }
