@@ -1,10 +1,11 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
-// `BENCH_ONLY=read-path` or `BENCH_ONLY=chat-ttft` runs one of them.
+// `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft` or `BENCH_ONLY=rag-search` runs one of them.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
+import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
 
 const requests = Number(process.argv[2] ?? 2000);
@@ -48,4 +49,14 @@ if (!only || only === 'chat-ttft') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('chat-ttft.json', { peers: { portkeyGateway: portkey.version }, targets, ...chat });
   console.log(`\nwrote ${join(dir, 'chat-ttft.json')}`);
+}
+
+if (!only || only === 'rag-search') {
+  const started = performance.now();
+  const rag = await benchRagSearch();
+  console.log('');
+  printRagSearch(rag);
+  const runSeconds = (performance.now() - started) / 1000;
+  save('rag-search.json', { loadAverageAtEnd: loadavg(), runSeconds, ...rag });
+  console.log(`\nwrote ${join(dir, 'rag-search.json')}`);
 }
