@@ -43,8 +43,9 @@ export async function createRagScratch(): Promise<RagScratch> {
   return { name, url: url.toString(), drop };
 }
 
-/** The migration's own `CREATE INDEX` statement for the 384-dimension HNSW index, verbatim. */
+/** The latest migration's `CREATE INDEX` statement for the 384-dimension HNSW index, verbatim. */
 export function hnswIndexStatement(): string {
+  let statement: string | undefined;
   for (const dir of readdirSync(MIGRATIONS).sort()) {
     let sql: string;
     try {
@@ -52,10 +53,12 @@ export function hnswIndexStatement(): string {
     } catch {
       continue;
     }
-    const match = new RegExp(`CREATE INDEX "${HNSW_INDEX}"[^;]*;`).exec(sql);
-    if (match) return match[0];
+    // a later migration that rebuilds the index replaces an earlier one's statement
+    const matches = sql.match(new RegExp(`CREATE INDEX "${HNSW_INDEX}"[^;]*;`, 'g'));
+    statement = matches?.at(-1) ?? statement;
   }
-  throw new Error(`no migration creates ${HNSW_INDEX}`);
+  if (statement === undefined) throw new Error(`no migration creates ${HNSW_INDEX}`);
+  return statement;
 }
 
 /** The index as Postgres describes it, to check the rebuilt one matches the migrated one. */
