@@ -151,6 +151,32 @@ for (const backend of backends) {
       expect(await server.app.database.prisma.document.count()).toBe(before);
     });
 
+    it('indexes a burst of documents a few at a time, each READY with every chunk', async () => {
+      const burst = Array.from({ length: 6 }, (_, i) => ({
+        title: `Burst ${i}`,
+        collection: 'burst',
+        mimeType: 'text/markdown',
+        content: Array.from(
+          { length: 3 + i },
+          (_, s) => `## Section ${s}\n\n${`Burst ${i} paragraph ${s}. `.repeat(80)}`,
+        ).join('\n\n'),
+      }));
+      const started = await Promise.all(
+        burst.map((input) => server.query<{ ingestDocument: { id: string } }>(INGEST, { input })),
+      );
+      const db = server.app.database.prisma;
+      for (const r of started) {
+        expect(r.errors).toBeUndefined();
+        const done = await waitUntilReady(r.data?.ingestDocument.id as string);
+        expect(done?.status).toBe('READY');
+        const rawId = Buffer.from(r.data?.ingestDocument.id as string, 'base64url')
+          .toString()
+          .split(':')[1] as string;
+        expect(await db.chunk.count({ where: { documentId: rawId } })).toBe(done?.chunkCount);
+        expect(done?.chunkCount).toBeGreaterThan(1);
+      }
+    });
+
     it('bounds k and rejects an empty query', async () => {
       const big = await server.query(SEARCH, { q: 'bread', k: 500 });
       expect(big.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

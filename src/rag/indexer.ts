@@ -24,8 +24,14 @@ export interface IndexerDeps {
   db: Db;
   embedder: Embedder;
   logger: Logger;
-  /** Chunks embedded and written per batch; chunkCount grows by this as indexing progresses. */
+  /** Chunks embedded and written per batch (one INSERT); chunkCount grows by this as indexing progresses. */
   batchSize?: number;
+  /**
+   * Documents indexed at once; more wait their turn in arrival order. Each HNSW insert is CPU in
+   * the database, so a burst of documents indexed side by side only contends for the same cores
+   * and the graph's pages, and every document takes longer to become READY.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -33,8 +39,20 @@ export interface IndexerDeps {
  * `tsvector` column fills itself. Progress shows as a growing `chunkCount`; a failure removes
  * the chunks written so far and records the reason, so nothing half-indexed is ever searched.
  */
-export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerDeps): Indexer {
+export function createIndexer({ db, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
+  const queue: (() => void)[] = [];
+  let running = 0;
+  const slot = async () => {
+    if (running >= concurrency) await new Promise<void>((resolve) => queue.push(resolve));
+    else running++;
+  };
+  // A finishing job hands its slot straight to the next in line, so `running` never dips.
+  const release = () => {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  };
 
   async function index(documentId: string) {
     const document = await db.document.update({
@@ -63,6 +81,7 @@ export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerD
   }
 
   async function run(documentId: string) {
+    await slot();
     try {
       await index(documentId);
     } catch (error) {
@@ -76,6 +95,8 @@ export function createIndexer({ db, embedder, logger, batchSize = 64 }: IndexerD
           }),
         ])
         .catch((cleanup) => logger.error('could not record an indexing failure', { documentId, error: cleanup }));
+    } finally {
+      release();
     }
   }
 
