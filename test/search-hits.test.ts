@@ -52,7 +52,9 @@ for (const backend of backends) {
         `query ($id: ID!) { document(id: $id) { ${DOCUMENT_FIELDS} chunks { edges { node { ${CHUNK_FIELDS} } } } } }`,
         { id },
       );
-      const { chunks, ...document } = direct.data?.document as { chunks: { edges: { node: unknown }[] } };
+      expect(direct.errors).toBeUndefined();
+      const read = direct.data?.document as { chunks: { edges: { node: unknown }[] } };
+      const { chunks, ...document } = read;
       expect(document).toMatchObject({ id, status: 'READY', metadata: { source: 'field notes', year: 2026 } });
       for (const mode of ['VECTOR', 'KEYWORD', 'HYBRID']) {
         const found = await server.query<{ search: { document: unknown; chunk: unknown }[] }>(
