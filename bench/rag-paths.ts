@@ -2,7 +2,14 @@ import type pg from 'pg';
 import type { Db } from '../src/db/database.js';
 import type { Embedder } from '../src/rag/embedders/index.js';
 import { hnswSettings } from '../src/rag/hnsw-settings.js';
-import { keywordSearch, type SearchMode, type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
+import { hydrateHits } from '../src/rag/hydrate-hits.js';
+import {
+  keywordSearch,
+  type ScoredChunk,
+  type SearchMode,
+  type SearchScope,
+  vectorSearchQuery,
+} from '../src/rag/search.js';
 import type { Server } from '../src/server.js';
 import { HNSW_INDEX } from './rag-db.js';
 
@@ -85,7 +92,7 @@ export function sqlVectorSearch(
   vector: number[],
   hnsw: HnswSession,
   { k = K, forceIndex = false }: VectorSqlOptions = {},
-): Promise<{ chunk_id: string; distance: number }[]> {
+): Promise<{ chunk_id: string; document_id: string; distance: number }[]> {
   const query = vectorSearchQuery(scope, vector, k);
   return inHnswSession(pool, hnsw, forceIndex, async (client) => (await client.query(query.text, query.values)).rows);
 }
@@ -137,7 +144,7 @@ export function vectorPlan(
  * VECTOR: the same SQL on a plain pg connection and through the server's Prisma client (the
  * statements `vectorSearch` sends), the document service in-process (adds embedding the query
  * and loading the hits' chunks with their documents), and GraphQL over HTTP; `hydrate only`
- * times that loading step alone (the service's `chunk.findMany`) for the same hits. KEYWORD and
+ * times that loading step alone (the service's `hydrateHits`) for the same hits. KEYWORD and
  * HYBRID: the service and GraphQL, KEYWORD also as `keywordSearch` alone.
  */
 export async function searchPaths(deps: PathDeps, queries: string[]): Promise<SearchPath[]> {
@@ -164,12 +171,17 @@ export async function searchPaths(deps: PathDeps, queries: string[]): Promise<Se
     path: 'service',
     run: async (q) => (await documents.search(scope.userId, q, K, mode)).length,
   });
-  const hits = new Map<string, string[]>();
-  for (const q of queries)
+  const hits = new Map<string, ScoredChunk[]>();
+  for (const q of queries) {
+    const rows = await sqlVectorSearch(pool, scope, await embed(q), hnsw);
     hits.set(
       q,
-      (await sqlVectorSearch(pool, scope, await embed(q), hnsw)).map((h) => h.chunk_id),
+      rows.map((h) => {
+        const score = 1 - Number(h.distance);
+        return { chunkId: h.chunk_id, documentId: h.document_id, score, vectorScore: score, keywordScore: null };
+      }),
     );
+  }
   return [
     {
       mode: 'VECTOR',
@@ -190,8 +202,7 @@ export async function searchPaths(deps: PathDeps, queries: string[]): Promise<Se
     {
       mode: 'VECTOR',
       path: 'hydrate only',
-      run: async (q) =>
-        (await db.chunk.findMany({ where: { id: { in: hits.get(q) ?? [] } }, include: { document: true } })).length,
+      run: async (q) => (await hydrateHits(db, hits.get(q) ?? [])).length,
     },
     service('VECTOR'),
     graphql('VECTOR'),

@@ -4,19 +4,6 @@ import { parseGlobalId } from './global-id.js';
 
 export const DocumentRef = builder.prismaNode('Document', {
   id: { field: 'id' },
-  // Everything the type shows, never the source text: a document's content can be megabytes,
-  // and search hits carry their documents without it.
-  select: {
-    id: true,
-    userId: true,
-    title: true,
-    collection: true,
-    mimeType: true,
-    metadata: true,
-    status: true,
-    chunkCount: true,
-    createdAt: true,
-  },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
   findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),

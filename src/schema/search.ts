@@ -1,3 +1,4 @@
+import type { Document } from '../generated/prisma/client.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { builder } from './builder.js';
 import { ChunkRef, DocumentRef } from './document.js';
@@ -9,7 +10,9 @@ type Hit = Awaited<ReturnType<DocumentService['search']>>[number];
 const SearchHit = builder.objectRef<Hit>('SearchHit').implement({
   fields: (t) => ({
     chunk: t.field({ type: ChunkRef, resolve: (hit) => hit.chunk }),
-    document: t.field({ type: DocumentRef, resolve: (hit) => hit.document }),
+    // A hit's document comes without its source text, which the Document type does not show.
+    // (A `select` on Document would make Pothos read every hit's document again.)
+    document: t.field({ type: DocumentRef, resolve: (hit) => hit.document as Document }),
     score: t.exposeFloat('score', {
       description: 'The ranking score of the mode asked for (fused rank score for HYBRID).',
     }),
