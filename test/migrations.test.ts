@@ -31,8 +31,11 @@ describe('migrations on embedded PGlite', () => {
       const indexes = await db.$queryRaw<{ indexname: string; indexdef: string }[]>`
         SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'memories') ORDER BY indexname`;
       const byName = Object.fromEntries(indexes.map((i) => [i.indexname, i.indexdef]));
-      expect(byName.chunks_embedding_384_idx).toMatch(/USING hnsw .*vector_cosine_ops/);
-      expect(byName.memories_embedding_1536_idx).toMatch(/USING hnsw .*vector_cosine_ops/);
+      // The latest migration's indexes: half-precision copies, m 8, ef_construction 160.
+      const hnsw = (dims: number) =>
+        new RegExp(`USING hnsw .*halfvec\\(${dims}\\).*halfvec_cosine_ops.*m='?8'?, ef_construction='?160'?`);
+      expect(byName.chunks_embedding_384_idx).toMatch(hnsw(384));
+      expect(byName.memories_embedding_1536_idx).toMatch(hnsw(1536));
       expect(byName.chunks_tsv_idx).toMatch(/USING gin \(tsv\)/);
       const [extension] = await db.$queryRaw<
         { extname: string }[]
