@@ -73,7 +73,7 @@ export async function benchChatTtft(
   const db = await createScratchDatabase();
   const stops: (() => Promise<void>)[] = [() => fake.child.stop(), () => db.drop()];
   try {
-    const switchyard = await startSwitchyard(fake.url, db.url);
+    const switchyard = await startSwitchyard(db.url, { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: `${fake.url}/v1` });
     stops.unshift(() => switchyard.child.stop());
     const portkey = await startPortkey();
     stops.unshift(() => portkey.child.stop());

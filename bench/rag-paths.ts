@@ -1,16 +1,9 @@
 import type pg from 'pg';
-import type { Db } from '../src/db/database.js';
 import type { Embedder } from '../src/rag/embedders/index.js';
-import { hnswSettings } from '../src/rag/hnsw-settings.js';
-import { hydrateHits } from '../src/rag/hydrate-hits.js';
-import {
-  keywordSearch,
-  type ScoredChunk,
-  type SearchMode,
-  type SearchScope,
-  vectorSearchQuery,
-} from '../src/rag/search.js';
+import { keywordSearchQuery, type SearchMode, type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
+import type { HitRow } from '../src/rag/search-hits.js';
 import type { Server } from '../src/server.js';
+import type { graphqlPoster } from './graphql-post.js';
 import { HNSW_INDEX } from './rag-db.js';
 
 export const K = 10;
@@ -31,15 +24,11 @@ export interface HnswSession {
   iterativeScan: string;
 }
 
-/** What `hnswSettings` sets, read back from Postgres inside the same transaction. */
-export async function productHnswSettings(db: Db): Promise<HnswSession> {
-  const [, , rows] = await db.$transaction([
-    ...hnswSettings(db),
-    db.$queryRaw<HnswSession[]>`SELECT current_setting('hnsw.ef_search') AS "efSearch",
-      current_setting('hnsw.iterative_scan') AS "iterativeScan"`,
-  ]);
-  const settings = rows[0];
-  if (!settings) throw new Error('could not read the HNSW settings back');
+/** The HNSW settings a session has (the server's and the bench pool's get them on connect). */
+export async function sessionHnswSettings(query: (sql: string) => Promise<HnswSession[]>): Promise<HnswSession> {
+  const [settings] = await query(`SELECT current_setting('hnsw.ef_search') AS "efSearch",
+    current_setting('hnsw.iterative_scan') AS "iterativeScan"`);
+  if (!settings) throw new Error('could not read the HNSW settings');
   return settings;
 }
 
@@ -48,7 +37,8 @@ export interface PathDeps {
   pool: pg.Pool;
   embedder: Embedder;
   scope: SearchScope;
-  hnsw: HnswSession;
+  /** The client of the GraphQL paths. */
+  http: ReturnType<typeof graphqlPoster>;
 }
 
 /** Planner switches that leave the HNSW index as the only way to order by distance. */
@@ -92,10 +82,23 @@ export function sqlVectorSearch(
   vector: number[],
   hnsw: HnswSession,
   { k = K, forceIndex = false }: VectorSqlOptions = {},
-): Promise<{ chunk_id: string; document_id: string; distance: number }[]> {
+): Promise<VectorRow[]> {
   const query = vectorSearchQuery(scope, vector, k);
-  return inHnswSession(pool, hnsw, forceIndex, async (client) => (await client.query(query.text, query.values)).rows);
+  return inHnswSession(pool, hnsw, forceIndex, async (client) =>
+    (await client.query<HitRow>(query.text, query.values)).rows.map(vectorRowOf),
+  );
 }
+
+export interface VectorRow {
+  chunk_id: string;
+  distance: number;
+}
+
+/** A VECTOR search row's chunk and cosine distance. */
+export const vectorRowOf = (row: HitRow): VectorRow => ({
+  chunk_id: row.c_id,
+  distance: 1 - Number(row.vector_score),
+});
 
 export interface VectorPlan {
   usesIndex: boolean;
@@ -141,27 +144,22 @@ export function vectorPlan(
 }
 
 /**
- * VECTOR: the same SQL on a plain pg connection and through the server's Prisma client (the
- * statements `vectorSearch` sends), the document service in-process (adds embedding the query
- * and loading the hits' chunks with their documents), and GraphQL over HTTP; `hydrate only`
- * times that loading step alone (the service's `hydrateHits`) for the same hits. KEYWORD and
- * HYBRID: the service and GraphQL, KEYWORD also as `keywordSearch` alone.
+ * VECTOR: the one statement a VECTOR search sends (it ranks and loads the hits' chunks and
+ * documents) on a plain pg connection and through the server's Prisma client, both after
+ * embedding the query; the document service in-process; and GraphQL over HTTP. KEYWORD: its
+ * statement through Prisma, the service and GraphQL. HYBRID (two statements, then fusion): the
+ * service and GraphQL. The pool and the server's connections have the same HNSW session settings.
  */
-export async function searchPaths(deps: PathDeps, queries: string[]): Promise<SearchPath[]> {
-  const { server, pool, embedder, scope, hnsw } = deps;
+export function searchPaths(deps: PathDeps): SearchPath[] {
+  const { server, pool, embedder, scope, http } = deps;
   const db = server.app.database.prisma;
   const documents = server.app.services.documents;
-  const embed = async (q: string) => (await embedder.embed([q]))[0] as number[];
+  const vectorSearch = async (q: string) => vectorSearchQuery(scope, (await embedder.embed([q]))[0] as number[], K);
   const graphql = (mode: SearchMode): SearchPath => ({
     mode,
     path: 'graphql http',
     async run(q) {
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: SEARCH, variables: { q, mode, k: K } }),
-      });
-      const body = (await response.json()) as { data?: { search: unknown[] }; errors?: unknown };
+      const body = await http.post<{ search: unknown[] }>(SEARCH, { q, mode, k: K });
       if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
       return body.data.search.length;
     },
@@ -171,42 +169,27 @@ export async function searchPaths(deps: PathDeps, queries: string[]): Promise<Se
     path: 'service',
     run: async (q) => (await documents.search(scope.userId, q, K, mode)).length,
   });
-  const hits = new Map<string, ScoredChunk[]>();
-  for (const q of queries) {
-    const rows = await sqlVectorSearch(pool, scope, await embed(q), hnsw);
-    hits.set(
-      q,
-      rows.map((h) => {
-        const score = 1 - Number(h.distance);
-        return { chunkId: h.chunk_id, documentId: h.document_id, score, vectorScore: score, keywordScore: null };
-      }),
-    );
-  }
   return [
     {
       mode: 'VECTOR',
       path: 'sql pg',
-      run: async (q) => (await sqlVectorSearch(pool, scope, await embed(q), hnsw)).length,
-    },
-    {
-      mode: 'VECTOR',
-      path: 'sql prisma',
       async run(q) {
-        const [, , rows] = await db.$transaction([
-          ...hnswSettings(db),
-          db.$queryRaw<unknown[]>(vectorSearchQuery(scope, await embed(q), K)),
-        ]);
-        return rows.length;
+        const query = await vectorSearch(q);
+        return (await pool.query(query.text, query.values)).rows.length;
       },
     },
     {
       mode: 'VECTOR',
-      path: 'hydrate only',
-      run: async (q) => (await hydrateHits(db, hits.get(q) ?? [])).length,
+      path: 'sql prisma',
+      run: async (q) => (await db.$queryRaw<unknown[]>(await vectorSearch(q))).length,
     },
     service('VECTOR'),
     graphql('VECTOR'),
-    { mode: 'KEYWORD', path: 'sql prisma', run: async (q) => (await keywordSearch(db, scope, q, K)).length },
+    {
+      mode: 'KEYWORD',
+      path: 'sql prisma',
+      run: async (q) => (await db.$queryRaw<unknown[]>(keywordSearchQuery(scope, q, K))).length,
+    },
     service('KEYWORD'),
     graphql('KEYWORD'),
     service('HYBRID'),

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { Embedder } from '../src/rag/embedders/index.js';
 import { type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
+import type { HitRow } from '../src/rag/search-hits.js';
 import { HNSW_INDEX } from './rag-db.js';
-import { type HnswSession, K, sqlVectorSearch, vectorPlan } from './rag-paths.js';
+import { type HnswSession, K, sqlVectorSearch, type VectorRow, vectorPlan, vectorRowOf } from './rag-paths.js';
 import { type LatencySummary, summarise } from './stats.js';
 
 export interface RecallRow {
@@ -10,7 +11,7 @@ export interface RecallRow {
   queryKind: string;
   efSearch: number;
   iterativeScan: string;
-  /** The settings `hnswSettings` applies. */
+  /** The HNSW settings the server's sessions have. */
   product: boolean;
   /** `planner`: the plan Postgres picks for the product's statements; `index forced`: scan-and-sort plans disabled. */
   plan: 'planner' | 'index forced';
@@ -50,7 +51,7 @@ export interface RecallResult {
   rows: RecallRow[];
 }
 
-type Hit = { chunk_id: string; distance: number };
+type Hit = VectorRow;
 
 /** When the planner sorts every row instead, this many queries show its latency (its recall is exact anyway). */
 const SCAN_PLAN_QUERIES = 5;
@@ -64,9 +65,9 @@ async function exactSearch(pool: pg.Pool, scope: SearchScope, vector: number[]):
     await client.query('SET LOCAL enable_indexscan = off');
     const plan = await client.query(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values);
     if (JSON.stringify(plan.rows).includes(HNSW_INDEX)) throw new Error('the exact search still uses the HNSW index');
-    const { rows } = await client.query<Hit>(query.text, query.values);
+    const { rows } = await client.query<HitRow>(query.text, query.values);
     await client.query('COMMIT');
-    return rows;
+    return rows.map(vectorRowOf);
   } finally {
     client.release();
   }

@@ -10,16 +10,20 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_USER_ID } from '../src/db/default-user.js';
+import { startupOptions } from '../src/db/session-settings.js';
 import { createLogger } from '../src/logger.js';
 import { createLocalEmbedder } from '../src/rag/embedders/index.js';
+import { HNSW_SESSION_SETTINGS } from '../src/rag/hnsw-settings.js';
 import { createServer, type Server } from '../src/server.js';
+import { graphqlPoster } from './graphql-post.js';
+import { startSwitchyard } from './peers/gateways.js';
 import { heldOutPassages, syntheticQueries, TOPICS, vocabulary } from './rag-corpus.js';
 import { type CpuSplit, cpuSplitMeter } from './rag-cpu.js';
 import { createRagScratch, postgresSettings } from './rag-db.js';
 import { type IngestResult, measureIngest } from './rag-ingest.js';
 import { type InsertRun, measureInsertCost } from './rag-insert-cost.js';
 import { measureLatency, type RagLatencyRow } from './rag-latency.js';
-import { type HnswSession, K, productHnswSettings, searchPaths, type VectorPlan, vectorPlan } from './rag-paths.js';
+import { type HnswSession, K, searchPaths, sessionHnswSettings, type VectorPlan, vectorPlan } from './rag-paths.js';
 import { type PreparedCorpus, prepareCorpus } from './rag-prepare.js';
 import { measureRecall, type RecallResult } from './rag-recall.js';
 import { type RagTarget, ragSearchTable, ragTargets } from './rag-report.js';
@@ -89,7 +93,8 @@ export async function benchRagSearch(overrides: Partial<RagSearchOptions> = {}):
   const scratch = await createRagScratch();
   log(`scratch database ${scratch.name}`);
   let server: Server | undefined;
-  const pool = new pg.Pool({ connectionString: scratch.url, max: 10 });
+  // The server's session settings, so that the plain-SQL path runs the same statement alone.
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 10, options: startupOptions(HNSW_SESSION_SETTINGS) });
   try {
     const config = loadConfig({ PORT: '0', DATABASE_URL: scratch.url, DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
     server = await createServer(config, createLogger('silent'));
@@ -100,7 +105,10 @@ export async function benchRagSearch(overrides: Partial<RagSearchOptions> = {}):
     const scope = { userId: DEFAULT_USER_ID, collection: null, model: embedder.model };
     const prepared = await prepareCorpus({ ...options, pool, embedder, vocab, userId: DEFAULT_USER_ID });
 
-    const hnsw = await productHnswSettings(server.app.database.prisma);
+    const db = server.app.database.prisma;
+    const hnsw = await sessionHnswSettings((sql) => db.$queryRawUnsafe(sql));
+    const poolHnsw = await sessionHnswSettings(async (sql) => (await pool.query<HnswSession>(sql)).rows);
+    if (JSON.stringify(poolHnsw) !== JSON.stringify(hnsw)) throw new Error('the bench pool has other HNSW settings');
     const queries = syntheticQueries(vocab, seed, options.queries, prepared.load.documents);
     const [probe] = await embedder.embed([queries[0] ?? 'query']);
     const plans = [];
@@ -112,9 +120,16 @@ export async function benchRagSearch(overrides: Partial<RagSearchOptions> = {}):
       });
     }
     log('measuring latency');
-    const paths = await searchPaths({ server, pool, embedder, scope, hnsw }, queries);
+    // GraphQL is served the way users run it, by its own process (`npm start`), not from this
+    // one's heap with the corpus and the load generator in it.
+    const gateway = await startSwitchyard(scratch.url);
+    const http = graphqlPoster(gateway.url);
+    const paths = searchPaths({ server, pool, embedder, scope, http });
     const stopLatencyCpu = await cpuSplitMeter(pool);
-    const rows = await measureLatency(paths, queries, options.levels, options.latencyBudgetMs);
+    const rows = await measureLatency(paths, queries, options.levels, options.latencyBudgetMs).finally(async () => {
+      http.close();
+      await gateway.child.stop();
+    });
     const latencyCpu = await stopLatencyCpu();
     log('measuring recall');
     const sets = [

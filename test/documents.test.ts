@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedderFromSpec } from '../src/rag/embedders/index.js';
-import { hnswSettings } from '../src/rag/hnsw-settings.js';
+import { HNSW_EF_SEARCH } from '../src/rag/hnsw-settings.js';
 import { vectorSearchQuery } from '../src/rag/search.js';
 import { parseGlobalId } from '../src/schema/global-id.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
@@ -204,6 +204,17 @@ for (const backend of backends) {
       expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     });
 
+    it('searches with the HNSW settings on every database session', async () => {
+      const db = server.app.database.prisma;
+      // Several at once, so that the pool opens more than one connection where it can.
+      const read = () => db.$queryRaw<{ ef: string; iterative: string }[]>`
+        SELECT current_setting('hnsw.ef_search') AS ef, current_setting('hnsw.iterative_scan') AS iterative FROM pg_sleep(0.05)`;
+      const sessions = await Promise.all([read(), read(), read()]);
+      for (const rows of sessions) {
+        expect(rows[0]).toMatchObject({ ef: String(HNSW_EF_SEARCH), iterative: 'relaxed_order' });
+      }
+    });
+
     it.skipIf(!scratchWanted(backend))('plans the VECTOR query on the HNSW index of its dimension', async () => {
       const db = server.app.database.prisma;
       const user = await db.document.findFirstOrThrow({ where: { title: 'Telescopes' }, select: { userId: true } });
@@ -225,15 +236,12 @@ for (const backend of backends) {
           FROM generate_series(1, 3000) AS g`;
       await db.$executeRaw`ANALYZE "chunks"`;
       await db.$executeRaw`ANALYZE "documents"`;
-      const [efSearch, iterative] = hnswSettings(db);
       // At 3,000 rows a scan plus a sort still costs about what the index does (the planner
       // picks HNSW on its own from roughly 10,000 rows, too slow to build in a test): rule out
       // the scan-and-sort plans to show the query's shape is served by the partial HNSW index.
-      const [, , , , plan] = await db.$transaction([
+      const [, , plan] = await db.$transaction([
         db.$executeRaw`SET LOCAL enable_seqscan = off`,
         db.$executeRaw`SET LOCAL enable_sort = off`,
-        efSearch,
-        iterative,
         db.$queryRaw<{ 'QUERY PLAN': string }[]>`EXPLAIN ${sql}`,
       ]);
       await db.chunk.deleteMany({ where: { documentId: telescopes.id, content: 'filler' } });

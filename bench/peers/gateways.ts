@@ -59,10 +59,10 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
 }
 
 /**
- * `src/main.ts` in a child, the way `npm start` runs it, on Postgres and Redis, against the fake,
- * with default settings (no SWITCHYARD_CONFIG).
+ * `src/main.ts` in a child, the way `npm start` runs it, on Postgres and Redis, with default
+ * settings (no SWITCHYARD_CONFIG) and `env` on top.
  */
-export async function startSwitchyard(fakeUrl: string, databaseUrl: string): Promise<Gateway> {
+export async function startSwitchyard(databaseUrl: string, env: Record<string, string> = {}): Promise<Gateway> {
   const child = startChild({
     script: 'src/main.ts',
     tsx: true,
@@ -74,12 +74,11 @@ export async function startSwitchyard(fakeUrl: string, databaseUrl: string): Pro
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
       REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      OPENAI_API_KEY: 'sk-bench',
-      OPENAI_BASE_URL: `${fakeUrl}/v1`,
       OLLAMA_HOST: 'http://127.0.0.1:9',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
       SHUTDOWN_TIMEOUT_MS: '2000',
+      ...env,
     },
   });
   const url = await child.ready;

@@ -4,9 +4,11 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { HNSW_SESSION_SETTINGS } from '../rag/hnsw-settings.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { applyMigrations, type MigrationResult } from './migrate.js';
 import { startPgliteHost } from './pglite-host.js';
+import { startupOptions } from './session-settings.js';
 
 export type Db = PrismaClient;
 
@@ -28,10 +30,18 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.m
  * module knows which one it has.
  */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-  const host = config.database.kind === 'pglite' ? await startPgliteHost(config.database.dataDir) : undefined;
+  const host =
+    config.database.kind === 'pglite'
+      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS)
+      : undefined;
   const poolConfig: pg.PoolConfig =
     config.database.kind === 'postgres'
-      ? { connectionString: config.database.url, max: config.database.poolSize }
+      ? {
+          connectionString: config.database.url,
+          max: config.database.poolSize,
+          // (`options` in DATABASE_URL would replace these)
+          options: startupOptions(HNSW_SESSION_SETTINGS),
+        }
       : (host as NonNullable<typeof host>).connection;
   // Under a burst, queries queue for a connection rather than fail: the wait bound is generous.
   const pool = new pg.Pool({ connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000, ...poolConfig });

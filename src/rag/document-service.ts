@@ -4,9 +4,8 @@ import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { parseGlobalId } from '../schema/global-id.js';
 import type { Embedder } from './embedders/index.js';
-import { hydrateHits } from './hydrate-hits.js';
 import type { Indexer } from './indexer.js';
-import { fuse, keywordSearch, type ScoredChunk, type SearchMode, vectorSearch } from './search.js';
+import { fuse, keywordSearchQuery, type SearchMode, searchHits, vectorSearchQuery } from './search.js';
 
 export interface IngestInput {
   title: string;
@@ -138,16 +137,14 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
         throw badInput(`k must be between 1 and ${MAX_SEARCH_K}`, { field: 'k', max: MAX_SEARCH_K });
       }
       const scope = { userId, collection, model: embedder.model };
-      const byVector = async (n: number) => vectorSearch(db, scope, (await embedder.embed([query]))[0] as number[], n);
-      let hits: ScoredChunk[];
-      if (mode === 'VECTOR') hits = await byVector(k);
-      else if (mode === 'KEYWORD') hits = await keywordSearch(db, scope, query, k);
-      else {
-        const depth = Math.max(k * 4, 20);
-        const [vector, keyword] = await Promise.all([byVector(depth), keywordSearch(db, scope, query, depth)]);
-        hits = fuse(vector, keyword, k);
-      }
-      return hydrateHits(db, hits);
+      const byVector = async (n: number) =>
+        searchHits(db, vectorSearchQuery(scope, (await embedder.embed([query]))[0] as number[], n));
+      const byKeyword = (n: number) => searchHits(db, keywordSearchQuery(scope, query, n));
+      if (mode === 'VECTOR') return byVector(k);
+      if (mode === 'KEYWORD') return byKeyword(k);
+      const depth = Math.max(k * 4, 20);
+      const [vector, keyword] = await Promise.all([byVector(depth), byKeyword(depth)]);
+      return fuse(vector, keyword, k);
     },
   };
 }
