@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { createTokenCounter } from '../util/count-tokens.js';
 import { type ChunkMimeType, chunkDocument } from './chunking/index.js';
 import type { Embedder } from './embedders/index.js';
 import { vectorParam } from './vector-sql.js';
@@ -41,6 +42,8 @@ export interface IndexerDeps {
  */
 export function createIndexer({ db, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
+  // one for every document: words that recur across documents are tokenized once
+  const tokenCounter = createTokenCounter();
   const queue: (() => void)[] = [];
   let running = 0;
   const slot = async () => {
@@ -62,7 +65,7 @@ export function createIndexer({ db, embedder, logger, batchSize = 256, concurren
     // Stored types beyond the chunker's (application/pdf) hold extracted plain text.
     const mimeType: ChunkMimeType =
       document.mimeType === 'text/markdown' || document.mimeType === 'text/html' ? document.mimeType : 'text/plain';
-    const chunks = chunkDocument(document.content, { mimeType });
+    const chunks = chunkDocument(document.content, { mimeType, tokenCounter });
     for (let start = 0; start < chunks.length; start += batchSize) {
       const batch = chunks.slice(start, start + batchSize);
       const vectors = await embedder.embed(batch.map((c) => c.content));

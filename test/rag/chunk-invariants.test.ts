@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ChunkMimeType, chunkDocument } from '../../src/rag/chunking/index.js';
-import { countTokens } from '../../src/rag/chunking/tokens.js';
+import { countTokens, createTokenCounter } from '../../src/rag/chunking/tokens.js';
 
 /** mulberry32: a seeded generator, so the "random" documents are the same every run. */
 function seeded(seed: number) {
@@ -49,6 +49,8 @@ const limits = [
 const mimeTypes: ChunkMimeType[] = ['text/markdown', 'text/plain'];
 
 describe('chunkDocument invariants', () => {
+  // one counter for every document of every test, as the indexer keeps one: it must change nothing
+  const sharedCounter = createTokenCounter(500);
   for (const mimeType of mimeTypes)
     for (const limit of limits)
       it(`${mimeType} ${JSON.stringify(limit)}: bounded, non-empty, lossless, deterministic`, () => {
@@ -64,6 +66,7 @@ describe('chunkDocument invariants', () => {
           const seen = new Set(chunks.flatMap((c) => c.content.match(/\bw\d+\b/g) ?? []));
           expect(words.filter((w) => !seen.has(w))).toEqual([]);
           expect(chunkDocument(text, { mimeType, ...limit })).toEqual(chunks);
+          expect(chunkDocument(text, { mimeType, ...limit, tokenCounter: sharedCounter })).toEqual(chunks);
         }
       });
 

@@ -1,4 +1,4 @@
-import { countTokens, gallopFitting } from './tokens.js';
+import { gallopFitting, type TokenCounter } from './tokens.js';
 import type { Block } from './types.js';
 
 /**
@@ -18,17 +18,17 @@ const SENTENCE_END = /(?<=[.!?…]["'”’)\]]*)[ \t]+(?=["'“‘([]?[\p{Lu}\p
 const WORD = /\s*\S+\s*/g;
 
 /** Atoms of a section's blocks, none over `limit` tokens. */
-export function blockAtoms(blocks: Block[], limit: number): Atom[] {
+export function blockAtoms(blocks: Block[], limit: number, count: TokenCounter): Atom[] {
   const atoms: Atom[] = [];
   for (const block of blocks) {
     const units = block.code ? codeLines(block.text) : sentences(block.text);
     units.forEach((unit, i) => {
       const sep = i === 0 ? '\n\n' : unit.sep;
       const level = i === 0 ? 2 : 1;
-      const tokens = countTokens(unit.text);
+      const tokens = count(unit.text);
       if (tokens <= limit) atoms.push({ text: unit.text, sep, tokens, level });
       else
-        splitLong(unit.text, limit).forEach((piece, j) => {
+        splitLong(unit.text, limit, count).forEach((piece, j) => {
           atoms.push(j === 0 ? { ...piece, sep, level } : piece);
         });
     });
@@ -73,35 +73,35 @@ function codeLines(code: string): Unit[] {
 }
 
 /** Cuts text over `budget` at word boundaries, or inside a word when one word is too long. */
-export function splitLong(text: string, budget: number): Atom[] {
+export function splitLong(text: string, budget: number, count: TokenCounter): Atom[] {
   const words = text.match(WORD) ?? [];
   const pieces: Atom[] = [];
   let i = 0;
   while (i < words.length) {
     const first = words[i] ?? '';
-    if (countTokens(first) > budget) {
-      pieces.push(...splitWord(first, budget));
+    if (count(first) > budget) {
+      pieces.push(...splitWord(first, budget, count));
       i++;
       continue;
     }
     // every word costs at least one token, so no more than `budget` of them fit
     const hi = Math.min(words.length, i + budget);
-    const end = gallopFitting(i + 1, hi, budget / 2, (n) => countTokens(words.slice(i, n).join('')) <= budget);
+    const end = gallopFitting(i + 1, hi, budget / 2, (n) => count(words.slice(i, n).join('')) <= budget);
     const piece = words.slice(i, end).join('');
-    pieces.push({ text: piece, sep: '', tokens: countTokens(piece), level: 0 });
+    pieces.push({ text: piece, sep: '', tokens: count(piece), level: 0 });
     i = end;
   }
   return pieces;
 }
 
-function splitWord(word: string, budget: number): Atom[] {
+function splitWord(word: string, budget: number, count: TokenCounter): Atom[] {
   const chars = Array.from(word); // code points: never cut a surrogate pair
   const pieces: Atom[] = [];
   let i = 0;
   while (i < chars.length) {
-    const end = gallopFitting(i + 1, chars.length, budget, (n) => countTokens(chars.slice(i, n).join('')) <= budget);
+    const end = gallopFitting(i + 1, chars.length, budget, (n) => count(chars.slice(i, n).join('')) <= budget);
     const piece = chars.slice(i, end).join('');
-    pieces.push({ text: piece, sep: '', tokens: countTokens(piece), level: 0 });
+    pieces.push({ text: piece, sep: '', tokens: count(piece), level: 0 });
     i = end;
   }
   return pieces;

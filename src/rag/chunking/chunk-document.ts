@@ -2,7 +2,7 @@ import { blockAtoms } from './atoms.js';
 import { htmlToMarkdown } from './html-to-markdown.js';
 import { markdownSections, plainSections } from './markdown-sections.js';
 import { packAtoms } from './pack-atoms.js';
-import { countTokens, largestFitting } from './tokens.js';
+import { createTokenCounter, largestFitting, type TokenCounter } from './tokens.js';
 import type { Chunk, ChunkOptions, Section } from './types.js';
 
 const MIN_MAX_TOKENS = 16;
@@ -31,21 +31,29 @@ export function chunkDocument(text: string, options: ChunkOptions): Chunk[] {
   const source = options.mimeType === 'text/html' ? htmlToMarkdown(normalized) : normalized;
   const sections = options.mimeType === 'text/plain' ? plainSections(source) : markdownSections(source);
 
-  let chunks = sections.flatMap((section) => chunkSection(section, maxTokens, overlapTokens));
+  // the sentences, chunks and overlaps of a document share most of their words
+  const count = options.tokenCounter ?? createTokenCounter();
+  const chunkAll = (all: Section[]) => all.flatMap((section) => chunkSection(section, maxTokens, overlapTokens, count));
+  let chunks = chunkAll(sections);
   // Markdown of headings alone has no section with a body: keep its text rather than nothing
-  if (chunks.length === 0) chunks = plainSections(source).flatMap((s) => chunkSection(s, maxTokens, overlapTokens));
+  if (chunks.length === 0) chunks = chunkAll(plainSections(source));
   return chunks.map((chunk, ordinal) => ({ ordinal, ...chunk }));
 }
 
-function chunkSection(section: Section, maxTokens: number, overlapTokens: number): Omit<Chunk, 'ordinal'>[] {
-  const prefix = section.heading === undefined ? undefined : fitHeading(section.heading, maxTokens);
+function chunkSection(
+  section: Section,
+  maxTokens: number,
+  overlapTokens: number,
+  count: TokenCounter,
+): Omit<Chunk, 'ordinal'>[] {
+  const prefix = section.heading === undefined ? undefined : fitHeading(section.heading, maxTokens, count);
   const frame = (body: string) => (prefix === undefined ? body : `${prefix}\n\n${body}`);
-  const budget = maxTokens - countTokens(frame(''));
+  const budget = maxTokens - count(frame(''));
   // a third at most, so that overlap plus a carried-over half chunk still leave room
   const overlap = Math.min(overlapTokens, Math.floor(budget / 3));
   // atoms leave room for the overlap, so that a long sentence cut in pieces still overlaps
-  const atoms = blockAtoms(section.blocks, budget - overlap);
-  const packed = packAtoms(atoms, { budget, overlap, maxTokens, frame });
+  const atoms = blockAtoms(section.blocks, budget - overlap, count);
+  const packed = packAtoms(atoms, { budget, overlap, maxTokens, frame, count });
   return packed.map((chunk) => (section.heading === undefined ? chunk : { ...chunk, heading: section.heading }));
 }
 
@@ -53,9 +61,9 @@ function chunkSection(section: Section, maxTokens: number, overlapTokens: number
  * The heading path as the chunk prefix, within half the limit: the deepest heading alone when
  * the path is too long, cut short (with an ellipsis) when even that is.
  */
-function fitHeading(path: string, maxTokens: number): string {
+function fitHeading(path: string, maxTokens: number, count: TokenCounter): string {
   const limit = Math.floor(maxTokens / 2);
-  const cost = (prefix: string) => countTokens(`${prefix}\n\n`);
+  const cost = (prefix: string) => count(`${prefix}\n\n`);
   if (cost(path) <= limit) return path;
   const deepest = path.split(' > ').at(-1) ?? path;
   if (cost(deepest) <= limit) return deepest;

@@ -1,6 +1,6 @@
 import { type Atom, splitLong } from './atoms.js';
 import { overlapTail } from './overlap-tail.js';
-import { countTokens } from './tokens.js';
+import type { TokenCounter } from './tokens.js';
 
 export interface PackOptions {
   /** Tokens available to the body (the limit less the heading prefix). */
@@ -10,6 +10,7 @@ export interface PackOptions {
   maxTokens: number;
   /** The chunk's full text for a rendered body. */
   frame: (body: string) => string;
+  count: TokenCounter;
 }
 
 export interface PackedChunk {
@@ -44,7 +45,7 @@ export function packAtoms(atoms: readonly Atom[], options: PackOptions): PackedC
   const close = (end: number) => {
     const emitted = emit(current, overlapCount, end, options);
     chunks.push(emitted.chunk);
-    const tail = overlapTail(current.slice(emitted.start, emitted.end), options.overlap);
+    const tail = overlapTail(current.slice(emitted.start, emitted.end), options.overlap, options.count);
     current = [...tail, ...current.slice(emitted.end)];
     overlapCount = tail.length;
     size = estimate(current);
@@ -102,13 +103,13 @@ function emit(
   for (;;) {
     const atoms = current.slice(start, end);
     const content = options.frame(renderAtoms(atoms));
-    const tokenCount = countTokens(content);
+    const tokenCount = options.count(content);
     if (tokenCount <= options.maxTokens) return { chunk: { content, tokenCount }, start, end };
     if (end - 1 > Math.max(start, overlapCount)) end--;
     else if (start < overlapCount) start++;
     else {
       const lone = current[start] as Atom;
-      const finer = splitLong(lone.text, Math.max(1, Math.floor(lone.tokens / 2)));
+      const finer = splitLong(lone.text, Math.max(1, Math.floor(lone.tokens / 2)), options.count);
       if (finer.length < 2) throw new Error('Chunking cannot fit a single character under maxTokens');
       finer[0] = { ...(finer[0] as Atom), sep: lone.sep, level: lone.level };
       current.splice(start, 1, ...finer);

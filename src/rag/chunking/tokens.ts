@@ -1,4 +1,4 @@
-export { countTokens } from '../../util/count-tokens.js';
+export { countTokens, createTokenCounter, type TokenCounter } from '../../util/count-tokens.js';
 
 /**
  * The largest `n` in [lo, hi] for which `fits(n)` holds, assuming `fits` is monotone and

@@ -1,3 +1,5 @@
+import type { TokenCounter } from '../../util/count-tokens.js';
+
 export type ChunkMimeType = 'text/plain' | 'text/markdown' | 'text/html';
 
 export interface ChunkOptions {
@@ -6,6 +8,11 @@ export interface ChunkOptions {
   maxTokens?: number;
   /** Roughly how much consecutive chunks of one section share. Default 60. */
   overlapTokens?: number;
+  /**
+   * Counts exactly as countTokens does. One createTokenCounter() passed to every call lets
+   * documents share what it remembers of their words; by default each call makes its own.
+   */
+  tokenCounter?: TokenCounter;
 }
 
 export interface Chunk {
