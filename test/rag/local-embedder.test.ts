@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cosine, createLocalEmbedder } from '../../src/rag/embedders/index.js';
 
@@ -88,6 +89,20 @@ describe('createLocalEmbedder', () => {
       `local/hash-384: ${perSecond((performance.now() - started) / 1000)} short texts/s wall, ` +
         `${perSecond((user + system) / 1e6)} per CPU second`,
     );
+  });
+
+  it('gives exactly the vectors it always gave: stored embeddings depend on every bit', async () => {
+    const long = Array.from({ length: 300 }, (_, i) => `term${i * 7919} Wörd${i}`).join(' ');
+    const texts = ['Hello world', '', '🚀🚀', 'of the', 'İstanbul ΣΊΣΥΦΟΣ naïve café', ...topics.databases, long];
+    const digest = async (dimensions: number) => {
+      const hash = createHash('sha256');
+      for (const v of await createLocalEmbedder({ dimensions }).embed(texts))
+        hash.update(new Uint8Array(Float64Array.from(v).buffer));
+      return hash.digest('hex');
+    };
+    // digests of the vectors the first implementation made: if they change, stored chunks must be embedded again
+    expect(await digest(384)).toBe('26c6bc9458206dcab2ec22b959a46d8c240021d6fa3b0c49feb34152264a7750');
+    expect(await digest(64)).toBe('ccd8a500532555c29440ac18cc599593dfa8b5c05f49c536c594dfcd3f39f7f8');
   });
 
   it('rejects unusable dimensions and honours an aborted signal', async () => {

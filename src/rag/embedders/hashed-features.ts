@@ -1,4 +1,5 @@
 import { fnv1a } from '../../util/fnv1a.js';
+import { createFeatureCounts, type FeatureCounts } from './feature-counts.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
 /** Words too common to say what a text is about; they still join bigrams. */
@@ -11,21 +12,30 @@ const STOPWORDS = new Set(
 /** Whole words say most; pairs add a little word order, trigrams word forms (index, indexes). */
 const WEIGHT = { word: 1, bigram: 0.5, trigram: 0.4 } as const;
 
+const FNV_PRIME = 0x01000193;
+/** FNV-1a of `text[start, end)` continued from `hash`: a feature's key is hashed, never built. */
+function fnvFrom(hash: number, text: string, start = 0, end = text.length): number {
+  let h = hash;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+const FNV_OFFSET = 0x811c9dc5;
+// each kind of feature hashes as its tag and a space, then the feature: `w index`, `c <in`
+const WORD_KEY = fnvFrom(FNV_OFFSET, 'w ');
+const BIGRAM_KEY = fnvFrom(FNV_OFFSET, 'b ');
+const TRIGRAM_KEY = fnvFrom(FNV_OFFSET, 'c ');
+const TEXT_KEY = fnvFrom(FNV_OFFSET, 't ');
+
 /** Reusable per-embedder scratch, so a call allocates little besides its result. */
 export interface FeatureScratch {
-  words: Map<number, number>;
-  bigrams: Map<number, number>;
-  trigrams: Map<number, number>;
+  words: FeatureCounts;
+  bigrams: FeatureCounts;
+  trigrams: FeatureCounts;
 }
 
 export function createScratch(): FeatureScratch {
-  return { words: new Map(), bigrams: new Map(), trigrams: new Map() };
+  return { words: createFeatureCounts(), bigrams: createFeatureCounts(), trigrams: createFeatureCounts() };
 }
-
-const bump = (counts: Map<number, number>, key: string) => {
-  const hash = fnv1a(key);
-  counts.set(hash, (counts.get(hash) ?? 0) + 1);
-};
 
 /**
  * Signed feature hashing of a text's lower-cased word unigrams, bigrams and in-word character
@@ -37,22 +47,22 @@ export function hashedVector(text: string, dimensions: number, scratch: FeatureS
   words.clear();
   bigrams.clear();
   trigrams.clear();
-  let previous: string | undefined;
+  let previousPair: number | undefined; // the hash of `b previous `
   let previousStop = true;
   for (const word of text.toLowerCase().match(WORD) ?? []) {
     const stop = STOPWORDS.has(word);
     // "of the" says nothing; "the index" a little
-    if (previous !== undefined && !(stop && previousStop)) bump(bigrams, `b ${previous} ${word}`);
-    previous = word;
+    if (previousPair !== undefined && !(stop && previousStop)) bigrams.add(fnvFrom(previousPair, word));
+    previousPair = fnvFrom(fnvFrom(BIGRAM_KEY, word), ' ');
     previousStop = stop;
     if (stop) continue;
-    bump(words, `w ${word}`);
+    words.add(fnvFrom(WORD_KEY, word));
     // boundary marks make prefixes and suffixes their own features (`<in`, `ex>`)
     const marked = `<${word}>`;
-    for (let i = 0; i + 3 <= marked.length; i++) bump(trigrams, `c ${marked.slice(i, i + 3)}`);
+    for (let i = 0; i + 3 <= marked.length; i++) trigrams.add(fnvFrom(TRIGRAM_KEY, marked, i, i + 3));
   }
   // text with no words at all (empty, emoji, punctuation) still gets a stable unit vector
-  if (words.size === 0 && bigrams.size === 0) bump(words, `t ${text.trim()}`);
+  if (words.size === 0 && bigrams.size === 0) words.add(fnvFrom(TEXT_KEY, text.trim()));
 
   const vector = new Float64Array(dimensions);
   addAll(vector, words, WEIGHT.word);
@@ -71,11 +81,11 @@ export function hashedVector(text: string, dimensions: number, scratch: FeatureS
   return out;
 }
 
-function addAll(vector: Float64Array, counts: Map<number, number>, weight: number): void {
+function addAll(vector: Float64Array, counts: FeatureCounts, weight: number): void {
   const dimensions = vector.length;
-  for (const [hash, tf] of counts) {
+  counts.forEach((hash, tf) => {
     const slot = (hash & 0x7fffffff) % dimensions;
     const sign = hash & 0x80000000 ? -1 : 1;
     vector[slot] = (vector[slot] as number) + sign * weight * (1 + Math.log(tf));
-  }
+  });
 }

@@ -9,7 +9,7 @@ export interface LocalEmbedderOptions {
 /**
  * An embedder that needs no model weights and no network: hashed word, word-pair and character
  * trigram features. Texts that share words score clearly closer than unrelated ones, which is
- * enough for retrieval in development and tests, and it is fast (around 100k short texts per
+ * enough for retrieval in development and tests, and it is fast (over 100k short texts per
  * CPU second).
  */
 export function createLocalEmbedder(options: LocalEmbedderOptions = {}): Embedder {
