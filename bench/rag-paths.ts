@@ -97,7 +97,7 @@ export interface VectorRow {
 /** A VECTOR search row's chunk and cosine distance. */
 export const vectorRowOf = (row: HitRow): VectorRow => ({
   chunk_id: row.c_id,
-  distance: 1 - Number(row.vector_score),
+  distance: Number(row.distance),
 });
 
 export interface VectorPlan {
@@ -144,15 +144,13 @@ export function vectorPlan(
 }
 
 /**
- * VECTOR: the one statement a VECTOR search sends (it ranks and loads the hits' chunks and
- * documents) on a plain pg connection and through the server's Prisma client, both after
- * embedding the query; the document service in-process; and GraphQL over HTTP. KEYWORD: its
- * statement through Prisma, the service and GraphQL. HYBRID (two statements, then fusion): the
+ * VECTOR and KEYWORD: the one statement the mode's search sends (it ranks and loads the hits'
+ * chunks and documents) on a plain pg connection (VECTOR after embedding the query), the
+ * document service in-process, and GraphQL over HTTP. HYBRID (two statements, then fusion): the
  * service and GraphQL. The pool and the server's connections have the same HNSW session settings.
  */
 export function searchPaths(deps: PathDeps): SearchPath[] {
   const { server, pool, embedder, scope, http } = deps;
-  const db = server.app.database.prisma;
   const documents = server.app.services.documents;
   const vectorSearch = async (q: string) => vectorSearchQuery(scope, (await embedder.embed([q]))[0] as number[], K);
   const graphql = (mode: SearchMode): SearchPath => ({
@@ -178,17 +176,15 @@ export function searchPaths(deps: PathDeps): SearchPath[] {
         return (await pool.query(query.text, query.values)).rows.length;
       },
     },
-    {
-      mode: 'VECTOR',
-      path: 'sql prisma',
-      run: async (q) => (await db.$queryRaw<unknown[]>(await vectorSearch(q))).length,
-    },
     service('VECTOR'),
     graphql('VECTOR'),
     {
       mode: 'KEYWORD',
-      path: 'sql prisma',
-      run: async (q) => (await db.$queryRaw<unknown[]>(keywordSearchQuery(scope, q, K))).length,
+      path: 'sql pg',
+      async run(q) {
+        const query = keywordSearchQuery(scope, q, K);
+        return (await pool.query(query.text, query.values)).rows.length;
+      },
     },
     service('KEYWORD'),
     graphql('KEYWORD'),

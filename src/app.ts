@@ -54,8 +54,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const pubsub = createAppPubSub(redis);
-  const indexer = createIndexer({ db: database.prisma, embedder, logger });
-  const documents = createDocumentService({ db: database.prisma, embedder, indexer });
+  const indexer = createIndexer({ db: database.prisma, sql: database.sql, embedder, logger });
+  const documents = createDocumentService({ db: database.prisma, sql: database.sql, embedder, indexer });
   const memory = createMemoryService({ db: database.prisma, embedder });
   const chat = createChatModule({
     db: database.prisma,

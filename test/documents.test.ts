@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startupOptions } from '../src/db/session-settings.js';
 import { embedderFromSpec } from '../src/rag/embedders/index.js';
-import { HNSW_EF_SEARCH } from '../src/rag/hnsw-settings.js';
+import { HNSW_EF_SEARCH, HNSW_SESSION_SETTINGS } from '../src/rag/hnsw-settings.js';
 import { vectorSearchQuery } from '../src/rag/search.js';
 import { parseGlobalId } from '../src/schema/global-id.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
@@ -239,13 +241,18 @@ for (const backend of backends) {
       // At 3,000 rows a scan plus a sort still costs about what the index does (the planner
       // picks HNSW on its own from roughly 10,000 rows, too slow to build in a test): rule out
       // the scan-and-sort plans to show the query's shape is served by the partial HNSW index.
-      const [, , plan] = await db.$transaction([
-        db.$executeRaw`SET LOCAL enable_seqscan = off`,
-        db.$executeRaw`SET LOCAL enable_sort = off`,
-        db.$queryRaw<{ 'QUERY PLAN': string }[]>`EXPLAIN ${sql}`,
-      ]);
+      // The statement as search sends it (a binary vector parameter), on a connection of its own
+      // with the server's HNSW settings.
+      const client = new pg.Client({ connectionString: scratch?.url, options: startupOptions(HNSW_SESSION_SETTINGS) });
+      await client.connect();
+      const plan = await client
+        .query('BEGIN')
+        .then(() => client.query('SET LOCAL enable_seqscan = off'))
+        .then(() => client.query('SET LOCAL enable_sort = off'))
+        .then(() => client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql.text}`, sql.values))
+        .finally(() => client.end());
       await db.chunk.deleteMany({ where: { documentId: telescopes.id, content: 'filler' } });
-      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan using chunks_embedding_384_idx/);
+      expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan using chunks_embedding_384_idx/);
     });
 
     it('remembers, merges near-duplicates, recalls by relevance, and forgets', async () => {

@@ -9,12 +9,15 @@ import { withTimeout } from '../util/with-timeout.js';
 import { applyMigrations, type MigrationResult } from './migrate.js';
 import { startPgliteHost } from './pglite-host.js';
 import { startupOptions } from './session-settings.js';
+import { createSqlRunner, type SqlRunner } from './sql-runner.js';
 
 export type Db = PrismaClient;
 
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: Db;
+  /** Raw statements on the same pool without Prisma, for the hottest reads. */
+  sql: SqlRunner;
   /** Applies pending migrations (under Postgres' advisory lock). */
   migrate(): Promise<MigrationResult>;
   /** Round-trips `SELECT 1`; resolves to the latency in ms or rejects within `timeoutMs`. */
@@ -57,6 +60,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return {
     kind: config.database.kind,
     prisma,
+    sql: createSqlRunner(pool),
     async migrate() {
       const client = await pool.connect();
       try {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { parseGlobalId } from '../schema/global-id.js';
@@ -29,6 +30,8 @@ export const MAX_SEARCH_K = 50;
 
 export interface DocumentServiceDeps {
   db: Db;
+  /** Runs the search statements. */
+  sql: SqlRunner;
   embedder: Embedder;
   indexer: Indexer;
 }
@@ -36,7 +39,7 @@ export interface DocumentServiceDeps {
 export type DocumentService = ReturnType<typeof createDocumentService>;
 
 /** Documents and retrieval, always scoped to the viewer. */
-export function createDocumentService({ db, embedder, indexer }: DocumentServiceDeps) {
+export function createDocumentService({ db, sql, embedder, indexer }: DocumentServiceDeps) {
   const validate = (input: IngestInput, accepted: readonly string[]) => {
     const mimeType = input.mimeType ?? 'text/plain';
     if (!accepted.includes(mimeType)) {
@@ -138,8 +141,8 @@ export function createDocumentService({ db, embedder, indexer }: DocumentService
       }
       const scope = { userId, collection, model: embedder.model };
       const byVector = async (n: number) =>
-        searchHits(db, vectorSearchQuery(scope, (await embedder.embed([query]))[0] as number[], n));
-      const byKeyword = (n: number) => searchHits(db, keywordSearchQuery(scope, query, n));
+        searchHits(sql, vectorSearchQuery(scope, (await embedder.embed([query]))[0] as number[], n));
+      const byKeyword = (n: number) => searchHits(sql, keywordSearchQuery(scope, query, n));
       if (mode === 'VECTOR') return byVector(k);
       if (mode === 'KEYWORD') return byKeyword(k);
       const depth = Math.max(k * 4, 20);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { createTokenCounter } from '../util/count-tokens.js';
 import { type ChunkMimeType, chunkDocument } from './chunking/index.js';
 import type { Embedder } from './embedders/index.js';
-import { vectorParam } from './vector-sql.js';
+import { vectorBinaryParam } from './vector-sql.js';
 
 export interface Indexer {
   /** Indexes a PENDING document in the background: PENDING -> INDEXING -> READY or FAILED. */
@@ -23,6 +24,8 @@ export interface Indexer {
 
 export interface IndexerDeps {
   db: Db;
+  /** Writes the chunk batches (the bulk of indexing's statements), without Prisma's per-parameter work. */
+  sql: SqlRunner;
   embedder: Embedder;
   logger: Logger;
   /** Chunks embedded and written per batch (one INSERT); chunkCount grows by this as indexing progresses. */
@@ -40,7 +43,7 @@ export interface IndexerDeps {
  * `tsvector` column fills itself. Progress shows as a growing `chunkCount`; a failure removes
  * the chunks written so far and records the reason, so nothing half-indexed is ever searched.
  */
-export function createIndexer({ db, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
+export function createIndexer({ db, sql, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
   // one for every document: words that recur across documents are tokenized once
   const tokenCounter = createTokenCounter();
@@ -72,13 +75,17 @@ export function createIndexer({ db, embedder, logger, batchSize = 256, concurren
       const rows = batch.map(
         (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${document.userId}::uuid,
           ${chunk.ordinal}, ${chunk.content}, ${chunk.tokenCount},
-          ${vectorParam(vectors[i] as number[])}::vector, ${embedder.model}, ${(vectors[i] as number[]).length})`,
+          ${vectorBinaryParam(vectors[i] as number[])}::vector, ${embedder.model}, ${(vectors[i] as number[]).length})`,
       );
-      await db.$transaction([
-        db.$executeRaw`INSERT INTO "chunks" ("id", "document_id", "user_id", "ordinal", "content", "token_count",
-          "embedding", "embedding_model", "embedding_dims") VALUES ${Prisma.join(rows)}`,
-        db.document.update({ where: { id: documentId }, data: { chunkCount: { increment: batch.length } } }),
-      ]);
+      // The rows and the progress count in one statement (atomic without a transaction).
+      await sql.query(Prisma.sql`
+        WITH inserted AS (
+          INSERT INTO "chunks" ("id", "document_id", "user_id", "ordinal", "content", "token_count",
+                                "embedding", "embedding_model", "embedding_dims")
+          VALUES ${Prisma.join(rows)} RETURNING 1)
+        UPDATE "documents" SET "chunk_count" = "chunk_count" + (SELECT count(*) FROM inserted)::int,
+                               "updated_at" = now()
+         WHERE "id" = ${documentId}::uuid`);
     }
     await db.document.update({ where: { id: documentId }, data: { status: 'READY' } });
   }

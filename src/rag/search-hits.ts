@@ -16,7 +16,7 @@ export interface SearchHit extends ScoredChunk {
   document: DocumentSummary;
 }
 
-/** What a search statement selects per hit: HIT_COLUMNS and the mode's score. */
+/** What a search statement selects per hit: HIT_COLUMNS and the mode's measure. */
 export interface HitRow {
   c_id: string;
   c_document_id: string;
@@ -38,7 +38,8 @@ export interface HitRow {
   d_error: string | null;
   d_created_at: Date;
   d_updated_at: Date;
-  vector_score: number | null;
+  /** Cosine distance, for a VECTOR search. */
+  distance: number | null;
   keyword_score: number | null;
 }
 
@@ -58,7 +59,7 @@ export const HIT_COLUMNS = `
   d."created_at" AS d_created_at, d."updated_at" AS d_updated_at`;
 
 export function hitOf(row: HitRow): SearchHit {
-  const vectorScore = row.vector_score === null ? null : Number(row.vector_score);
+  const vectorScore = row.distance === null ? null : 1 - Number(row.distance);
   const keywordScore = row.keyword_score === null ? null : Number(row.keyword_score);
   return {
     chunkId: row.c_id,

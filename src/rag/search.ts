@@ -1,7 +1,7 @@
-import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { HIT_COLUMNS, type HitRow, hitOf, type ScoredChunk, type SearchHit } from './search-hits.js';
-import { vectorParam, vectorType } from './vector-sql.js';
+import { vectorBinaryParam, vectorType } from './vector-sql.js';
 
 export type SearchMode = 'VECTOR' | 'KEYWORD' | 'HYBRID';
 
@@ -31,22 +31,23 @@ const HITS = Prisma.raw(HIT_COLUMNS);
  */
 export function vectorSearchQuery(scope: SearchScope, query: number[], k: number): Prisma.Sql {
   const type = vectorType(query.length);
+  // Ordering by the selected distance is ordering by the index's expression, with the query
+  // vector sent once. Run through SqlRunner (the vector is a binary parameter).
   return Prisma.sql`
-    SELECT ${HITS}, 1 - (c."embedding"::${type} <=> ${vectorParam(query)}::${type}) AS vector_score,
-           NULL::float8 AS keyword_score
+    SELECT ${HITS}, c."embedding"::${type} <=> ${vectorBinaryParam(query)}::vector::${type} AS distance, NULL::float8 AS keyword_score
       FROM "chunks" c
       JOIN "documents" d ON d."id" = c."document_id" AND d."user_id" = ${scope.userId}::uuid AND d."status" = 'READY'
                             ${collectionFilter(scope.collection)}
      WHERE c."embedding_dims" = ${query.length} AND c."embedding_model" = ${scope.model}
        AND c."user_id" = ${scope.userId}::uuid
-     ORDER BY c."embedding"::${type} <=> ${vectorParam(query)}::${type}
+     ORDER BY distance
      LIMIT ${k}`;
 }
 
 /** The KEYWORD search: Postgres full-text search (`websearch_to_tsquery`), ranked with `ts_rank_cd`. */
 export function keywordSearchQuery(scope: Omit<SearchScope, 'model'>, query: string, k: number): Prisma.Sql {
   return Prisma.sql`
-    SELECT ${HITS}, NULL::float8 AS vector_score, ts_rank_cd(c."tsv", q)::float8 AS keyword_score
+    SELECT ${HITS}, NULL::float8 AS distance, ts_rank_cd(c."tsv", q)::float8 AS keyword_score
       FROM "chunks" c JOIN "documents" d ON d."id" = c."document_id",
            websearch_to_tsquery('english', ${query}) q
      WHERE c."tsv" @@ q AND c."user_id" = ${scope.userId}::uuid AND d."status" = 'READY'
@@ -56,8 +57,8 @@ export function keywordSearchQuery(scope: Omit<SearchScope, 'model'>, query: str
 }
 
 /** Runs a search statement: its hits with their chunks and documents, best first. */
-export async function searchHits(db: Db, search: Prisma.Sql): Promise<SearchHit[]> {
-  const rows = await db.$queryRaw<HitRow[]>(search);
+export async function searchHits(sql: SqlRunner, search: Prisma.Sql): Promise<SearchHit[]> {
+  const rows = await sql.query<HitRow>(search);
   // relaxed_order may return neighbours slightly out of order: sort them here (stably, so
   // keyword ties keep their id order).
   return rows.map(hitOf).sort((a, b) => b.score - a.score);
