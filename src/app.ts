@@ -59,6 +59,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const memory = createMemoryService({ db: database.prisma, embedder });
   const chat = createChatModule({
     db: database.prisma,
+    sql: database.sql,
     providers,
     redis,
     pubsub,

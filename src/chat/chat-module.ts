@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import type { Logger } from '../logger.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { ProviderGateway } from '../providers/gateway.js';
@@ -24,6 +25,8 @@ export interface ChatModule {
 
 export interface ChatModuleDeps {
   db: Db;
+  /** Writes each turn's rows and its end: two statements per chat, the hottest writes. */
+  sql: SqlRunner;
   providers: ProviderGateway;
   redis: RedisClients | undefined;
   pubsub: PubSub;
@@ -40,7 +43,7 @@ export interface ChatModuleDeps {
  * cancellation across instances over pub/sub.
  */
 export function createChatModule(deps: ChatModuleDeps): ChatModule {
-  const { db, providers, redis, pubsub, logger, settings } = deps;
+  const { db, sql, providers, redis, pubsub, logger, settings } = deps;
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
   const store = redis
@@ -49,7 +52,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
         createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions),
       )
     : createMemoryStreamStore(storeOptions);
-  const runner = createGenerationRunner({ db, router: providers.router, store, logger, settings });
+  const runner = createGenerationRunner({ db, sql, router: providers.router, store, logger, settings });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running });
 
   const cancels = pubsub.subscribe('cancelMessage');
@@ -59,6 +62,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
 
   const service = createChatService({
     db,
+    sql,
     router: providers.router,
     monitor: providers.monitor,
     store,

@@ -1,5 +1,6 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, notFound } from '../errors.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { HealthMonitor } from '../providers/health/index.js';
@@ -36,6 +37,7 @@ function fitGrounding(grounding: Grounding, contextFor: (preamble: string[]) => 
 
 export interface ChatServiceDeps {
   db: Db;
+  sql: SqlRunner;
   router: Router;
   monitor: HealthMonitor;
   store: MessageStreamStore;
@@ -56,7 +58,7 @@ const CANCEL_WAIT_MS = 10_000;
 
 /** Conversations and their generations: what the chat mutations and subscriptions call. */
 export function createChatService(deps: ChatServiceDeps) {
-  const { db, router, store, runner, settings } = deps;
+  const { db, sql, router, store, runner, settings } = deps;
   const contextWindowOf = createContextWindowLookup(deps.monitor);
 
   const findConversation = async (userId: string, globalId: string) => {
@@ -175,7 +177,7 @@ export function createChatService(deps: ChatServiceDeps) {
       citations,
     };
     const rows = planTurn(turn);
-    const written = insertTurn(db, rows, conversation === null, turn);
+    const written = insertTurn(sql, rows, conversation === null, turn);
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
     const finished = runner.start({
       messageId: rows.assistantMessage.id,

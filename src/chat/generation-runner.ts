@@ -1,5 +1,6 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
@@ -44,6 +45,7 @@ class StopReason {
 
 export interface GenerationRunnerDeps {
   db: Db;
+  sql: SqlRunner;
   router: Router;
   store: MessageStreamStore;
   logger: Logger;
@@ -57,6 +59,7 @@ export interface GenerationRunnerDeps {
  */
 export function createGenerationRunner({
   db,
+  sql,
   router,
   store,
   logger,
@@ -128,7 +131,7 @@ export function createGenerationRunner({
       await store.end(job.messageId, end);
       return;
     }
-    const written = await finishMessage(db, {
+    const written = await finishMessage(sql, {
       messageId: job.messageId,
       content: text,
       status,

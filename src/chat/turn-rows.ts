@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
 import type { TokenUsage } from '../providers/types.js';
 
@@ -89,7 +89,7 @@ export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
  * Writes a planned turn in one statement (so all of it or none of it lands): the conversation,
  * both messages, the citations. Resolves false when the existing conversation is gone.
  */
-export async function insertTurn(db: Db, rows: TurnRows, isNew: boolean, turn: NewTurn): Promise<boolean> {
+export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean, turn: NewTurn): Promise<boolean> {
   const { conversation: c, userMessage: u, assistantMessage: a } = rows;
   const conversation = isNew
     ? Prisma.sql`INSERT INTO "conversations" ("id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at")
@@ -114,7 +114,7 @@ export async function insertTurn(db: Db, rows: TurnRows, isNew: boolean, turn: N
         )`;
   // Messages are inserted only when the conversation row was: a conversation deleted meanwhile
   // leaves nothing behind.
-  const result = await db.$queryRaw<{ written: number }[]>`
+  const result = await sql.query<{ written: number }>(Prisma.sql`
     WITH conversation AS (${conversation}),
     messages AS (
       INSERT INTO "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "model",
@@ -129,7 +129,7 @@ export async function insertTurn(db: Db, rows: TurnRows, isNew: boolean, turn: N
       ) AS v(id, user_id, role, content, status, model, context_tokens, owner_id, heartbeat_at, created_at, updated_at)
       RETURNING 1
     )${citations}
-    SELECT count(*)::int AS written FROM messages`;
+    SELECT count(*)::int AS written FROM messages`);
   return (result[0]?.written ?? 0) > 0;
 }
 
@@ -183,7 +183,11 @@ const MESSAGE_FIELDS = Prisma.raw(
  * STREAMING) and, with it, the usage event. Resolves with the row as written, or null when the
  * message was deleted or already ended by someone else.
  */
-export async function finishMessage(db: Db, outcome: GenerationOutcome, now = new Date()): Promise<Message | null> {
+export async function finishMessage(
+  sql: SqlRunner,
+  outcome: GenerationOutcome,
+  now = new Date(),
+): Promise<Message | null> {
   const { usage, provider, model } = outcome;
   const usageEvent =
     usage && provider && model
@@ -193,7 +197,7 @@ export async function finishMessage(db: Db, outcome: GenerationOutcome, now = ne
           FROM finished
         )`
       : Prisma.empty;
-  const rows = await db.$queryRaw<Message[]>`
+  const rows = await sql.query<Message>(Prisma.sql`
     WITH finished AS (
       UPDATE "messages" SET
         "content" = ${outcome.content},
@@ -213,6 +217,6 @@ export async function finishMessage(db: Db, outcome: GenerationOutcome, now = ne
       WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'
       RETURNING ${MESSAGE_FIELDS}
     )${usageEvent}
-    SELECT * FROM finished`;
+    SELECT * FROM finished`);
   return rows[0] ?? null;
 }
