@@ -31,9 +31,9 @@ describe('migrations on embedded PGlite', () => {
       const indexes = await db.$queryRaw<{ indexname: string; indexdef: string }[]>`
         SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'memories') ORDER BY indexname`;
       const byName = Object.fromEntries(indexes.map((i) => [i.indexname, i.indexdef]));
-      // The latest migration's indexes: half-precision copies, m 8, ef_construction 160.
+      // The latest migration's indexes: half-precision copies, m 12, ef_construction 200.
       const hnsw = (dims: number) =>
-        new RegExp(`USING hnsw .*halfvec\\(${dims}\\).*halfvec_cosine_ops.*m='?8'?, ef_construction='?160'?`);
+        new RegExp(`USING hnsw .*halfvec\\(${dims}\\).*halfvec_cosine_ops.*m='?12'?, ef_construction='?200'?`);
       expect(byName.chunks_embedding_384_idx).toMatch(hnsw(384));
       expect(byName.memories_embedding_1536_idx).toMatch(hnsw(1536));
       expect(byName.chunks_tsv_idx).toMatch(/USING gin \(tsv\)/);
