@@ -16,7 +16,7 @@ export type Db = PrismaClient;
 export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: Db;
-  /** Raw statements on the same pool without Prisma, for the hottest reads. */
+  /** Raw statements on the same pool without Prisma, for the hottest statements (see SqlRunner). */
   sql: SqlRunner;
   /** Applies pending migrations (under Postgres' advisory lock). */
   migrate(): Promise<MigrationResult>;
