@@ -31,6 +31,11 @@ export const configFileSchema = routerConfigSchema.extend({
       maxContentChars: z.number().int().positive().default(100_000),
       /** Tokens kept free for the reply when a request sets no maxTokens. */
       defaultReservedOutputTokens: z.number().int().positive().default(1_024),
+      /**
+       * Upstream text arriving within this long after a delta is joined into the next one (the
+       * first token is never held). 0 joins only what arrives in one burst.
+       */
+      deltaWindowMs: z.number().int().nonnegative().max(1_000).default(40),
       /** Partial text reaches the database at least this often while streaming. */
       flushIntervalMs: z.number().int().positive().default(1_000),
       /** Each instance marks its running generations alive this often. */

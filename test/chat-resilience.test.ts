@@ -24,7 +24,8 @@ describe('backpressure: a bounded buffer and subscribers that fall behind', () =
   let server: TestServer;
   let file: ReturnType<typeof writeConfigFile>;
   beforeAll(async () => {
-    file = writeConfigFile({ chat: { maxBufferedDeltas: 10 } });
+    // One delta per mock token (no joining window), so the buffer bound is counted in tokens.
+    file = writeConfigFile({ chat: { maxBufferedDeltas: 10, deltaWindowMs: 0 } });
     server = await startTestServer({ MOCK_TOKEN_DELAY_MS: '10', SWITCHYARD_CONFIG: file.path });
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_ID } from '../src/db/default-user.js';
 import { encodeGlobalId } from '../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { seedConversation, seedOtherUser } from './helpers/seed.js';
 import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
@@ -34,17 +35,52 @@ const backends = [
   { name: 'Postgres and Redis', skip: !postgresUrl || !redisUrl, shared: true },
 ];
 
+describe('chat on default settings: tokens joined within the delta window', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ DEFAULT_MODEL: 'mock-echo', MOCK_TOKEN_DELAY_MS: '5' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends the first token alone at once, then joins tokens arriving within 40 ms into numbered deltas', async () => {
+    const client = wsClient(server.wsUrl);
+    try {
+      const content = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
+      const events = await collect(client, CHAT, { input: { content } }, 'chat').done;
+      const { seqs, text, terminal } = shape(events);
+      expect(text).toBe(mockText(content));
+      expect(terminal).toEqual(['MessageCompleted']);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      // 23 tokens 5 ms apart: joined, yet still streamed (not one delta at the end).
+      expect(seqs.length).toBeGreaterThan(1);
+      expect(seqs.length).toBeLessThan(wordCount(mockText(content)));
+      expect(events[0]).toMatchObject({ __typename: 'MessageDelta', seq: 1, text: 'Mock' });
+      const completed = events.at(-1) as StreamEventResult;
+      const replay = await collect(client, STREAM, { id: completed.message?.id, after: 1 }, 'messageStream').done;
+      expect(replay).toHaveLength(1);
+      expect(replay[0]).toMatchObject({ message: { content: mockText(content) } });
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
 for (const backend of backends)
   describe.skipIf(backend.skip)(`chat over GraphQL on ${backend.name}`, () => {
     let server: TestServer;
     let openai: FakeServer;
     let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+    // One delta per mock token (no joining window), so these tests can count deltas in words.
+    const file = writeConfigFile({ chat: { deltaWindowMs: 0 } });
 
     beforeAll(async () => {
       openai = await startOpenAIFake();
       scratch = backend.shared ? await createScratchDatabase(postgresUrl as string) : undefined;
       server = await startTestServer({
         ...(scratch ? { DATABASE_URL: scratch.url, REDIS_URL: redisUrl } : {}),
+        SWITCHYARD_CONFIG: file.path,
         DEFAULT_MODEL: 'mock-echo',
         MOCK_TOKEN_DELAY_MS: '5',
         OPENAI_API_KEY: 'sk-test',
@@ -55,6 +91,7 @@ for (const backend of backends)
       await server?.close();
       await openai?.close();
       await scratch?.drop();
+      file.cleanup();
     });
 
     const send = async (input: Record<string, unknown>) => {

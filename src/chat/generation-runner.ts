@@ -88,7 +88,7 @@ export function createGenerationRunner({
         writeFailed ??= error;
       });
       partials.set(job.messageId, { content: text, seq });
-    });
+    }, settings.deltaWindowMs);
 
     try {
       for await (const part of router.stream({ ...job.request, signal })) {
