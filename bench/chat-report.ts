@@ -1,20 +1,25 @@
+import type { ChatRow } from './chat-rows.js';
 import type { ChatBenchResult } from './chat-ttft.js';
 
 const num = (n: number | undefined, width = 8, digits = 2) =>
   (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits)).padStart(width);
 
+const gap = (row: ChatRow) => String(row.tokenDelayMs ?? '-').padStart(5);
+
 /** The side-by-side tables `npm run bench` prints for the chat benchmark. */
 export function chatTable(result: ChatBenchResult): string[] {
   const lines = [
     ...result.skipped.map((s) => `SKIPPED ${s.path}: every warm-up request failed: ${s.reason}`),
-    'chat: time to first token, fake OpenAI upstream with no delay (Switchyard: graphql-ws `chat`, Postgres + Redis)',
-    'path         conc     n  ttft p50  ttft p99  +p50 vs direct  +p99 vs direct    tokens/s  errors',
+    'chat: time to first token, fake OpenAI upstream (Switchyard: graphql-ws `chat`, Postgres + Redis)',
+    'gap: the upstream pauses this many ms between tokens after the first (-: no delay)',
+    'path         conc   gap     n  ttft p50  ttft p99  +p50 vs direct  +p99 vs direct    tokens/s  errors',
   ];
   for (const row of result.rows) {
     lines.push(
       [
         row.path.padEnd(10),
         String(row.concurrency).padStart(6),
+        gap(row),
         String(row.requests).padStart(5),
         num(row.ttftMs.p50, 9),
         num(row.ttftMs.p99, 9),
@@ -28,7 +33,7 @@ export function chatTable(result: ChatBenchResult): string[] {
   lines.push(
     '',
     'where the time goes: TTFT split where the request reaches the upstream (ms, p50/p99); CPU in cores',
-    'path         conc   client->upstream   upstream->client  server ttft   gw cpu ms/req  client  fake  gateway  machine',
+    'path         conc   gap   client->upstream   upstream->client  server ttft   gw cpu ms/req  client  fake  gateway  machine  machine ms/req',
   );
   for (const row of result.rows) {
     const pair = (x: { p50: number; p99: number } | undefined, width: number) =>
@@ -38,6 +43,7 @@ export function chatTable(result: ChatBenchResult): string[] {
       [
         row.path.padEnd(10),
         String(row.concurrency).padStart(6),
+        gap(row),
         pair(row.split.toUpstreamMs, 18),
         pair(row.split.upstreamToClientMs, 18),
         pair(row.serverTtftMs, 12),
@@ -46,6 +52,7 @@ export function chatTable(result: ChatBenchResult): string[] {
         cores('fake'),
         num(row.cpu.cores.gateway, 8),
         num(row.cpu.machineCores, 8),
+        num(row.cpu.machineMsPerRequest, 15),
       ].join(' '),
     );
   }
@@ -80,7 +87,8 @@ export interface TargetCheck {
 
 /** The issue's targets, reported (not asserted). */
 export function chatTargets(result: ChatBenchResult): TargetCheck[] {
-  const at = (path: string, c: number) => result.rows.find((r) => r.path === path && r.concurrency === c);
+  const at = (path: string, c: number) =>
+    result.rows.find((r) => r.path === path && r.concurrency === c && r.tokenDelayMs === undefined);
   const sy = at('switchyard', 100);
   const pk = at('portkey', 100);
   const big = at('switchyard', 1_000);

@@ -7,6 +7,8 @@ import { type LatencySummary, summarise } from './stats.js';
 export interface ChatRow {
   path: 'direct' | 'switchyard' | 'portkey';
   concurrency: number;
+  /** The upstream's pause between tokens after the first (see ChatBenchSettings.pacedLevels); none when absent. */
+  tokenDelayMs?: number;
   requests: number;
   /** Client-side: request sent to first content token. */
   ttftMs: LatencySummary;
@@ -22,8 +24,16 @@ export interface ChatRow {
   /** Content tokens delivered to clients per second of wall time. */
   tokensPerSecond: number;
   wallMs: number;
-  /** CPU used during the measured phase, in cores (CPU ms per wall ms), and the gateway's CPU ms per request. */
-  cpu: { cores: Record<string, number>; machineCores: number; gatewayMsPerRequest?: number };
+  /**
+   * CPU used during the measured phase: in cores (CPU ms per wall ms) per process and for the whole
+   * machine (every process, Postgres and Redis included), and in ms per request.
+   */
+  cpu: {
+    cores: Record<string, number>;
+    machineCores: number;
+    machineMsPerRequest: number;
+    gatewayMsPerRequest?: number;
+  };
   errors: number;
   errorSamples: Record<string, number>;
   /** Distinct log lines the gateway wrote during the phase (warn and above), with counts. */
@@ -68,6 +78,7 @@ export function cpuOf(sample: CpuSample, wallMs: number, requests: number): Chat
   return {
     cores,
     machineCores: sample.machine / wallMs,
+    machineMsPerRequest: sample.machine / Math.max(1, requests),
     ...(gateway === undefined ? {} : { gatewayMsPerRequest: gateway / Math.max(1, requests) }),
   };
 }

@@ -9,6 +9,13 @@ import { createScratchDatabase, postgresLimits } from './peers/scratch-db.js';
 export interface ChatBenchSettings {
   /** [concurrency, requests] per level, e.g. [[1, 200], [100, 2000], [1000, 3000]]. */
   levels: [concurrency: number, requests: number][];
+  /**
+   * Levels run again with the upstream pacing its tokens like a real model ([concurrency, requests,
+   * ms between tokens]): the closed loop without delay saturates the machine, so what a path adds
+   * there is mostly queueing for CPU; paced, the same concurrency leaves CPU to spare and shows the
+   * latency a gateway itself adds. The first token is never delayed.
+   */
+  pacedLevels: [concurrency: number, requests: number, tokenDelayMs: number][];
   /** Content tokens in each reply (the fake echoes the prompt). */
   replyTokens: number;
   /** Streams held open by a slow upstream for the memory measurement. */
@@ -24,6 +31,7 @@ export const DEFAULT_SETTINGS: ChatBenchSettings = {
     [100, 2_000],
     [1_000, 3_000],
   ],
+  pacedLevels: [[100, 2_000, 20]],
   replyTokens: 32,
   heldStreams: 1_000,
   heldTokenDelayMs: 500,
@@ -32,18 +40,26 @@ export const DEFAULT_SETTINGS: ChatBenchSettings = {
 
 /**
  * DEFAULT_SETTINGS, or a smaller run for trying things out:
- * `BENCH_CHAT_LEVELS=1:20,100:200,1000:1000 BENCH_CHAT_HELD=200`.
+ * `BENCH_CHAT_LEVELS=1:20,100:200,1000:1000 BENCH_CHAT_PACED=100:500:20 BENCH_CHAT_HELD=200`
+ * (`BENCH_CHAT_PACED=` runs no paced level).
  */
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): ChatBenchSettings {
-  const levels = env.BENCH_CHAT_LEVELS?.split(',').map((pair) => {
-    const [concurrency, requests] = pair.split(':').map(Number);
-    if (!Number.isInteger(concurrency) || !Number.isInteger(requests)) throw new Error(`bad level ${pair}`);
-    return [concurrency, requests] as [number, number];
-  });
+  const integers = (list: string | undefined, size: number) =>
+    list
+      ?.split(',')
+      .filter(Boolean)
+      .map((item) => {
+        const numbers = item.split(':').map(Number);
+        if (numbers.length !== size || !numbers.every(Number.isInteger)) throw new Error(`bad level ${item}`);
+        return numbers;
+      });
+  const levels = integers(env.BENCH_CHAT_LEVELS, 2) as ChatBenchSettings['levels'] | undefined;
+  const pacedLevels = integers(env.BENCH_CHAT_PACED, 3) as ChatBenchSettings['pacedLevels'] | undefined;
   const held = env.BENCH_CHAT_HELD === undefined ? undefined : Number(env.BENCH_CHAT_HELD);
   return {
     ...DEFAULT_SETTINGS,
     levels: levels ?? DEFAULT_SETTINGS.levels,
+    pacedLevels: pacedLevels ?? DEFAULT_SETTINGS.pacedLevels,
     heldStreams: held ?? DEFAULT_SETTINGS.heldStreams,
   };
 }
@@ -105,6 +121,18 @@ export async function benchChatTtft(
         log(`${path.name} c=${concurrency}: ttft p50 ${row.ttftMs.p50.toFixed(2)} ms, errors ${row.errors}`);
       }
     }
+    for (const [concurrency, requests, tokenDelayMs] of settings.pacedLevels) {
+      await fake.fault({ tokenDelayMs });
+      try {
+        for (const path of paths) {
+          const row = { ...(await measurePhase(ctx, path, concurrency, requests, content)), tokenDelayMs };
+          rows.push(row);
+          log(`${path.name} c=${concurrency} paced ${tokenDelayMs} ms: ttft p50 ${row.ttftMs.p50.toFixed(2)} ms`);
+        }
+      } finally {
+        await fake.clear();
+      }
+    }
     return {
       settings,
       postgres: { maxConnections: limits.maxConnections, inUseAtStart: limits.inUse },
@@ -119,7 +147,9 @@ export async function benchChatTtft(
 
 function withAdded(rows: ChatRow[]): ChatRow[] {
   return rows.map((row) => {
-    const direct = rows.find((r) => r.path === 'direct' && r.concurrency === row.concurrency);
+    const direct = rows.find(
+      (r) => r.path === 'direct' && r.concurrency === row.concurrency && r.tokenDelayMs === row.tokenDelayMs,
+    );
     if (!direct || row.path === 'direct') return row;
     return { ...row, addedMs: { p50: row.ttftMs.p50 - direct.ttftMs.p50, p99: row.ttftMs.p99 - direct.ttftMs.p99 } };
   });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -24,8 +25,11 @@ function groupOf(url: string, name: string): string {
 export function summariseProfile(path: string, top = 25): string[] {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const groups = new Map<string, number>();
   const functions = new Map<string, number>();
+  const owners = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
@@ -37,6 +41,8 @@ export function summariseProfile(path: string, top = 25): string[] {
     groups.set(group, (groups.get(group) ?? 0) + dt);
     const fn = `${functionName || '(anonymous)'} ${group}:${lineNumber + 1}`;
     functions.set(fn, (functions.get(fn) ?? 0) + dt);
+    const owner = ownerOf(node, byId, parentOf);
+    owners.set(owner, (owners.get(owner) ?? 0) + dt);
   });
   const rows = (map: Map<string, number>) =>
     [...map]
@@ -52,7 +58,23 @@ export function summariseProfile(path: string, top = 25): string[] {
     ...rows(groups),
     '-- by function',
     ...rows(functions),
+    '-- by owner (time in Node internals and natives charged to the nearest package or file that called them)',
+    ...rows(owners),
   ];
+}
+
+const unowned = new Set(['node internals', '(native)']);
+
+/** The group of the nearest frame, this one or above, that is neither Node's own code nor native. */
+function ownerOf(node: ProfileNode, byId: Map<number, ProfileNode>, parentOf: Map<number, number>): string {
+  let current: ProfileNode | undefined = node;
+  while (current) {
+    const group = groupOf(current.callFrame.url, current.callFrame.functionName);
+    if (!unowned.has(group)) return group;
+    const parent = parentOf.get(current.id);
+    current = parent === undefined ? undefined : byId.get(parent);
+  }
+  return 'node internals';
 }
 
 if (process.argv[1]?.endsWith('profile-summary.ts') && process.argv[2]) {
