@@ -88,7 +88,7 @@ export function createDocumentService({ db, sql, embedder, indexer }: DocumentSe
             contentHash,
           },
         });
-        indexer.start(document.id);
+        indexer.start(document.id, document.updatedAt);
         return document;
       } catch (error) {
         // Two identical ingests raced: the unique index let one in; return that one.
@@ -120,8 +120,8 @@ export function createDocumentService({ db, sql, embedder, indexer }: DocumentSe
         select: { id: true },
       });
       for (const { id } of stale) {
-        await db.document.update({ where: { id }, data: { status: 'PENDING' } });
-        await indexer.reindex(id);
+        const pending = await db.document.update({ where: { id }, data: { status: 'PENDING' } });
+        indexer.start(id, pending.updatedAt);
       }
       return stale.length;
     },

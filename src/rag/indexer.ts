@@ -4,15 +4,17 @@ import type { SqlRunner } from '../db/sql-runner.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { createTokenCounter } from '../util/count-tokens.js';
-import { type ChunkMimeType, chunkDocument } from './chunking/index.js';
+import { type Chunk, type ChunkMimeType, chunkDocument } from './chunking/index.js';
 import type { Embedder } from './embedders/index.js';
 import { vectorBinaryParam } from './vector-sql.js';
 
 export interface Indexer {
-  /** Indexes a PENDING document in the background: PENDING -> INDEXING -> READY or FAILED. */
-  start(documentId: string): void;
-  /** Drops a document's chunks and indexes it again with the active embedder. */
-  reindex(documentId: string): Promise<void>;
+  /**
+   * Indexes a PENDING document in the background: PENDING -> INDEXING -> READY or FAILED, with
+   * any chunks it had replaced. `pendingSince` is the document's updatedAt as the caller made it
+   * PENDING: the job claims the document only if it is still so (see `claim`).
+   */
+  start(documentId: string, pendingSince: Date): void;
   /** Waits for every indexing job under way (shutdown, tests). */
   idle(): Promise<void>;
   /**
@@ -21,6 +23,18 @@ export interface Indexer {
    */
   resume(staleMs: number): Promise<number>;
 }
+
+/** The claimed document, as indexing needs it. */
+interface Claimed {
+  userId: string;
+  mimeType: string;
+  content: string;
+  /** The job's mark: every later write of the job requires it and moves it on. */
+  updatedAt: Date;
+}
+
+/** The document's mark moved: another instance took it over, or it was deleted. */
+class TakenOver extends Error {}
 
 export interface IndexerDeps {
   db: Db;
@@ -42,6 +56,11 @@ export interface IndexerDeps {
  * Chunks a document, embeds the chunks in batches and writes them with their vectors; the
  * `tsvector` column fills itself. Progress shows as a growing `chunkCount`; a failure removes
  * the chunks written so far and records the reason, so nothing half-indexed is ever searched.
+ *
+ * Instances share the documents table, so a job owns its document by the `updated_at` it last
+ * wrote: every write of the job is conditional on it and moves it on. Another instance that takes
+ * the document over (`resume`, after a job went silent) changes it, and the first job then stops
+ * without writing anything more, instead of indexing the document a second time.
  */
 export function createIndexer({ db, sql, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
@@ -60,68 +79,102 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
     else running--;
   };
 
-  async function index(documentId: string) {
-    const document = await db.document.update({
-      where: { id: documentId },
-      data: { status: 'INDEXING', chunkCount: 0, error: null },
-    });
+  /**
+   * Takes a document that is still PENDING as of `pendingSince`: INDEXING, its old chunks gone
+   * (a re-index), in one statement. Undefined when it is no longer so (deleted, or taken).
+   */
+  async function claim(documentId: string, pendingSince: Date) {
+    const [claimed] = await sql.query<Claimed>(Prisma.sql`
+      WITH claimed AS (
+        UPDATE "documents" SET "status" = 'INDEXING', "chunk_count" = 0, "error" = NULL, "updated_at" = now()
+         WHERE "id" = ${documentId}::uuid AND "status" = 'PENDING' AND "updated_at" = ${pendingSince}
+        RETURNING "id", "user_id", "mime_type", "content", "updated_at"),
+      dropped AS (DELETE FROM "chunks" WHERE "document_id" IN (SELECT "id" FROM claimed))
+      SELECT "user_id" AS "userId", "mime_type" AS "mimeType", "content", "updated_at" AS "updatedAt" FROM claimed`);
+    return claimed;
+  }
+
+  /** Writes one batch of chunks and the progress count, if the job still owns the document; its new mark. */
+  async function writeBatch(documentId: string, userId: string, owned: Date, batch: Chunk[]): Promise<Date> {
+    const vectors = await embedder.embed(batch.map((c) => c.content));
+    const rows = batch.map(
+      (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${userId}::uuid,
+        ${chunk.ordinal}::int, ${chunk.content}::text, ${chunk.tokenCount}::int,
+        ${vectorBinaryParam(vectors[i] as number[])}::vector, ${embedder.model}::text, ${(vectors[i] as number[]).length}::int)`,
+    );
+    // The rows and the progress count in one statement (atomic without a transaction).
+    const [owner] = await sql.query<{ updatedAt: Date }>(Prisma.sql`
+      WITH owner AS (
+        UPDATE "documents" SET "chunk_count" = "chunk_count" + ${batch.length}::int, "updated_at" = now()
+         WHERE "id" = ${documentId}::uuid AND "status" = 'INDEXING' AND "updated_at" = ${owned}
+        RETURNING "updated_at"),
+      inserted AS (
+        INSERT INTO "chunks" ("id", "document_id", "user_id", "ordinal", "content", "token_count",
+                              "embedding", "embedding_model", "embedding_dims")
+        SELECT * FROM (VALUES ${Prisma.join(rows)}) AS v WHERE EXISTS (SELECT 1 FROM owner))
+      SELECT "updated_at" AS "updatedAt" FROM owner`);
+    if (!owner) throw new TakenOver();
+    return owner.updatedAt;
+  }
+
+  /** Indexes a claimed document, moving `mark` on with every write. */
+  async function index(documentId: string, document: Claimed, mark: { at: Date }) {
     // Stored types beyond the chunker's (application/pdf) hold extracted plain text.
     const mimeType: ChunkMimeType =
       document.mimeType === 'text/markdown' || document.mimeType === 'text/html' ? document.mimeType : 'text/plain';
     const chunks = chunkDocument(document.content, { mimeType, tokenCounter });
     for (let start = 0; start < chunks.length; start += batchSize) {
-      const batch = chunks.slice(start, start + batchSize);
-      const vectors = await embedder.embed(batch.map((c) => c.content));
-      const rows = batch.map(
-        (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${document.userId}::uuid,
-          ${chunk.ordinal}, ${chunk.content}, ${chunk.tokenCount},
-          ${vectorBinaryParam(vectors[i] as number[])}::vector, ${embedder.model}, ${(vectors[i] as number[]).length})`,
-      );
-      // The rows and the progress count in one statement (atomic without a transaction).
-      await sql.query(Prisma.sql`
-        WITH inserted AS (
-          INSERT INTO "chunks" ("id", "document_id", "user_id", "ordinal", "content", "token_count",
-                                "embedding", "embedding_model", "embedding_dims")
-          VALUES ${Prisma.join(rows)} RETURNING 1)
-        UPDATE "documents" SET "chunk_count" = "chunk_count" + (SELECT count(*) FROM inserted)::int,
-                               "updated_at" = now()
-         WHERE "id" = ${documentId}::uuid`);
+      mark.at = await writeBatch(documentId, document.userId, mark.at, chunks.slice(start, start + batchSize));
     }
-    await db.document.update({ where: { id: documentId }, data: { status: 'READY' } });
+    const { count } = await db.document.updateMany({
+      where: { id: documentId, status: 'INDEXING', updatedAt: mark.at },
+      data: { status: 'READY' },
+    });
+    if (count === 0) throw new TakenOver();
   }
 
-  async function run(documentId: string) {
+  /** Marks the document FAILED and drops its chunks, if the job still owns it. */
+  async function recordFailure(documentId: string, owned: Date, error: unknown) {
+    await sql.query(Prisma.sql`
+      WITH failed AS (
+        UPDATE "documents" SET "status" = 'FAILED', "chunk_count" = 0,
+               "error" = ${(error as Error).message.slice(0, 500)}, "updated_at" = now()
+         WHERE "id" = ${documentId}::uuid AND "status" = 'INDEXING' AND "updated_at" = ${owned}
+        RETURNING "id")
+      DELETE FROM "chunks" WHERE "document_id" IN (SELECT "id" FROM failed)`);
+  }
+
+  async function run(documentId: string, pendingSince: Date) {
     await slot();
+    let mark: { at: Date } | undefined;
     try {
-      await index(documentId);
+      const claimed = await claim(documentId, pendingSince);
+      if (!claimed) return;
+      mark = { at: claimed.updatedAt };
+      await index(documentId, claimed, mark);
     } catch (error) {
+      if (error instanceof TakenOver) {
+        logger.info('indexing stopped: the document was deleted or taken over by another instance', { documentId });
+        return;
+      }
       logger.warn('indexing failed', { documentId, error });
-      await db
-        .$transaction([
-          db.chunk.deleteMany({ where: { documentId } }),
-          db.document.updateMany({
-            where: { id: documentId },
-            data: { status: 'FAILED', chunkCount: 0, error: (error as Error).message.slice(0, 500) },
-          }),
-        ])
-        .catch((cleanup) => logger.error('could not record an indexing failure', { documentId, error: cleanup }));
+      // Before the claim there is nothing to record: the document stays PENDING for `resume`.
+      if (mark === undefined) return;
+      await recordFailure(documentId, mark.at, error).catch((cleanup) =>
+        logger.error('could not record an indexing failure', { documentId, error: cleanup }),
+      );
     } finally {
       release();
     }
   }
 
-  const start = (documentId: string) => {
-    const job = run(documentId).finally(() => jobs.delete(job));
+  const start = (documentId: string, pendingSince: Date) => {
+    const job = run(documentId, pendingSince).finally(() => jobs.delete(job));
     jobs.add(job);
-  };
-  const reindex = async (documentId: string) => {
-    await db.chunk.deleteMany({ where: { documentId } });
-    start(documentId);
   };
 
   return {
     start,
-    reindex,
     async idle() {
       await Promise.all([...jobs]);
     },
@@ -132,13 +185,15 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
       });
       let claimed = 0;
       for (const doc of stale) {
-        // Claim it: only the instance whose update matches the last-seen timestamp restarts it.
+        // Claim it: only the instance whose update matches the last-seen timestamp restarts it,
+        // and the job that went silent finds its mark moved and stops.
+        const pendingSince = new Date();
         const { count } = await db.document.updateMany({
           where: { id: doc.id, updatedAt: doc.updatedAt },
-          data: { status: 'PENDING', updatedAt: new Date() },
+          data: { status: 'PENDING', updatedAt: pendingSince },
         });
         if (count === 0) continue;
-        await reindex(doc.id);
+        start(doc.id, pendingSince);
         claimed++;
       }
       return claimed;
