@@ -10,8 +10,8 @@ export interface DeltaBatcher {
  * once (so the first token is never held); parts that follow it within `windowMs` are joined into
  * one delta emitted when the window closes, which opens the next window. With `windowMs` 0 the
  * window lasts until the event loop next turns: only a burst (several parts in one network read)
- * is joined. Readers see the same text in fewer events; every event costs a frame, a GraphQL
- * execution and a buffer entry per subscriber, so this is most of a gateway's per-token work.
+ * is joined. Readers see the same text in fewer events, and every event saved is a GraphQL
+ * execution, a frame and a buffer entry per subscriber that the gateway does not spend.
  */
 export function createDeltaBatcher(emit: (text: string) => void, windowMs = 0): DeltaBatcher {
   let held = '';
