@@ -15,12 +15,17 @@ export interface DeltaBatcher {
  */
 export function createDeltaBatcher(emit: (text: string) => void, windowMs = 0): DeltaBatcher {
   let held = '';
-  let open = false;
-  let window: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** Closes the open window without releasing it; undefined while no window is open. */
+  let closeWindow: (() => void) | undefined;
 
   const openWindow = () => {
-    open = true;
-    window = windowMs === 0 ? setImmediate(release) : setTimeout(release, windowMs);
+    if (windowMs === 0) {
+      const immediate = setImmediate(release);
+      closeWindow = () => clearImmediate(immediate);
+    } else {
+      const timeout = setTimeout(release, windowMs);
+      closeWindow = () => clearTimeout(timeout);
+    }
   };
   /** Emits what is held; true when there was something. */
   const emitHeld = () => {
@@ -31,15 +36,14 @@ export function createDeltaBatcher(emit: (text: string) => void, windowMs = 0): 
     return true;
   };
   function release() {
-    window = undefined;
-    open = false;
+    closeWindow = undefined;
     if (emitHeld()) openWindow();
   }
 
   return {
     push(text) {
       if (text === '') return;
-      if (open) {
+      if (closeWindow) {
         held += text;
         return;
       }
@@ -47,10 +51,8 @@ export function createDeltaBatcher(emit: (text: string) => void, windowMs = 0): 
       openWindow();
     },
     flush() {
-      if (windowMs === 0) clearImmediate(window as NodeJS.Immediate | undefined);
-      else clearTimeout(window as NodeJS.Timeout | undefined);
-      window = undefined;
-      open = false;
+      closeWindow?.();
+      closeWindow = undefined;
       emitHeld();
     },
   };

@@ -3,6 +3,7 @@ import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
 import { createLogger } from '../../src/logger.js';
 import { createLocalEmbedder, type Embedder } from '../../src/rag/embedders/index.js';
 import { createIndexer } from '../../src/rag/indexer.js';
+import { eventually } from '../helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -44,11 +45,6 @@ function gatedEmbedder() {
       return waiting.length;
     },
   };
-}
-
-async function until(condition: () => boolean) {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
 }
 
 const backends = [
@@ -131,7 +127,12 @@ for (const backend of backends)
         gateA.allow(1);
         a.start(id, since);
         // One batch written, the next one waiting on the embedder.
-        await until(() => gateA.waiting === 1);
+        expect(
+          await eventually(
+            async () => gateA.waiting,
+            (n) => n === 1,
+          ),
+        ).toBe(1);
         expect(await stored(id)).toMatchObject({ status: 'INDEXING', chunkCount: 2, ordinals: [0, 1] });
 
         // Ten minutes of silence later another instance takes it over, and is itself mid-way
@@ -141,7 +142,12 @@ for (const backend of backends)
         const b = instance(gateB.embedder);
         gateB.allow(1);
         expect(await b.resume(STALE_MS)).toBeGreaterThanOrEqual(1);
-        await until(() => gateB.waiting === 1);
+        expect(
+          await eventually(
+            async () => gateB.waiting,
+            (n) => n === 1,
+          ),
+        ).toBe(1);
         const taken = await stored(id);
         expect(taken).toMatchObject({ status: 'INDEXING', chunkCount: 2, ordinals: [0, 1] });
 
@@ -166,7 +172,12 @@ for (const backend of backends)
       const a = instance(gate.embedder);
       gate.allow(1);
       a.start(id, since);
-      await until(() => gate.waiting === 1);
+      expect(
+        await eventually(
+          async () => gate.waiting,
+          (n) => n === 1,
+        ),
+      ).toBe(1);
       gate.failNext(new Error('embedder went away'));
       await a.idle();
       expect(await stored(id)).toEqual({ status: 'FAILED', chunkCount: 0, ordinals: [] });
