@@ -23,8 +23,52 @@ const contract = buildSchema(readFileSync(contractPath, 'utf8'));
  * Contract types not served yet, each with the issue that brings it. This list only shrinks:
  * a type that is served is checked in full, and a listed type that appears fails the test.
  */
-const PENDING: Record<string, string> = {};
-const PENDING_FIELDS: Record<string, string> = {};
+const PENDING: Record<string, string> = {
+  ApiScope: '#15 identity and access',
+  User: '#15 identity and access',
+  ApiKey: '#15 identity and access',
+  Viewer: '#15 identity and access',
+  CreatedApiKey: '#15 identity and access',
+  CreateUserInput: '#15 identity and access',
+  CreateApiKeyInput: '#15 identity and access',
+  UserConnection: '#15 identity and access',
+  UserEdge: '#15 identity and access',
+  ApiKeyConnection: '#15 identity and access',
+  ApiKeyEdge: '#15 identity and access',
+  Limits: '#16 limits, budgets and usage',
+  LimitsInput: '#16 limits, budgets and usage',
+  UsageGroup: '#16 limits, budgets and usage',
+  UsageRow: '#16 limits, budgets and usage',
+  BudgetStatus: '#16 limits, budgets and usage',
+  ToolInput: '#17 REST, tools and structured output',
+  BuiltinTool: '#17 REST, tools and structured output',
+  ResponseFormatType: '#17 REST, tools and structured output',
+  ResponseFormatInput: '#17 REST, tools and structured output',
+  ToolCall: '#17 REST, tools and structured output',
+  MessageToolCalls: '#17 REST, tools and structured output',
+  ToolResultInput: '#17 REST, tools and structured output',
+};
+/** Fields, enum values (`Enum.VALUE`) and union members (`Union.Member`) not served yet. */
+const PENDING_FIELDS: Record<string, string> = {
+  'Query.viewer': '#15 identity and access',
+  'Query.users': '#15 identity and access',
+  'Query.apiKeys': '#15 identity and access',
+  'Mutation.createUser': '#15 identity and access',
+  'Mutation.createApiKey': '#15 identity and access',
+  'Mutation.revokeApiKey': '#15 identity and access',
+  'Mutation.setLimits': '#15 identity and access',
+  'Query.usage': '#16 limits, budgets and usage',
+  'Query.budget': '#16 limits, budgets and usage',
+  'Message.costUsd': '#16 limits, budgets and usage',
+  'SendMessageInput.tools': '#17 REST, tools and structured output',
+  'SendMessageInput.toolChoice': '#17 REST, tools and structured output',
+  'SendMessageInput.builtinTools': '#17 REST, tools and structured output',
+  'SendMessageInput.responseFormat': '#17 REST, tools and structured output',
+  'Message.toolCalls': '#17 REST, tools and structured output',
+  'Mutation.submitToolResults': '#17 REST, tools and structured output',
+  'MessageStatus.REQUIRES_ACTION': '#17 REST, tools and structured output',
+  'MessageStreamEvent.MessageToolCalls': '#17 REST, tools and structured output',
+};
 
 function describeField(field: GraphQLField<unknown, unknown> | GraphQLInputField) {
   const args = 'args' in field ? field.args.map((a) => `${a.name}: ${a.type}`).sort() : [];
@@ -37,12 +81,14 @@ function compare(expected: GraphQLNamedType, actual: GraphQLNamedType | undefine
   if (isEnumType(expected) && isEnumType(actual)) {
     const names = actual.getValues().map((v) => v.name);
     for (const value of expected.getValues()) {
+      if (PENDING_FIELDS[`${expected.name}.${value.name}`]) continue;
       if (!names.includes(value.name)) problems.push(`missing enum value ${expected.name}.${value.name}`);
     }
   }
   if (isUnionType(expected) && isUnionType(actual)) {
     const members = actual.getTypes().map((t) => t.name);
     for (const member of expected.getTypes()) {
+      if (PENDING_FIELDS[`${expected.name}.${member.name}`]) continue;
       if (!members.includes(member.name)) problems.push(`union ${expected.name} lacks ${member.name}`);
     }
   }
@@ -88,7 +134,9 @@ describe('schema', () => {
     const servedFields = Object.keys(PENDING_FIELDS).filter((key) => {
       const [type, field] = key.split('.') as [string, string];
       const t = schema.getType(type);
-      return t && (isObjectType(t) || isInterfaceType(t)) && t.getFields()[field];
+      if (isEnumType(t)) return t.getValue(field) !== undefined;
+      if (isUnionType(t)) return t.getTypes().some((member) => member.name === field);
+      return (isObjectType(t) || isInterfaceType(t) || isInputObjectType(t)) && t.getFields()[field] !== undefined;
     });
     expect({ served, servedFields }).toEqual({ served: [], servedFields: [] });
   });
