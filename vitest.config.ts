@@ -12,5 +12,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Fails the run when SWITCHYARD_TEST_SERVICES names a service that does not answer.
+    globalSetup: ['test/helpers/require-services.ts'],
   },
 });
