@@ -4,9 +4,22 @@ import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants'
 // Text may quote `<|endoftext|>` and the like: count them as text instead of throwing.
 const asPlainText = { disallowedSpecial: new Set<string>() };
 
+/**
+ * BPE takes time quadratic in a piece's length (100 KB of one word: tens of seconds), so a piece
+ * longer than this is counted in slices of this size. Words of natural text are far shorter and
+ * count exactly; a sliced run of base64 or repeated letters counts within a token or so per slice.
+ */
+export const MAX_PIECE_CHARS = 256;
+
 /** o200k_base tokens of `text`: the one tokenizer chat budgets and chunking share. */
 export function countTokens(text: string): number {
-  return text === '' ? 0 : countO200k(text, asPlainText);
+  if (text === '') return 0;
+  if (!hasLongPiece(text)) return countO200k(text, asPlainText);
+  let total = 0;
+  forEachPiece(text, (piece) => {
+    total += countPiece(piece);
+  });
+  return total;
 }
 
 /** Counts texts as countTokens does; see createTokenCounter. */
@@ -24,23 +37,51 @@ const MAX_KEPT_PIECE = 64;
  */
 export function createTokenCounter(maxPieces = 50_000): TokenCounter {
   const counts = new Map<string, number>();
-  const pieces = new RegExp(O200K_TOKEN_SPLIT_REGEX); // a copy, with its own lastIndex
   return (text) => {
     let total = 0;
-    pieces.lastIndex = 0;
-    for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) {
-      const piece = match[0];
+    forEachPiece(text, (piece) => {
       let count = counts.get(piece);
       if (count === undefined) {
-        // a piece on its own splits into just itself, so this is its share of the text's count
-        count = countO200k(piece, asPlainText);
+        count = countPiece(piece);
         if (piece.length <= MAX_KEPT_PIECE) {
           if (counts.size >= maxPieces) counts.clear();
           counts.set(piece, count);
         }
       }
       total += count;
-    }
+    });
     return total;
   };
 }
+
+const pieces = new RegExp(O200K_TOKEN_SPLIT_REGEX); // a copy, with its own lastIndex
+
+function forEachPiece(text: string, visit: (piece: string) => void): void {
+  pieces.lastIndex = 0;
+  for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) visit(match[0]);
+}
+
+function hasLongPiece(text: string): boolean {
+  if (text.length <= MAX_PIECE_CHARS) return false;
+  pieces.lastIndex = 0;
+  for (let match = pieces.exec(text); match !== null; match = pieces.exec(text)) {
+    if (match[0].length > MAX_PIECE_CHARS) return true;
+  }
+  return false;
+}
+
+/** A piece on its own splits into just itself, so this is its share of a text's count. */
+function countPiece(piece: string): number {
+  if (piece.length <= MAX_PIECE_CHARS) return countO200k(piece, asPlainText);
+  let total = 0;
+  for (let start = 0; start < piece.length; ) {
+    let end = Math.min(piece.length, start + MAX_PIECE_CHARS);
+    // never cut a surrogate pair in two
+    if (end < piece.length && isHighSurrogate(piece.charCodeAt(end - 1))) end--;
+    total += countO200k(piece.slice(start, end), asPlainText);
+    start = end;
+  }
+  return total;
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

@@ -1,5 +1,6 @@
+import { encode } from 'gpt-tokenizer';
 import { describe, expect, it } from 'vitest';
-import { countTokens, createTokenCounter } from '../../src/util/count-tokens.js';
+import { countTokens, createTokenCounter, MAX_PIECE_CHARS } from '../../src/util/count-tokens.js';
 
 // Where o200k's pieces meet: a space joins the next word, punctuation takes the newlines (and
 // slashes) after it, digits go in threes, runs of spaces give all but one to the space piece.
@@ -33,5 +34,27 @@ describe('createTokenCounter', () => {
     const all = texts.join(' ');
     expect(count(all)).toBe(countTokens(all));
     for (const text of texts) expect(count(text)).toBe(countTokens(text));
+  });
+});
+
+describe('a long unbroken run', () => {
+  const exactO200k = (text: string) => encode(text, { disallowedSpecial: new Set() }).length;
+  const word = (length: number) =>
+    Array.from({ length }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join('');
+
+  it('counts 100,000 repeated letters as BPE does (eight to a token)', () => {
+    expect(countTokens('a'.repeat(100_000))).toBe(12_500);
+  });
+
+  it('counts a long word of varied letters within a token per slice of the exact count', () => {
+    const text = word(3_000);
+    const cuts = Math.ceil(text.length / MAX_PIECE_CHARS);
+    expect(Math.abs(countTokens(text) - exactO200k(text))).toBeLessThanOrEqual(cuts);
+  });
+
+  it('counts a run of emoji as BPE does, and the same through createTokenCounter', () => {
+    expect(countTokens(` ${'🚀'.repeat(1_000)}`)).toBe(exactO200k(` ${'🚀'.repeat(1_000)}`));
+    const text = `emoji ${'🚀'.repeat(1_000)} and ${word(1_000)}\n${'=\n/'.repeat(500)}`;
+    expect(countTokens(text)).toBe(createTokenCounter()(text));
   });
 });
