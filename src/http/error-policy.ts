@@ -45,7 +45,7 @@ export function toClientError(error: GraphQLError, requestId: string, logger: Lo
     return new GraphQLError(original.message, { ...at, extensions: { code: 'BAD_USER_INPUT' } });
   }
   if (original instanceof GraphQLError && !(original.originalError instanceof Error)) return error;
-  logger.error('unexpected error', { requestId, path: error.path, error: original });
+  logger.error('unexpected error', { requestId, code: 'INTERNAL_SERVER_ERROR', path: error.path, error: original });
   return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
 }
 
