@@ -6,6 +6,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { HNSW_SESSION_SETTINGS } from '../rag/hnsw-settings.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations, type MigrationResult } from './migrate.js';
 import { startPgliteHost } from './pglite-host.js';
 import { startupOptions } from './session-settings.js';
@@ -33,9 +34,14 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.m
  * module knows which one it has.
  */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  // Taken before PGlite opens the directory, released after it has closed it.
+  const lock = config.database.kind === 'pglite' ? lockDataDir(config.database.dataDir) : undefined;
   const host =
     config.database.kind === 'pglite'
-      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS)
+      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS).catch((error) => {
+          lock?.release();
+          throw error;
+        })
       : undefined;
   const poolConfig: pg.PoolConfig =
     config.database.kind === 'postgres'
@@ -78,6 +84,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await prisma.$disconnect();
       await pool.end().catch(() => {});
       await host?.close();
+      lock?.release();
     },
   };
 }
