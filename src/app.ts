@@ -13,6 +13,7 @@ import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
 import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
 import { createDocumentService } from './rag/document-service.js';
 import { type Embedder, embedderFromSpec } from './rag/embedders/index.js';
+import { createHeavyWork, type HeavyWork } from './rag/heavy-work.js';
 import { createIndexer } from './rag/indexer.js';
 import type { Services } from './services.js';
 
@@ -23,6 +24,8 @@ export interface App {
   services: Services;
   database: Database;
   redis: RedisClients | undefined;
+  /** Worker threads for uploads, chunking and local embedding. */
+  heavyWork: HeavyWork;
   /** Resolves once migrations are applied and the default user exists. */
   bootstrapped: Promise<void>;
   createContext(request: { headers: { get(name: string): string | null } } | undefined): Promise<Context>;
@@ -36,15 +39,19 @@ export interface App {
  */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const providers = createProviderGateway(config);
+  // Threads start on first use, so building this costs nothing until a document arrives.
+  const heavyWork = createHeavyWork();
   let embedder: Embedder;
   try {
-    embedder = embedderFromSpec(config.embeddingModel, providers.router);
+    embedder = embedderFromSpec(config.embeddingModel, providers.router, { offload: heavyWork.embed });
   } catch (error) {
     providers.close();
+    await heavyWork.close();
     throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
   }
-  const database = await openDatabase(config, logger).catch((error) => {
+  const database = await openDatabase(config, logger).catch(async (error) => {
     providers.close();
+    await heavyWork.close();
     throw error;
   });
   const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger) : undefined;
@@ -54,8 +61,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const pubsub = createAppPubSub(redis);
-  const indexer = createIndexer({ db: database.prisma, sql: database.sql, embedder, logger });
-  const documents = createDocumentService({ db: database.prisma, sql: database.sql, embedder, indexer });
+  const indexer = createIndexer({ db: database.prisma, sql: database.sql, embedder, chunk: heavyWork.chunk, logger });
+  const documents = createDocumentService({
+    db: database.prisma,
+    sql: database.sql,
+    embedder,
+    indexer,
+    extractText: heavyWork.extractText,
+  });
   const memory = createMemoryService({ db: database.prisma, embedder });
   const chat = createChatModule({
     db: database.prisma,
@@ -108,6 +121,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     services,
     database,
     redis,
+    heavyWork,
     bootstrapped,
     async createContext(request) {
       return {
@@ -120,6 +134,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     },
     async close() {
       stop.abort();
+      // Cancelled, not failed: documents cut off here stay INDEXING for `resume` at the next start.
+      await indexer.stop();
+      await heavyWork.close();
       await chat.close();
       unwatch();
       providers.close();

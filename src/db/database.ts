@@ -38,7 +38,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const lock = config.database.kind === 'pglite' ? lockDataDir(config.database.dataDir) : undefined;
   const host =
     config.database.kind === 'pglite'
-      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS).catch((error) => {
+      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS, logger).catch((error) => {
           lock?.release();
           throw error;
         })

@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PoolConfig } from 'pg';
 import { MEMORY_DATA_DIR } from '../config.js';
-import { type SessionSettings, setStatements } from './session-settings.js';
+import type { Logger } from '../logger.js';
+import { startWorker, workerFile } from '../workers/worker-file.js';
+import type { PgliteWorkerData, PgliteWorkerMessage } from './pglite-worker.js';
+import type { SessionSettings } from './session-settings.js';
 
 export interface PgliteHost {
   /** Connection settings for node-postgres: a Unix socket only this process knows of. */
@@ -15,34 +15,60 @@ export interface PgliteHost {
 }
 
 const SOCKET_PORT = 5432;
+/** How long closing waits for PGlite to write out its data before the thread is terminated. */
+const CLOSE_TIMEOUT_MS = 15_000;
 
 /**
- * Runs PGlite (real Postgres compiled to WASM, with pgvector) in this process, its session set up
- * with `settings`, and serves it on a private Unix socket, so Prisma's ordinary `pg` adapter talks
- * to it exactly as to a server.
+ * Runs PGlite (real Postgres compiled to WASM, with pgvector) on a worker thread of this process,
+ * its session set up with `settings`, serving it on a private Unix socket, so Prisma's ordinary
+ * `pg` adapter talks to it exactly as to a server, and the event loop only ever waits on a socket.
  * The socket server takes one connection: callers must use a pool of one.
  */
-export async function startPgliteHost(dataDir: string, settings: SessionSettings = {}): Promise<PgliteHost> {
+export async function startPgliteHost(
+  dataDir: string,
+  settings: SessionSettings = {},
+  logger?: Logger,
+): Promise<PgliteHost> {
   if (dataDir !== MEMORY_DATA_DIR) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create({ dataDir, extensions: { vector } });
-  // PGlite has one session, which the socket's connections share; it ignores startup options.
-  if (Object.keys(settings).length > 0) await db.exec(setStatements(settings));
   // Unix socket paths are limited to ~100 bytes, so the socket lives in a short temp dir.
   const socketDir = mkdtempSync(join(tmpdir(), 'switchyard-pg-'));
-  const server = new PGLiteSocketServer({ db, path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`), maxConnections: 1 });
+  const workerData: PgliteWorkerData = { dataDir, settings, socketPath: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`) };
+  const worker = startWorker(workerFile(import.meta.url, 'pglite-worker'), { workerData });
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  let closing = false;
+
   try {
-    await server.start();
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (message: PgliteWorkerMessage) =>
+        message.type === 'ready'
+          ? resolve()
+          : reject(new Error(`embedded database did not start: ${messageOf(message)}`)),
+      );
+      worker.once('error', (error) => reject(new Error(`embedded database did not start: ${error.message}`)));
+      exited.then((code) => reject(new Error(`embedded database did not start: its thread exited (${code})`)));
+    });
   } catch (error) {
-    await db.close();
+    await worker.terminate();
     rmSync(socketDir, { recursive: true, force: true });
     throw error;
   }
+  worker.on('error', (error) => logger?.error('embedded database thread failed', { error }));
+  exited.then((code) => {
+    if (!closing) logger?.error('embedded database thread exited', { code });
+  });
+
   return {
     connection: { host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 },
     async close() {
-      await server.stop();
-      await db.close();
+      if (closing) return;
+      closing = true;
+      worker.postMessage('close');
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
       rmSync(socketDir, { recursive: true, force: true });
     },
   };
 }
+
+const messageOf = (message: PgliteWorkerMessage) => (message.type === 'failed' ? message.message : message.type);

@@ -5,6 +5,7 @@ import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { parseGlobalId } from '../schema/global-id.js';
 import type { Embedder } from './embedders/index.js';
+import type { TextExtractor } from './extract/extract-upload.js';
 import type { Indexer } from './indexer.js';
 import { fuse, keywordSearchQuery, type SearchMode, searchHits, vectorSearchQuery } from './search.js';
 
@@ -34,12 +35,14 @@ export interface DocumentServiceDeps {
   sql: SqlRunner;
   embedder: Embedder;
   indexer: Indexer;
+  /** Reads uploads off the event loop (HeavyWork.extractText). */
+  extractText: TextExtractor;
 }
 
 export type DocumentService = ReturnType<typeof createDocumentService>;
 
 /** Documents and retrieval, always scoped to the viewer. */
-export function createDocumentService({ db, sql, embedder, indexer }: DocumentServiceDeps) {
+export function createDocumentService({ db, sql, embedder, indexer, extractText }: DocumentServiceDeps) {
   const validate = (input: IngestInput, accepted: readonly string[]) => {
     const mimeType = input.mimeType ?? 'text/plain';
     if (!accepted.includes(mimeType)) {
@@ -63,6 +66,9 @@ export function createDocumentService({ db, sql, embedder, indexer }: DocumentSe
   return {
     /** The model whose vectors search compares against. */
     embeddingModel: embedder.model,
+
+    /** An upload's text, for `extractUpload`: read on a worker thread, within the upload limits. */
+    extractText,
 
     /**
      * Stores the document PENDING and indexes it in the background; the same content in the same collection returns the existing document.
@@ -130,6 +136,8 @@ export function createDocumentService({ db, sql, embedder, indexer }: DocumentSe
       const id = parseGlobalId(globalId, 'Document');
       const { count } = await db.document.deleteMany({ where: { id, userId } });
       if (count === 0) throw notFound('Document', globalId);
+      // Its chunks went with it; the work still under way for it would only be thrown away.
+      indexer.cancel(id);
       return globalId;
     },
 

@@ -15,8 +15,12 @@ export interface Indexer {
    * PENDING: the job claims the document only if it is still so (see `claim`).
    */
   start(documentId: string, pendingSince: Date): void;
+  /** Stops the document's job, if one is under way: its worker task is terminated, nothing more is written. */
+  cancel(documentId: string): void;
   /** Waits for every indexing job under way (shutdown, tests). */
   idle(): Promise<void>;
+  /** Cancels every job and waits for them (shutdown): their documents stay as they are, for `resume`. */
+  stop(): Promise<void>;
   /**
    * Restarts indexing cut off by a crash: documents still PENDING or INDEXING and untouched for
    * `staleMs` (0 takes all: an embedded database has no other instance that could be working).
@@ -41,6 +45,8 @@ export interface IndexerDeps {
   /** Writes the chunk batches (the bulk of indexing's statements), without Prisma's per-parameter work. */
   sql: SqlRunner;
   embedder: Embedder;
+  /** Chunks a document; HeavyWork.chunk does it on a worker thread. Default: here, on the event loop. */
+  chunk?: (content: string, mimeType: ChunkMimeType, signal: AbortSignal) => Promise<Chunk[]>;
   logger: Logger;
   /** Chunks embedded and written per batch (one INSERT); chunkCount grows by this as indexing progresses. */
   batchSize?: number;
@@ -62,10 +68,22 @@ export interface IndexerDeps {
  * the document over (`resume`, after a job went silent) changes it, and the first job then stops
  * without writing anything more, instead of indexing the document a second time.
  */
-export function createIndexer({ db, sql, embedder, logger, batchSize = 256, concurrency = 2 }: IndexerDeps): Indexer {
+export function createIndexer({
+  db,
+  sql,
+  embedder,
+  chunk,
+  logger,
+  batchSize = 256,
+  concurrency = 2,
+}: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
+  /** The running job's cancel switch, per document: a new job for it, or its deletion, aborts the old one. */
+  const controllers = new Map<string, AbortController>();
   // one for every document: words that recur across documents are tokenized once
   const tokenCounter = createTokenCounter();
+  const chunkDocumentWith =
+    chunk ?? (async (content: string, mimeType: ChunkMimeType) => chunkDocument(content, { mimeType, tokenCounter }));
   const queue: (() => void)[] = [];
   let running = 0;
   const slot = async () => {
@@ -95,8 +113,17 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
   }
 
   /** Writes one batch of chunks and the progress count, if the job still owns the document; its new mark. */
-  async function writeBatch(documentId: string, userId: string, owned: Date, batch: Chunk[]): Promise<Date> {
-    const vectors = await embedder.embed(batch.map((c) => c.content));
+  async function writeBatch(
+    documentId: string,
+    userId: string,
+    owned: Date,
+    batch: Chunk[],
+    signal: AbortSignal,
+  ): Promise<Date> {
+    const vectors = await embedder.embed(
+      batch.map((c) => c.content),
+      signal,
+    );
     const rows = batch.map(
       (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${userId}::uuid,
         ${chunk.ordinal}::int, ${chunk.content}::text, ${chunk.tokenCount}::int,
@@ -118,13 +145,15 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
   }
 
   /** Indexes a claimed document, moving `mark` on with every write. */
-  async function index(documentId: string, document: Claimed, mark: { at: Date }) {
+  async function index(documentId: string, document: Claimed, mark: { at: Date }, signal: AbortSignal) {
     // Stored types beyond the chunker's (application/pdf) hold extracted plain text.
     const mimeType: ChunkMimeType =
       document.mimeType === 'text/markdown' || document.mimeType === 'text/html' ? document.mimeType : 'text/plain';
-    const chunks = chunkDocument(document.content, { mimeType, tokenCounter });
+    const chunks = await chunkDocumentWith(document.content, mimeType, signal);
     for (let start = 0; start < chunks.length; start += batchSize) {
-      mark.at = await writeBatch(documentId, document.userId, mark.at, chunks.slice(start, start + batchSize));
+      signal.throwIfAborted();
+      const batch = chunks.slice(start, start + batchSize);
+      mark.at = await writeBatch(documentId, document.userId, mark.at, batch, signal);
     }
     const { count } = await db.document.updateMany({
       where: { id: documentId, status: 'INDEXING', updatedAt: mark.at },
@@ -144,15 +173,21 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
       DELETE FROM "chunks" WHERE "document_id" IN (SELECT "id" FROM failed)`);
   }
 
-  async function run(documentId: string, pendingSince: Date) {
+  async function run(documentId: string, pendingSince: Date, signal: AbortSignal) {
     await slot();
     let mark: { at: Date } | undefined;
     try {
+      signal.throwIfAborted();
       const claimed = await claim(documentId, pendingSince);
       if (!claimed) return;
       mark = { at: claimed.updatedAt };
-      await index(documentId, claimed, mark);
+      await index(documentId, claimed, mark, signal);
     } catch (error) {
+      if (signal.aborted) {
+        // Deleted, superseded by a newer job, or shutting down: whoever aborted owns what happens next.
+        logger.info('indexing cancelled', { documentId });
+        return;
+      }
       if (error instanceof TakenOver) {
         logger.info('indexing stopped: the document was deleted or taken over by another instance', { documentId });
         return;
@@ -169,13 +204,26 @@ export function createIndexer({ db, sql, embedder, logger, batchSize = 256, conc
   }
 
   const start = (documentId: string, pendingSince: Date) => {
-    const job = run(documentId, pendingSince).finally(() => jobs.delete(job));
+    controllers.get(documentId)?.abort();
+    const controller = new AbortController();
+    controllers.set(documentId, controller);
+    const job = run(documentId, pendingSince, controller.signal).finally(() => {
+      jobs.delete(job);
+      if (controllers.get(documentId) === controller) controllers.delete(documentId);
+    });
     jobs.add(job);
   };
 
   return {
     start,
+    cancel(documentId) {
+      controllers.get(documentId)?.abort();
+    },
     async idle() {
+      await Promise.all([...jobs]);
+    },
+    async stop() {
+      for (const controller of controllers.values()) controller.abort();
       await Promise.all([...jobs]);
     },
     async resume(staleMs) {

@@ -54,7 +54,7 @@ builder.mutationField('uploadDocument', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const metadata = metadataObject(args.metadata);
-      const upload = await extractUpload(args.file);
+      const upload = await extractUpload(args.file, ctx.services.documents.extractText);
       return ctx.services.documents.ingestFile(ctx.viewer.id, {
         title: args.title ?? args.file.name,
         text: upload.text,

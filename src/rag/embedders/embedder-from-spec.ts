@@ -1,5 +1,5 @@
 import type { Router } from '../../providers/router/index.js';
-import { createLocalEmbedder } from './local-embedder.js';
+import { createLocalEmbedder, type LocalEmbedderOptions } from './local-embedder.js';
 import { createRouterEmbedder } from './router-embedder.js';
 import type { Embedder } from './types.js';
 
@@ -12,11 +12,15 @@ const ALLOWED = "'local', 'local/hash-<dimensions>' (default local/hash-384), 'o
  * @example
  * embedderFromSpec(config.embeddingModel, router) // 'openai/text-embedding-3-small' -> router embedder
  */
-export function embedderFromSpec(spec: string | undefined, router: Pick<Router, 'embed'>): Embedder {
+export function embedderFromSpec(
+  spec: string | undefined,
+  router: Pick<Router, 'embed'>,
+  local: Pick<LocalEmbedderOptions, 'offload'> = {},
+): Embedder {
   const value = spec?.trim() ?? '';
-  if (value === '' || value === 'local') return createLocalEmbedder();
+  if (value === '' || value === 'local') return createLocalEmbedder(local);
   const hashed = /^local\/hash-(\d+)$/.exec(value);
-  if (hashed) return createLocalEmbedder({ dimensions: Number(hashed[1]) });
+  if (hashed) return createLocalEmbedder({ ...local, dimensions: Number(hashed[1]) });
   const remote = /^(openai|ollama)\/(.+)$/.exec(value);
   if (remote?.[2]?.trim()) return createRouterEmbedder({ router, model: value });
   throw new Error(`Unknown embedding model "${spec}": use ${ALLOWED}`);

@@ -1,12 +1,19 @@
 import { extname } from 'node:path';
 import { badInput } from '../../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../document-service.js';
-import { extractPdfText } from './extract-pdf-text.js';
+import type { ExtractedText, UploadMimeType } from './extract-text.js';
+
+export type { UploadMimeType } from './extract-text.js';
 
 /** The parts of a web `File` an upload needs (yoga hands resolvers a whatwg-node File). */
 export type UploadedFile = Pick<File, 'name' | 'type' | 'size' | 'arrayBuffer'>;
 
-export type UploadMimeType = 'text/markdown' | 'text/plain' | 'text/html' | 'application/pdf';
+/** Turns a file's bytes into text off the event loop (HeavyWork.extractText); refusals are BAD_USER_INPUT. */
+export type TextExtractor = (
+  bytes: Uint8Array,
+  mimeType: UploadMimeType,
+  signal?: AbortSignal,
+) => Promise<ExtractedText>;
 
 export interface ExtractedUpload {
   mimeType: UploadMimeType;
@@ -53,8 +60,8 @@ export function uploadMimeType(file: Pick<UploadedFile, 'name' | 'type'>): Uploa
   return type;
 }
 
-/** Checks type and size before reading the body, then turns the file into indexable text. */
-export async function extractUpload(file: UploadedFile): Promise<ExtractedUpload> {
+/** Checks type and size before reading the body, then has `extract` turn the file into indexable text. */
+export async function extractUpload(file: UploadedFile, extract: TextExtractor): Promise<ExtractedUpload> {
   const mimeType = uploadMimeType(file);
   if (file.size > MAX_DOCUMENT_BYTES) {
     throw badInput(`the file is ${file.size} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`, {
@@ -63,24 +70,7 @@ export async function extractUpload(file: UploadedFile): Promise<ExtractedUpload
     });
   }
   if (file.size === 0) throw badInput('the file is empty', { field: 'file' });
-  const bytes = new Uint8Array(await file.arrayBuffer());
+  const { text, pageCount } = await extract(new Uint8Array(await file.arrayBuffer()), mimeType);
   const metadata: Record<string, unknown> = { fileName: file.name };
-  if (mimeType === 'application/pdf') {
-    const { text, pageCount } = await extractPdfText(bytes);
-    return { mimeType, text, metadata: { ...metadata, pageCount } };
-  }
-  return { mimeType, text: decodeText(bytes), metadata };
-}
-
-/** Strict UTF-8: a binary file under a text name fails here instead of being indexed as noise. */
-function decodeText(bytes: Uint8Array): string {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw badInput('the file is not UTF-8 text', { field: 'file' });
-  }
-  // Valid UTF-8 may still hold NUL, which Postgres text cannot store and no text file contains.
-  if (text.includes('\u0000')) throw badInput('the file is binary, not text', { field: 'file' });
-  return text;
+  return { mimeType, text, metadata: pageCount === undefined ? metadata : { ...metadata, pageCount } };
 }

@@ -1,0 +1,48 @@
+// Entry of the thread that owns embedded PGlite (see pglite-host.ts): Postgres' WASM runs every
+// statement synchronously, and here that blocks this thread, never the server's event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { type SessionSettings, setStatements } from './session-settings.js';
+
+export interface PgliteWorkerData {
+  dataDir: string;
+  settings: SessionSettings;
+  socketPath: string;
+}
+
+/** What the thread tells its host. */
+export type PgliteWorkerMessage = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'closed' };
+
+// Loaded as CommonJS from source (see startWorker): no top-level await here.
+const port = parentPort;
+const { dataDir, settings, socketPath } = workerData as PgliteWorkerData;
+const send = (message: PgliteWorkerMessage) => port?.postMessage(message);
+
+/** Opens PGlite and serves it; answers `ready` or `failed`, then `closed` when told to close. */
+async function serve() {
+  let db: PGlite | undefined;
+  try {
+    db = await PGlite.create({ dataDir, extensions: { vector } });
+    // PGlite has one session, which the socket's connections share; it ignores startup options.
+    if (Object.keys(settings).length > 0) await db.exec(setStatements(settings));
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
+    await server.start();
+    const opened = db;
+    port?.once('message', async () => {
+      // Stop serving, then close PGlite, so the data directory is left consistent.
+      await server.stop().catch(() => {});
+      await opened.close();
+      send({ type: 'closed' });
+      port?.close();
+    });
+    send({ type: 'ready' });
+  } catch (error) {
+    await db?.close().catch(() => {});
+    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+    port?.close();
+  }
+}
+
+void serve();
