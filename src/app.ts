@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { createChatModule } from './chat/chat-module.js';
-import { type Config, ConfigError } from './config.js';
+import { type Config, ConfigError, MEMORY_DATA_DIR } from './config.js';
 import type { Context } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
 import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
@@ -29,6 +30,8 @@ export interface App {
   /** Resolves once migrations are applied and the default user exists. */
   bootstrapped: Promise<void>;
   createContext(request: { headers: { get(name: string): string | null } } | undefined): Promise<Context>;
+  /** Shutdown's first step: not ready any more, no new generations, running ones finish (see ChatModule.drain). */
+  drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger) : undefined;
   const stop = new AbortController();
   let bootstrappedFlag = false;
+  let draining = false;
 
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
@@ -78,6 +82,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     pubsub,
     logger,
     settings: config.file.chat,
+    journalDir:
+      config.database.kind === 'pglite' && config.database.dataDir !== MEMORY_DATA_DIR
+        ? join(config.database.dataDir, 'chat-journal')
+        : undefined,
     documents,
     memory,
   });
@@ -107,6 +115,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       database,
       redis,
       isBootstrapped: () => bootstrappedFlag,
+      isDraining: () => draining,
       providersStatus: () => providers.monitor.overall(),
     }),
     pubsub,
@@ -131,6 +140,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         logger,
         services,
       };
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      await chat.drain(timeoutMs);
     },
     async close() {
       stop.abort();

@@ -28,6 +28,7 @@ export interface Config {
   /** Per-token delay of the built-in mock provider. */
   mockTokenDelayMs: number;
   logLevel: LogLevel;
+  /** How long SIGTERM/SIGINT lets running generations finish before they end INTERRUPTED. */
   shutdownTimeoutMs: number;
 }
 
@@ -167,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
       'SHUTDOWN_TIMEOUT_MS',
       z.coerce.number().int().min(0),
       'a whole number of milliseconds',
-      '10000',
+      '30000',
     ),
   };
 }

@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'INTERRUPTED'
   /** A stream subscriber fell behind the bounded buffer; it can resume with `afterSeq`. */
-  | 'STREAM_LAGGED';
+  | 'STREAM_LAGGED'
+  /** This instance is draining for a restart: send again (the load balancer routes elsewhere). */
+  | 'SHUTTING_DOWN';
 
 const marker = Symbol.for('switchyard.AppError');
 

@@ -27,9 +27,17 @@ async function main() {
     () => {},
   );
 
+  let stopping = false;
   const stop = (signal: string) => {
-    logger.info('shutting down', { signal });
-    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000);
+    // A second signal must not kill the drain half-way (that default would skip the INTERRUPTED marks).
+    if (stopping) {
+      logger.warn('still draining; SIGKILL stops at once', { signal, timeoutMs: config.shutdownTimeoutMs });
+      return;
+    }
+    stopping = true;
+    logger.info('shutting down', { signal, timeoutMs: config.shutdownTimeoutMs });
+    // The drain's own bound, plus the bounded steps after it (readers, HTTP, sockets, database).
+    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 10_000);
     force.unref();
     server.close().then(
       () => process.exit(0),
@@ -39,8 +47,8 @@ async function main() {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error) => {

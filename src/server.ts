@@ -20,7 +20,12 @@ export interface Server {
   app: App;
   /** Resolves once migrations are applied and the server can serve data. */
   ready: Promise<void>;
-  /** Stops accepting, lets in-flight HTTP finish (within the shutdown bound), closes sockets and the database. */
+  /**
+   * Drains, then closes: not ready and no new generations at once, running generations finish
+   * within `shutdownTimeoutMs` (the rest end INTERRUPTED) and their subscribers get the terminal
+   * event; then stops accepting, closes WebSockets with 1001, lets in-flight HTTP finish briefly,
+   * and closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -65,15 +70,24 @@ export async function createServer(config: Config, logger: Logger = createLogger
     app,
     ready: app.bootstrapped,
     close: () => {
-      closing ??= shutdown(http, config.shutdownTimeoutMs, async () => {
-        await websocket.close();
-        await yoga.dispose();
-        await app.close();
-      });
+      closing ??= (async () => {
+        // Still listening while draining: health checks see 503, readers can still attach.
+        await app.drain(config.shutdownTimeoutMs).catch((error) => logger.error('drain failed', { error }));
+        // Let graphql-ws queue the `complete` of operations whose last event just went out.
+        await new Promise((resolve) => setImmediate(resolve));
+        await shutdown(http, Math.min(config.shutdownTimeoutMs, HTTP_GRACE_MS), async () => {
+          await websocket.close();
+          await yoga.dispose();
+          await app.close();
+        });
+      })();
       return closing;
     },
   };
 }
+
+/** After the drain, how long in-flight HTTP (queries, SSE of other instances' messages) may take. */
+const HTTP_GRACE_MS = 2_000;
 
 function listen(server: HttpServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -9,6 +9,9 @@ import type { PubSub } from '../pubsub/pubsub.js';
 import type { RedisClients } from '../pubsub/redis-clients.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { type ChatService, createChatService } from './chat-service.js';
+import { noCrashTails, sharedStoreTails } from './crash-tail.js';
+import { createDeltaJournal } from './delta-journal.js';
+import { createDrainGate } from './drain-gate.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
 import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamStore } from './stream-store/index.js';
@@ -16,9 +19,18 @@ import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamSto
 /** How long this process keeps an ended local stream for late local readers; Redis keeps it longer. */
 const LOCAL_ENDED_TTL_MS = 30_000;
 
+/** After the generations of a drain ended, how long their local readers get to take the terminal event. */
+const READER_GRACE_MS = 2_000;
+
 export interface ChatModule {
   service: ChatService;
   liveness: Liveness;
+  /**
+   * Shutdown, first step: refuses new generations (SHUTTING_DOWN), lets the running ones finish
+   * within `timeoutMs` (the rest end INTERRUPTED), and waits until this process's readers of them
+   * have taken their terminal event. Readers keep being served meanwhile.
+   */
+  drain(timeoutMs: number): Promise<void>;
   /** Ends local generations as INTERRUPTED, then stops listening. */
   close(): Promise<void>;
 }
@@ -32,6 +44,8 @@ export interface ChatModuleDeps {
   pubsub: PubSub;
   logger: Logger;
   settings: ConfigFile['chat'];
+  /** Where running messages journal their deltas when there is no Redis (embedded data directory); unset: nowhere. */
+  journalDir?: string;
   documents: DocumentService;
   memory: MemoryService;
 }
@@ -46,15 +60,24 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const { db, sql, providers, redis, pubsub, logger, settings } = deps;
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
-  const store = redis
+  const shared = redis
+    ? createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions)
+    : undefined;
+  // Without Redis, what subscribers were sent survives a crash only in the journal (see delta-journal.ts).
+  const journal = !shared && deps.journalDir ? createDeltaJournal(deps.journalDir, logger) : undefined;
+  const store = shared
     ? createLayeredStreamStore(
         createMemoryStreamStore({ ...storeOptions, endedTtlMs: Math.min(storeOptions.endedTtlMs, LOCAL_ENDED_TTL_MS) }),
-        createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions),
+        shared,
       )
-    : createMemoryStreamStore(storeOptions);
+    : journal
+      ? journal.wrap(createMemoryStreamStore(storeOptions))
+      : createMemoryStreamStore(storeOptions);
+  const tails = shared ? sharedStoreTails(shared) : (journal ?? noCrashTails);
   const runner = createGenerationRunner({ db, sql, router: providers.router, store, logger, settings });
-  const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running });
+  const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running, tails });
 
+  const gate = createDrainGate();
   const cancels = pubsub.subscribe('cancelMessage');
   (async () => {
     for await (const messageId of cancels) runner.cancel(messageId);
@@ -67,6 +90,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     monitor: providers.monitor,
     store,
     runner,
+    gate,
     instanceId,
     settings,
     documents: deps.documents,
@@ -77,7 +101,13 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   return {
     service,
     liveness,
+    async drain(timeoutMs) {
+      gate.close();
+      const drained = await runner.drain(AbortSignal.timeout(timeoutMs));
+      await gate.readersDone(drained, AbortSignal.timeout(READER_GRACE_MS));
+    },
     async close() {
+      gate.close();
       liveness.stop();
       await runner.stop();
       await cancels.return?.();

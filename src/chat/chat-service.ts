@@ -12,6 +12,7 @@ import { abortableIterator } from '../util/abortable-iterator.js';
 import { type ChatEvent, DELETED, isTerminal, terminalEventOf } from './chat-events.js';
 import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
+import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
 import { createContextWindowLookup } from './model-window.js';
@@ -42,6 +43,8 @@ export interface ChatServiceDeps {
   monitor: HealthMonitor;
   store: MessageStreamStore;
   runner: GenerationRunner;
+  /** Refuses new generations while the server drains, and counts readers for it. */
+  gate: DrainGate;
   /** Asks whichever instance runs a generation to abort it. */
   requestCancel(messageId: string): Promise<void>;
   /** This process, written as the owner of the generations it starts. */
@@ -95,6 +98,7 @@ export function createChatService(deps: ChatServiceDeps) {
    * ran out without one, the stored message answers.
    */
   async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    const leave = deps.gate.enter(messageId);
     try {
       for await (const event of store.read(messageId, afterSeq, signal)) {
         if (event.type === 'delta') {
@@ -118,6 +122,8 @@ export function createChatService(deps: ChatServiceDeps) {
       throw new AppError('STREAM_LAGGED', `${error.message}; resume with afterSeq ${error.oldestSeq - 1}`, {
         resumeAfterSeq: error.oldestSeq - 1,
       });
+    } finally {
+      leave();
     }
   }
 
@@ -135,6 +141,7 @@ export function createChatService(deps: ChatServiceDeps) {
    * (`written`: false when the conversation went away first, in which case nothing was written).
    */
   async function begin(userId: string, input: SendMessageInput) {
+    deps.gate.assertOpen();
     const receivedAt = performance.now();
     const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
     const target = {
@@ -176,6 +183,8 @@ export function createChatService(deps: ChatServiceDeps) {
       ownerId: deps.instanceId,
       citations,
     };
+    // Checked again after the awaits above: a drain that began meanwhile no longer waits for new work.
+    deps.gate.assertOpen();
     const rows = planTurn(turn);
     const written = insertTurn(sql, rows, conversation === null, turn);
     // The upstream call starts while the rows are written; it is dropped if they cannot be.

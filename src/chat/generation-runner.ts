@@ -33,6 +33,12 @@ export interface GenerationRunner {
   readonly running: number;
   /** Ends every local generation as INTERRUPTED (shutdown) and waits for them to be written. */
   stop(): Promise<void>;
+  /**
+   * Lets the generations running here finish until `deadline` aborts, then ends the rest as
+   * INTERRUPTED. Resolves with the ids that were running, once every one of them is written.
+   * The caller refuses new generations first.
+   */
+  drain(deadline: AbortSignal): Promise<string[]>;
 }
 
 /** Why a generation was aborted, carried as the AbortSignal's reason. */
@@ -193,5 +199,18 @@ export function createGenerationRunner({
       await Promise.all(entries.map((entry) => entry.done));
       partials.stop();
     },
+    async drain(deadline) {
+      const ids = [...running.keys()];
+      const finished = Promise.all([...running.values()].map((entry) => entry.done));
+      await Promise.race([finished, aborted(deadline)]);
+      await this.stop();
+      return ids;
+    },
   };
 }
+
+const aborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });

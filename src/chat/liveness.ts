@@ -1,6 +1,7 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { CrashTails } from './crash-tail.js';
 import type { MessageStreamStore } from './stream-store/types.js';
 
 export interface Liveness {
@@ -19,6 +20,8 @@ export interface LivenessDeps {
   settings: ConfigFile['chat'];
   /** Generations running here right now. */
   running(): number;
+  /** What a dead instance streamed after its last partial write. */
+  tails: CrashTails;
 }
 
 const INTERRUPTED = 'The instance running this generation stopped before it finished';
@@ -26,9 +29,11 @@ const INTERRUPTED = 'The instance running this generation stopped before it fini
 /**
  * Every instance keeps its own generations' heartbeat fresh and ends other instances' stale
  * ones: a message whose owner died (kill -9) becomes FAILED with code INTERRUPTED within
- * `staleAfterMs + sweepIntervalMs`, and its subscribers get that terminal event.
+ * `staleAfterMs + sweepIntervalMs`, and its subscribers get that terminal event. The stored text
+ * is never shorter than what they were sent: the text streamed after the last partial write is
+ * recovered (shared stream or journal) and stored with the INTERRUPTED row, before the end event.
  */
-export function createLiveness({ db, store, logger, instanceId, settings, running }: LivenessDeps): Liveness {
+export function createLiveness({ db, store, logger, instanceId, settings, running, tails }: LivenessDeps): Liveness {
   const timers: NodeJS.Timeout[] = [];
 
   const heartbeat = async () => {
@@ -41,18 +46,34 @@ export function createLiveness({ db, store, logger, instanceId, settings, runnin
 
   const sweep = async ({ all = false } = {}) => {
     const staleBefore = new Date(Date.now() - settings.staleAfterMs);
-    const rows = await db.$queryRaw<{ id: string }[]>`
-      UPDATE "messages"
-         SET "status" = 'FAILED', "error_code" = 'INTERRUPTED', "error" = ${INTERRUPTED},
-             "owner_id" = NULL, "updated_at" = now()
+    const orphans = await db.$queryRaw<{ id: string; last_seq: number }[]>`
+      SELECT "id", "last_seq" FROM "messages"
        WHERE "status" = 'STREAMING'
-         AND (${all} OR ("heartbeat_at" < ${staleBefore} AND "owner_id" IS DISTINCT FROM ${instanceId}))
-      RETURNING "id"`;
-    for (const { id } of rows) {
-      await store.end(id, { type: 'end', status: 'FAILED', code: 'INTERRUPTED', error: INTERRUPTED });
+         AND (${all} OR ("heartbeat_at" < ${staleBefore} AND "owner_id" IS DISTINCT FROM ${instanceId}))`;
+    const swept: string[] = [];
+    for (const orphan of orphans) {
+      const tail = await tails.tail(orphan.id, orphan.last_seq).catch((error: unknown) => {
+        logger.warn('could not recover the streamed tail of an interrupted generation', { id: orphan.id, error });
+        return undefined;
+      });
+      // Only while nothing moved since the read: another sweeper, or an owner alive after all, wins.
+      const rows = await db.$queryRaw<{ id: string }[]>`
+        UPDATE "messages"
+           SET "status" = 'FAILED', "error_code" = 'INTERRUPTED', "error" = ${INTERRUPTED},
+               "content" = "content" || ${tail?.text ?? ''}, "last_seq" = ${tail?.lastSeq ?? orphan.last_seq}::int,
+               "owner_id" = NULL, "updated_at" = now()
+         WHERE "id" = ${orphan.id}::uuid AND "status" = 'STREAMING' AND "last_seq" = ${orphan.last_seq}::int
+           AND (${all} OR ("heartbeat_at" < ${staleBefore} AND "owner_id" IS DISTINCT FROM ${instanceId}))
+        RETURNING "id"`;
+      if (rows.length === 0) continue;
+      tails.forget(orphan.id);
+      // After the row: a reader who sees this end finds the full text stored.
+      await store.end(orphan.id, { type: 'end', status: 'FAILED', code: 'INTERRUPTED', error: INTERRUPTED });
+      swept.push(orphan.id);
     }
-    if (rows.length) logger.warn('marked interrupted generations', { count: rows.length });
-    return rows.map((r) => r.id);
+    if (all) tails.prune();
+    if (swept.length) logger.warn('marked interrupted generations', { count: swept.length });
+    return swept;
   };
 
   const every = (ms: number, task: () => Promise<unknown>, what: string) => {

@@ -24,6 +24,8 @@ export interface HealthServiceDeps {
   database: Database;
   redis: RedisClients | undefined;
   isBootstrapped(): boolean;
+  /** True once shutdown began: not ready, so a load balancer sends new work elsewhere. */
+  isDraining?(): boolean;
   /** The providers' aggregate, as the router's health monitor sees it. */
   providersStatus(): 'ok' | 'degraded' | 'down';
   timeoutMs?: number;
@@ -33,6 +35,7 @@ export function createHealthService({
   database,
   redis,
   isBootstrapped,
+  isDraining = () => false,
   providersStatus,
   timeoutMs = 2_000,
 }: HealthServiceDeps) {
@@ -63,6 +66,7 @@ export function createHealthService({
     report,
     async readiness() {
       const current = await report();
+      if (isDraining()) return { ready: false, reason: 'shutting down', report: current };
       if (!isBootstrapped()) return { ready: false, reason: 'migrations are not applied yet', report: current };
       if (current.database.status === 'down') {
         return { ready: false, reason: `database unreachable: ${current.database.error}`, report: current };

@@ -8,6 +8,9 @@ type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
 };
 
+/** How long a client gets to answer the server's close frame at shutdown. */
+const CLOSE_HANDSHAKE_MS = 1_000;
+
 export interface GraphqlWebSocket {
   /** Closes every socket with 1001 (going away) and stops the server. */
   close(): Promise<void>;
@@ -68,8 +71,16 @@ export function attachGraphqlWebSocket(server: Server, yoga: YogaServerInstance<
   return {
     async close() {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      // A client that never answers the close handshake is cut after a moment, not after ws's 30 s.
+      const cut = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, CLOSE_HANDSHAKE_MS);
+      try {
+        await disposable.dispose();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
 }

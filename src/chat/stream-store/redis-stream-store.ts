@@ -1,11 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { NoticeInbox } from './notice-inbox.js';
 import { createChannelHub } from './redis-channel-hub.js';
-import { decodeNotice, encodeEvent, type PlacedEvent, streamKey } from './redis-stream-codec.js';
+import { decodeEntries, decodeNotice, encodeEvent, type PlacedEvent, streamKey } from './redis-stream-codec.js';
 import { readRedisStream } from './redis-stream-reader.js';
 import { APPEND_DELTA, APPEND_END, runScript } from './redis-stream-scripts.js';
 import { assertSeq } from './seq-checks.js';
-import type { MessageStreamStore, StreamStoreOptions } from './types.js';
+import type { DeltaEvent, MessageStreamStore, StreamStoreOptions } from './types.js';
+
+/** Entries per XRANGE when `buffered` collects a dead writer's deltas. */
+const BUFFERED_PAGE = 500;
 
 export interface RedisStreamStoreClients {
   /** Runs the scripts and XRANGEs; may be shared with other components. */
@@ -58,6 +61,19 @@ export function createRedisStreamStore(
     read(messageId, afterSeq, signal) {
       const ctx = { command, hub, inboxes, maxQueuedNotices, closed: () => closed };
       return readRedisStream(ctx, messageId, afterSeq, signal);
+    },
+
+    async buffered(messageId, afterSeq) {
+      const deltas: DeltaEvent[] = [];
+      for (let after = afterSeq; ; ) {
+        const page = decodeEntries(
+          messageId,
+          await command.xrange(streamKey(messageId), `(${after}-0`, '+', 'COUNT', BUFFERED_PAGE),
+        );
+        for (const { event } of page) if (event.type === 'delta') deltas.push(event);
+        if (page.length < BUFFERED_PAGE) return deltas;
+        after = (page.at(-1) as PlacedEvent).pos;
+      }
     },
 
     async close() {

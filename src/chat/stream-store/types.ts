@@ -53,6 +53,12 @@ export interface MessageStreamStore {
    * StreamLagError when a needed delta was trimmed. Never yields a delta twice or skips one.
    */
   read(messageId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<StreamEvent>;
+  /**
+   * The deltas with seq > afterSeq held now, in order, without waiting: what readers were given
+   * of a stream whose writer died, so the sweep can store that text. Only a store shared between
+   * processes outlives its writer, so only such a store has it.
+   */
+  buffered?(messageId: string, afterSeq: number): Promise<DeltaEvent[]>;
   close(): Promise<void>;
 }
 
