@@ -5,8 +5,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { createServer, type Server } from '../src/server.js';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { startTestServer, testConfig } from './helpers/test-server.js';
+
+/** The advisory lock key `prisma migrate deploy` takes, which the servers take too. */
+const PRISMA_MIGRATE_LOCK = 72707369;
 
 const migrationsDir = join(import.meta.dirname, '../prisma/migrations');
 const migrations = readdirSync(migrationsDir, { withFileTypes: true })
@@ -58,28 +62,52 @@ describe.skipIf(!postgresUrl)('migrations on Postgres from DATABASE_URL', () => 
     await scratch?.drop();
   });
 
-  it('two servers starting at the same moment on one empty database both become ready; each migration runs once', async () => {
-    const config = testConfig({ DATABASE_URL: scratch.url });
-    servers.push(
-      ...(await Promise.all([
-        createServer(config, createLogger('silent')),
-        createServer(config, createLogger('silent')),
-      ])),
-    );
-    await Promise.all(servers.map((s) => s.ready));
-    for (const server of servers) {
-      const response = await fetch(new URL('/health/ready', server.url));
-      expect(response.status).toBe(200);
-    }
-    const client = new pg.Client({ connectionString: scratch.url });
-    await client.connect();
+  it('two servers released at the same moment on one empty database: no migration fails, each runs once', async () => {
+    // A third session stands where a slow `prisma migrate deploy` would: in a transaction that
+    // holds the migration lock and is creating the migrations table. Both servers block on it,
+    // on the lock or, were the lock gone from migrate.ts, on that table; the rollback then
+    // releases both at once, so without the lock they really do apply the same migrations together.
+    const holder = new pg.Client({ connectionString: scratch.url });
+    const observer = new pg.Client({ connectionString: scratch.url });
+    await Promise.all([holder.connect(), observer.connect()]);
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const warnings: string[] = [];
+    const logger = createLogger('warn', (line) => warnings.push(line));
     try {
-      const { rows } = await client.query(
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1)', [PRISMA_MIGRATE_LOCK]);
+      await holder.query('CREATE TABLE "_prisma_migrations" (id VARCHAR(36) PRIMARY KEY)');
+      const config = testConfig({ DATABASE_URL: scratch.url });
+      const started = [createServer(config, logger), createServer(config, logger)];
+      for (const server of started) server.then((s) => servers.push(s)).catch(() => {});
+      await eventually(
+        async () => {
+          // (from the observer: inside the holder's transaction pg_stat_activity is one snapshot)
+          const { rows } = await observer.query<{ blocked: number }>(
+            `SELECT count(*)::int AS blocked FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+            [holderPid],
+          );
+          return rows[0]?.blocked ?? 0;
+        },
+        (blocked) => blocked === 2,
+        { what: 'both servers to block behind the session holding the migration lock', timeoutMs: 40_000 },
+      );
+      await holder.query('ROLLBACK');
+      const both = await Promise.all(started);
+      await Promise.all(both.map((s) => s.ready));
+      for (const server of both) {
+        const response = await fetch(new URL('/health/ready', server.url));
+        expect(response.status).toBe(200);
+      }
+      const { rows } = await holder.query(
         'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations" ORDER BY migration_name',
       );
       expect(rows).toEqual(migrations.map((m) => ({ migration_name: m.name, checksum: m.checksum, finished: true })));
+      // Start-up retries would hide a failed migration from the checks above; the log does not.
+      expect(warnings.filter((line) => /migration|already exists|duplicate key/i.test(line))).toEqual([]);
     } finally {
-      await client.end();
+      await Promise.all([holder.end(), observer.end()]);
     }
   });
 });
