@@ -8,10 +8,10 @@ import {
   type MessageStreamStore,
 } from '../../src/chat/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
-import { COMPLETE, collect, expected, writeDeltas } from './stream-store-helpers.js';
+import { COMPLETE, collect, eventually, expected, writeDeltas } from './stream-store-helpers.js';
 
-/** A shared store whose writes wait for `release()` (or fail), to tell the layers apart. */
-function gatedShared(failWith?: Error) {
+/** A shared store whose writes wait for `release()`, to tell the layers apart. */
+function gatedShared() {
   const inner = createMemoryStreamStore();
   let open!: () => void;
   const gate = new Promise<void>((resolve) => {
@@ -22,12 +22,58 @@ function gatedShared(failWith?: Error) {
     ...inner,
     async appendDelta(messageId, seq, text) {
       await gate;
-      if (failWith) throw failWith;
       appended.push(seq);
       await inner.appendDelta(messageId, seq, text);
     },
   };
   return { store, inner, appended, release: open };
+}
+
+/**
+ * A shared store that can be down (every write fails as an unreachable Redis does), lose the
+ * reply of a write that landed, or lose all its data (a Redis restarted empty).
+ */
+function flakyShared() {
+  let inner = createMemoryStreamStore();
+  const state = {
+    down: false,
+    loseReplies: 0,
+    failures: 0,
+    get inner() {
+      return inner;
+    },
+    wipe() {
+      inner = createMemoryStreamStore();
+    },
+  };
+  const unreachable = () => {
+    state.failures++;
+    return new Error('Connection is closed.');
+  };
+  const store: MessageStreamStore = {
+    begin: (id) => inner.begin(id),
+    async appendDelta(messageId, seq, text) {
+      if (state.down) throw unreachable();
+      await inner.appendDelta(messageId, seq, text);
+      if (state.loseReplies > 0) {
+        state.loseReplies--;
+        throw unreachable();
+      }
+    },
+    async end(messageId, event) {
+      if (state.down) throw unreachable();
+      await inner.end(messageId, event);
+    },
+    read: (messageId, afterSeq, signal) => inner.read(messageId, afterSeq, signal),
+    close: () => inner.close(),
+  };
+  return Object.assign(state, { store });
+}
+
+/** The last delta seq a store holds for a message, without waiting for more. */
+async function lastShared(store: MessageStreamStore, id: string) {
+  const events = await collect(store.read(id, 0, AbortSignal.timeout(50)));
+  return events.filter((e) => e.type === 'delta').length;
 }
 
 describe('layered stream store', () => {
@@ -55,19 +101,56 @@ describe('layered stream store', () => {
     await store.close();
   });
 
-  it('reports a failed shared write on the next append and at the end', async () => {
-    const shared = gatedShared(new Error('redis is gone'));
-    const store = createLayeredStreamStore(createMemoryStreamStore(), shared.store);
+  it('retries a failed shared write until it lands, without failing the writer or its readers', async () => {
+    const shared = flakyShared();
+    const store = createLayeredStreamStore(createMemoryStreamStore(), shared.store, { retryDelayMs: () => 1 });
     const id = randomUUID();
-    await store.appendDelta(id, 1, 't1 ');
-    shared.release();
-    await expect(store.end(id, COMPLETE)).rejects.toThrow('redis is gone');
-
-    const other = randomUUID();
-    await store.appendDelta(other, 1, 't1 ');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await expect(store.appendDelta(other, 2, 't2 ')).rejects.toThrow('redis is gone');
+    store.begin(id);
+    const reading = collect(store.read(id, 0));
+    shared.down = true;
+    await writeDeltas(store, id, 1, 5);
+    // The end returns once its write is held back: nobody waits out the outage.
+    await store.end(id, COMPLETE);
+    expect(await reading).toEqual(expected(1, 5, COMPLETE));
+    await eventually(() => shared.failures > 3);
+    expect(await lastShared(shared.inner, id)).toBe(0);
+    shared.down = false;
+    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(1, 5, COMPLETE));
     await store.close();
+  });
+
+  it('takes a delta whose reply was lost as written, and refills deltas the shared layer lost', async () => {
+    const shared = flakyShared();
+    const store = createLayeredStreamStore(createMemoryStreamStore(), shared.store, { retryDelayMs: () => 1 });
+    const id = randomUUID();
+    await writeDeltas(store, id, 1, 3);
+    shared.loseReplies = 1; // delta 4 lands, its caller hears an error, the resend finds it there
+    await writeDeltas(store, id, 4, 6);
+    await eventually(async () => (await lastShared(shared.inner, id)) === 6);
+    shared.wipe(); // a Redis restarted without its data: the next append refills 1..6 first
+    await writeDeltas(store, id, 7, 8);
+    await store.end(id, COMPLETE);
+    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(1, 8, COMPLETE));
+    await store.close();
+  });
+
+  it('gives up shared writes still held back at close, after closeTimeoutMs, and says so', async () => {
+    const shared = flakyShared();
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = { warn: (message: string, fields?: Record<string, unknown>) => warnings.push({ message, fields }) };
+    const store = createLayeredStreamStore(createMemoryStreamStore(), shared.store, {
+      retryDelayMs: () => 1,
+      closeTimeoutMs: 50,
+      logger,
+    });
+    shared.down = true;
+    await writeDeltas(store, randomUUID(), 1, 2);
+    await store.close();
+    expect(warnings.map((w) => w.message)).toEqual([
+      'shared stream write failed; retrying',
+      'shared stream writes given up at close',
+    ]);
+    expect(warnings[1]?.fields).toEqual({ messages: 1 });
   });
 
   it('reads a message this process never wrote from the shared layer', async () => {

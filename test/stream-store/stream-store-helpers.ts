@@ -36,11 +36,11 @@ export async function jitter() {
   else if (roll < 0.6) await nextTurn();
 }
 
-/** Resolves once `condition()` holds; fails the test after `ms`. */
-export async function eventually(condition: () => boolean | Promise<boolean>, ms = 2_000) {
+/** Resolves once `condition()` holds; fails the test after `ms`, generous for a loaded machine. */
+export async function eventually(condition: () => boolean | Promise<boolean>, ms = 20_000) {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms: ${condition.toString()}`);
     await sleep(5);
   }
 }

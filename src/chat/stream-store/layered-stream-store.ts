@@ -1,38 +1,69 @@
-import type { LocalStreamStore, MessageStreamStore } from './types.js';
+import type { Logger } from '../../logger.js';
+import { createSharedWriteQueue } from './shared-write-queue.js';
+import { type LocalStreamStore, type MessageStreamStore, SeqConflictError } from './types.js';
+
+export interface LayeredStreamStoreOptions {
+  /** Wait before retry `attempt` of a shared write that failed. */
+  retryDelayMs?: (attempt: number) => number;
+  /** How long `close` waits for shared writes held back by an outage before giving them up. */
+  closeTimeoutMs?: number;
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** How long a refill may wait on the local buffer: it holds what is asked for, so only a bug waits. */
+const REFILL_TIMEOUT_MS = 1_000;
 
 /**
  * Generations running in this process are written to a local buffer and to the shared one; a
  * reader here follows the local buffer (no Redis round trip between a token and its
- * subscriber), a reader of a generation elsewhere follows the shared one. Writes to the shared
- * buffer are sent in order without holding up the local readers; a failed one is reported by
- * the next append or by `end`, so the generation still fails rather than losing deltas quietly.
+ * subscriber), a reader of a generation elsewhere follows the shared one. Shared writes go out
+ * in order without holding up the local readers, and a failed one (Redis unreachable) is
+ * retried until it lands: an outage delays the other instances' readers, it never fails the
+ * generation or loses a delta, and the end is written after every delta before it.
  */
-export function createLayeredStreamStore(local: LocalStreamStore, shared: MessageStreamStore): MessageStreamStore {
-  /** Per message: the last shared write in flight, and the first one that failed. */
-  const writes = new Map<string, { tail: Promise<void>; failed?: unknown }>();
+export function createLayeredStreamStore(
+  local: LocalStreamStore,
+  shared: MessageStreamStore,
+  options: LayeredStreamStoreOptions = {},
+): MessageStreamStore {
+  const { logger } = options;
+  const queue = createSharedWriteQueue({
+    retryDelayMs: options.retryDelayMs,
+    onFailing: (messageId, error) =>
+      logger?.warn('shared stream write failed; retrying', { messageId, error: (error as Error).message }),
+  });
 
-  const enqueue = (messageId: string, write: () => Promise<void>) => {
-    let entry = writes.get(messageId);
-    if (!entry) {
-      entry = { tail: Promise.resolve() };
-      writes.set(messageId, entry);
-    }
-    const current = entry;
-    const tail = current.tail.then(write).catch((error: unknown) => {
-      current.failed ??= error;
-    });
-    current.tail = tail;
-    // Settled and nothing queued behind it: forget the message, unless the failure is still to be reported.
-    void tail.then(() => {
-      if (current.tail === tail && current.failed === undefined && writes.get(messageId) === current) {
-        writes.delete(messageId);
+  /** Rewrites deltas `after + 1 .. before - 1` from the local buffer, which the shared one lost. */
+  const refill = async (messageId: string, after: number, before: number) => {
+    if (!local.has(messageId)) return false;
+    let next = after + 1;
+    try {
+      for await (const event of local.read(messageId, after, AbortSignal.timeout(REFILL_TIMEOUT_MS))) {
+        if (event.type !== 'delta' || event.seq >= before) break;
+        await shared.appendDelta(messageId, event.seq, event.text);
+        next = event.seq + 1;
       }
-    });
+    } catch (error) {
+      if (error instanceof SeqConflictError) throw error;
+      return false; // trimmed here too: the shared stream keeps its gap, its readers are told they lagged
+    }
+    return next === before;
   };
 
-  const throwIfFailed = (messageId: string) => {
-    const failed = writes.get(messageId)?.failed;
-    if (failed !== undefined) throw failed;
+  /** Writes delta `seq`, accepting that an attempt whose reply was lost already landed. */
+  const share = async (messageId: string, seq: number, text: string) => {
+    try {
+      await shared.appendDelta(messageId, seq, text);
+    } catch (error) {
+      if (!(error instanceof SeqConflictError)) throw error; // retried by the queue
+      if (error.lastSeq >= seq) return; // an earlier attempt landed and its reply was lost
+      // The shared stream is missing deltas it had (Redis restarted without its data).
+      if (!(await refill(messageId, error.lastSeq, seq))) {
+        logger?.warn('shared stream lost deltas that this process no longer holds', { messageId, seq });
+        return;
+      }
+      await shared.appendDelta(messageId, seq, text);
+    }
   };
 
   return {
@@ -42,21 +73,15 @@ export function createLayeredStreamStore(local: LocalStreamStore, shared: Messag
     },
 
     async appendDelta(messageId, seq, text) {
-      throwIfFailed(messageId);
       await local.appendDelta(messageId, seq, text);
-      enqueue(messageId, () => shared.appendDelta(messageId, seq, text));
+      queue.push(messageId, () => share(messageId, seq, text));
     },
 
     async end(messageId, event) {
-      const pending = writes.get(messageId);
-      writes.delete(messageId);
       // Not written here (a sweep, a delete on behalf of another instance): the shared end is the one.
       if (local.has(messageId)) await local.end(messageId, event);
-      if (pending) {
-        await pending.tail;
-        if (pending.failed !== undefined) throw pending.failed;
-      }
-      await shared.end(messageId, event);
+      queue.push(messageId, () => shared.end(messageId, event));
+      await queue.settled(messageId);
     },
 
     read(messageId, afterSeq, signal) {
@@ -64,8 +89,8 @@ export function createLayeredStreamStore(local: LocalStreamStore, shared: Messag
     },
 
     async close() {
-      await Promise.all([...writes.values()].map((entry) => entry.tail));
-      writes.clear();
+      const left = await queue.close(options.closeTimeoutMs ?? 5_000);
+      if (left.length > 0) logger?.warn('shared stream writes given up at close', { messages: left.length });
       await Promise.all([local.close(), shared.close()]);
     },
   };

@@ -2,6 +2,7 @@ import { assertAfterSeq, assertSeq } from './seq-checks.js';
 import {
   type EndEvent,
   type LocalStreamStore,
+  SeqConflictError,
   type StreamEvent,
   StreamLagError,
   type StreamStoreOptions,
@@ -91,8 +92,7 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Local
       const stream = streamOf(messageId);
       // A late delta after a cancel or a sweep ended the stream: the end stands.
       if (stream.end) return;
-      if (seq !== stream.lastSeq + 1)
-        throw new Error(`message ${messageId}: delta ${seq} does not follow ${stream.lastSeq}`);
+      if (seq !== stream.lastSeq + 1) throw new SeqConflictError(messageId, seq, stream.lastSeq);
       stream.texts.push(text);
       stream.lastSeq = seq;
       trim(stream);

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Redis, ReplyError } from 'ioredis';
 import { createNoticeInbox, type NoticeInbox } from './notice-inbox.js';
 import type { ChannelHub } from './redis-channel-hub.js';
 import { decodeEntries, type PlacedEvent, streamKey } from './redis-stream-codec.js';
@@ -7,6 +8,12 @@ import { type StreamEvent, StreamLagError } from './types.js';
 
 /** Entries per XRANGE: a reader far behind catches up in pages, not in one huge reply. */
 const PAGE = 500;
+
+/** Wait before retry `attempt` of a command that found Redis unreachable. */
+const retryDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 1_000);
+
+/** Returned by `answered` when the reader was stopped while Redis was unreachable. */
+const STOPPED = Symbol('stopped');
 
 export interface RedisReaderContext {
   command: Redis;
@@ -37,12 +44,37 @@ export async function* readRedisStream(
   ctx.inboxes.add(inbox);
   let stop: (() => void) | undefined;
 
-  const range = async (after: number) =>
-    decodeEntries(messageId, await ctx.command.xrange(key, `(${after}-0`, '+', 'COUNT', PAGE));
-  const tail = async () => decodeEntries(messageId, await ctx.command.xrevrange(key, '+', '-', 'COUNT', 1))[0];
+  /**
+   * Runs a command until Redis answers it: an outage is waited out (ioredis reconnects by itself,
+   * and the writer's deltas land when it is back), an error reply is thrown. STOPPED when the
+   * reader was stopped meanwhile.
+   */
+  const answered = async <T>(command: () => Promise<T>): Promise<T | typeof STOPPED> => {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted || ctx.closed()) return STOPPED;
+      try {
+        return await command();
+      } catch (error) {
+        if (error instanceof ReplyError) throw error;
+        await delay(retryDelayMs(attempt), undefined, { signal }).catch(() => {});
+      }
+    }
+  };
+  const range = async (after: number) => {
+    const reply = await answered(() => ctx.command.xrange(key, `(${after}-0`, '+', 'COUNT', PAGE));
+    return reply === STOPPED ? undefined : decodeEntries(messageId, reply);
+  };
+  const tail = async () => {
+    const reply = await answered(() => ctx.command.xrevrange(key, '+', '-', 'COUNT', 1));
+    return reply === STOPPED ? undefined : decodeEntries(messageId, reply)[0];
+  };
 
   try {
-    stop = await ctx.hub.listen(key, { notice: (n) => inbox.push(n), resync: () => inbox.markStale() });
+    const listening = await answered(() =>
+      ctx.hub.listen(key, { notice: (n) => inbox.push(n), resync: () => inbox.markStale() }),
+    );
+    if (listening === STOPPED) return;
+    stop = listening;
     let last = afterSeq;
     /** The furthest position a notice announced: a fill that finds nothing there means the key is gone. */
     let announced = afterSeq;
@@ -52,6 +84,7 @@ export async function* readRedisStream(
       if (fill || inbox.takeStale()) {
         fill = false;
         const entries = await range(last);
+        if (!entries) return;
         if (entries.length === 0) {
           // Asked past the end of an ended stream (XRANGE starts after it): the end still applies.
           const end = first ? await tail() : undefined;

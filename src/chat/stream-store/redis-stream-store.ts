@@ -5,7 +5,7 @@ import { decodeEntries, decodeNotice, encodeEvent, type PlacedEvent, streamKey }
 import { readRedisStream } from './redis-stream-reader.js';
 import { APPEND_DELTA, APPEND_END, runScript } from './redis-stream-scripts.js';
 import { assertSeq } from './seq-checks.js';
-import type { DeltaEvent, MessageStreamStore, StreamStoreOptions } from './types.js';
+import { type DeltaEvent, type MessageStreamStore, SeqConflictError, type StreamStoreOptions } from './types.js';
 
 /** Entries per XRANGE when `buffered` collects a dead writer's deltas. */
 const BUFFERED_PAGE = 500;
@@ -51,7 +51,13 @@ export function createRedisStreamStore(
     async appendDelta(messageId, seq, text) {
       assertSeq(seq);
       const event = encodeEvent({ type: 'delta', seq, text });
-      await runScript(command, APPEND_DELTA, streamKey(messageId), [seq, event, maxDeltas, abandonedTtlMs]);
+      try {
+        await runScript(command, APPEND_DELTA, streamKey(messageId), [seq, event, maxDeltas, abandonedTtlMs]);
+      } catch (error) {
+        const conflict = error instanceof Error ? /does not follow (\d+)/.exec(error.message) : null;
+        if (conflict) throw new SeqConflictError(messageId, seq, Number(conflict[1]));
+        throw error;
+      }
     },
 
     async end(messageId, event) {

@@ -35,6 +35,22 @@ export class StreamLagError extends Error {
 }
 
 /**
+ * A delta that does not follow the stream's last one. A writer that resends after a lost reply
+ * sees `lastSeq >= seq` (its delta is already there); `lastSeq < seq - 1` means the store lost
+ * deltas (a Redis restarted without its data).
+ */
+export class SeqConflictError extends Error {
+  override name = 'SeqConflictError';
+  constructor(
+    readonly messageId: string,
+    readonly seq: number,
+    readonly lastSeq: number,
+  ) {
+    super(`message ${messageId}: delta ${seq} does not follow ${lastSeq}`);
+  }
+}
+
+/**
  * Per-message buffer of a generation's events: the writer appends, any number of readers replay
  * what they missed and then follow live. Readers pull at their own pace, so a slow reader never
  * slows the writer or other readers; the buffer is bounded and a reader that falls behind its
