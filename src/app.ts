@@ -64,7 +64,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
-  const pubsub = createAppPubSub(redis);
+  const pubsub = createAppPubSub(redis, logger);
   const indexer = createIndexer({ db: database.prisma, sql: database.sql, embedder, chunk: heavyWork.chunk, logger });
   const documents = createDocumentService({
     db: database.prisma,

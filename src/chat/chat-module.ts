@@ -69,6 +69,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     ? createLayeredStreamStore(
         createMemoryStreamStore({ ...storeOptions, endedTtlMs: Math.min(storeOptions.endedTtlMs, LOCAL_ENDED_TTL_MS) }),
         shared,
+        { logger },
       )
     : journal
       ? journal.wrap(createMemoryStreamStore(storeOptions))

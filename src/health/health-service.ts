@@ -71,6 +71,8 @@ export function createHealthService({
       if (current.database.status === 'down') {
         return { ready: false, reason: `database unreachable: ${current.database.error}`, report: current };
       }
+      // Generations go on without Redis, but other instances' subscribers and limits depend on it.
+      if (current.redis?.status === 'down') return { ready: false, reason: 'redis unreachable', report: current };
       return { ready: true, report: current };
     },
   } satisfies HealthService;

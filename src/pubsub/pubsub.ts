@@ -1,7 +1,8 @@
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
 import type { ProviderHealthSnapshot } from '../providers/health/index.js';
 import type { RedisClients } from './redis-clients.js';
+import { createRedisEventTarget } from './redis-event-target.js';
 
 /** Topic name -> payload. Add a topic here and every publisher and subscriber is typed. */
 export type Topics = {
@@ -23,9 +24,9 @@ export function createLocalEvents(): LocalEvents {
 }
 
 /** In-process by default; across instances through Redis when it is configured. */
-export function createAppPubSub(redis: RedisClients | undefined): PubSub {
+export function createAppPubSub(redis: RedisClients | undefined, logger: Logger): PubSub {
   if (!redis) return createPubSub<Topics>();
   return createPubSub<Topics>({
-    eventTarget: createRedisEventTarget({ publishClient: redis.publisher, subscribeClient: redis.subscriber }),
+    eventTarget: createRedisEventTarget({ publisher: redis.publisher, subscriber: redis.subscriber, logger }),
   });
 }

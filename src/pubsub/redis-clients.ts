@@ -14,12 +14,33 @@ export interface RedisClients {
   close(): Promise<void>;
 }
 
+/** Reconnect quickly after an outage: at most a second between attempts, however long it lasts. */
+const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, 1_000);
+
 export function createRedisClients(url: string, logger: Logger): RedisClients {
   // Auto-pipelining sends the commands of one event-loop tick in one write: under many concurrent
-  // streams that is one syscall for dozens of appends instead of one each.
+  // streams that is one syscall for dozens of appends instead of one each. A command sent while
+  // the connection is down waits for the reconnect and fails after two attempts: callers that
+  // must not lose a write (the stream store) retry it themselves, the others fail fast.
   const connect = (role: string) => {
-    const client = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false, enableAutoPipelining: true });
-    client.on('error', (error) => logger.warn('redis connection error', { role, error: error.message }));
+    const client = new Redis(url, {
+      maxRetriesPerRequest: 2,
+      lazyConnect: false,
+      enableAutoPipelining: true,
+      retryStrategy: reconnectDelayMs,
+    });
+    // One line when a connection is lost and one when it is back, not one per reconnect attempt.
+    let lost = false;
+    client.on('error', (error) => {
+      if (lost) return;
+      lost = true;
+      logger.warn('redis connection lost', { role, error: error.message });
+    });
+    client.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      logger.info('redis connection restored', { role });
+    });
     return client;
   };
   const command = connect('command');
@@ -32,6 +53,8 @@ export function createRedisClients(url: string, logger: Logger): RedisClients {
     subscriber,
     streamSubscriber,
     async ping(timeoutMs) {
+      // While reconnecting a PING would only wait in the offline queue: down is the answer now.
+      if (command.status !== 'ready') throw new Error('redis is not connected');
       const started = performance.now();
       await withTimeout(command.ping(), timeoutMs, 'redis did not answer in time');
       return performance.now() - started;

@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+export interface RedisEventTargetDeps {
+  publisher: Redis;
+  /** A subscriber-mode connection; messages on channels not listened to here are ignored. */
+  subscriber: Redis;
+  logger: Logger;
+}
+
+/**
+ * The event target of `createPubSub` over Redis pub/sub, with topic = channel and JSON payloads
+ * (as `@graphql-yoga/redis-event-target` does). Unlike that one, a failed PUBLISH or SUBSCRIBE
+ * (Redis unreachable) is logged rather than left an unhandled rejection that ends the process,
+ * and a SUBSCRIBE that failed is sent again when the connection is back.
+ */
+export function createRedisEventTarget({ publisher, subscriber, logger }: RedisEventTargetDeps) {
+  const callbacks = new Map<string, Set<EventListenerOrEventListenerObject>>();
+
+  const call = (listener: EventListenerOrEventListenerObject, event: Event) =>
+    typeof listener === 'function' ? listener(event) : listener.handleEvent(event);
+
+  subscriber.on('message', (channel: string, message: string) => {
+    const listeners = callbacks.get(channel);
+    if (!listeners) return;
+    let detail: unknown = null;
+    try {
+      detail = message === '' ? null : JSON.parse(message);
+    } catch {
+      return; // not ours
+    }
+    const event = new CustomEvent(channel, { detail });
+    for (const listener of listeners) call(listener, event);
+  });
+
+  const subscribe = (topic: string) => {
+    subscriber.subscribe(topic).catch((error: Error) => {
+      logger.warn('redis subscribe failed; retrying on reconnect', { topic, error: error.message });
+      subscriber.once('ready', () => {
+        if (callbacks.has(topic)) subscribe(topic);
+      });
+    });
+  };
+
+  return {
+    addEventListener(topic: string, listener: EventListenerOrEventListenerObject | null) {
+      if (!listener) return;
+      let listeners = callbacks.get(topic);
+      if (!listeners) {
+        listeners = new Set();
+        callbacks.set(topic, listeners);
+        subscribe(topic);
+      }
+      listeners.add(listener);
+    },
+    removeEventListener(topic: string, listener: EventListenerOrEventListenerObject | null) {
+      const listeners = callbacks.get(topic);
+      if (!listener || !listeners?.delete(listener) || listeners.size > 0) return;
+      callbacks.delete(topic);
+      subscriber.unsubscribe(topic).catch(() => {}); // a closed connection unsubscribes anyway
+    },
+    dispatchEvent(event: Event) {
+      const detail = (event as CustomEvent).detail;
+      publisher.publish(event.type, detail === undefined ? '' : JSON.stringify(detail)).catch((error: Error) => {
+        logger.warn('redis publish failed', { topic: event.type, error: error.message });
+      });
+      return true;
+    },
+  };
+}
