@@ -5,6 +5,7 @@ import { embedderFromSpec } from '../src/rag/embedders/index.js';
 import { HNSW_EF_SEARCH, HNSW_SESSION_SETTINGS } from '../src/rag/hnsw-settings.js';
 import { vectorSearchQuery } from '../src/rag/search.js';
 import { parseGlobalId } from '../src/schema/global-id.js';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { seedOtherUser } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -56,15 +57,16 @@ for (const backend of backends) {
     const ids: Record<string, string> = {};
 
     const waitUntilReady = async (id: string) => {
-      for (let i = 0; i < 200; i++) {
-        const r = await server.query<{ document: { status: string; chunkCount: number } }>(
-          'query ($id: ID!) { document(id: $id) { status chunkCount } }',
-          { id },
-        );
-        if (r.data?.document.status !== 'PENDING' && r.data?.document.status !== 'INDEXING') return r.data?.document;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      throw new Error('document never finished indexing');
+      const r = await eventually(
+        () =>
+          server.query<{ document: { status: string; chunkCount: number } }>(
+            'query ($id: ID!) { document(id: $id) { status chunkCount } }',
+            { id },
+          ),
+        (r) => r.data?.document.status !== 'PENDING' && r.data?.document.status !== 'INDEXING',
+        { what: `document ${id} to finish indexing` },
+      );
+      return r.data?.document;
     };
 
     beforeAll(async () => {

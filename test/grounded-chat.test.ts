@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { collect, STREAM_EVENT_FIELDS, wsClient } from './helpers/subscribe.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -49,11 +50,11 @@ for (const backend of backends) {
         });
         expect(r.errors).toBeUndefined();
       }
-      for (let i = 0; i < 200; i++) {
-        const ready = await server.app.database.prisma.document.count({ where: { status: 'READY' } });
-        if (ready === docs.length) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await eventually(
+        () => server.app.database.prisma.document.count({ where: { status: 'READY' } }),
+        (ready) => ready === docs.length,
+        { what: `${docs.length} READY documents` },
+      );
       await server.query(
         'mutation { remember(input: { content: "The user prefers answers in French", importance: 0.9 }) { id } }',
       );

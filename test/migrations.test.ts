@@ -91,7 +91,7 @@ describe.skipIf(!postgresUrl)('migrations on Postgres from DATABASE_URL', () => 
           return rows[0]?.blocked ?? 0;
         },
         (blocked) => blocked === 2,
-        { what: 'both servers to block behind the session holding the migration lock', timeoutMs: 40_000 },
+        { what: 'both servers to block behind the session holding the migration lock' },
       );
       await holder.query('ROLLBACK');
       const both = await Promise.all(started);

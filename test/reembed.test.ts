@@ -2,19 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { eventually } from './helpers/eventually.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const SEARCH = '{ search(query: "glacier meltwater", mode: VECTOR, k: 3) { document { title } } }';
 
 async function untilReady(server: TestServer) {
-  for (let i = 0; i < 200; i++) {
-    const pending = await server.app.database.prisma.document.count({
-      where: { status: { in: ['PENDING', 'INDEXING'] } },
-    });
-    if (pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('indexing did not finish');
+  await eventually(
+    () => server.app.database.prisma.document.count({ where: { status: { in: ['PENDING', 'INDEXING'] } } }),
+    (pending) => pending === 0,
+    { what: 'no document PENDING or INDEXING' },
+  );
 }
 
 describe('moving a corpus to a new embedding model', () => {

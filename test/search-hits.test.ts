@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -38,16 +39,12 @@ for (const backend of backends) {
         },
       );
       const id = ingested.data?.ingestDocument.id as string;
-      for (let i = 0; i < 200; i++) {
-        const r = await server.query<{ document: { status: string } }>(
-          'query ($id: ID!) { document(id: $id) { status } }',
-          {
-            id,
-          },
-        );
-        if (r.data?.document.status === 'READY') break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await eventually(
+        () =>
+          server.query<{ document: { status: string } }>('query ($id: ID!) { document(id: $id) { status } }', { id }),
+        (r) => r.data?.document.status === 'READY',
+        { what: `document ${id} READY` },
+      );
       const direct = await server.query<{ document: { chunks: { edges: { node: unknown }[] } } }>(
         `query ($id: ID!) { document(id: $id) { ${DOCUMENT_FIELDS} chunks { edges { node { ${CHUNK_FIELDS} } } } } }`,
         { id },

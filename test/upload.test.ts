@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DOCUMENT_BYTES } from '../src/rag/document-service.js';
 import { minimalPdf, SAMPLE_PDF_PAGES } from './fixtures/minimal-pdf.js';
+import { eventually } from './helpers/eventually.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -44,18 +45,12 @@ describe('uploadDocument (GraphQL multipart request)', () => {
   const docs: Record<string, Uploaded> = {};
 
   const waitUntilReady = async (id: string) => {
-    for (let i = 0; i < 200; i++) {
-      const r = await server.query<{ document: { status: string } }>(
-        'query ($id: ID!) { document(id: $id) { status } }',
-        {
-          id,
-        },
-      );
-      const status = r.data?.document.status;
-      if (status !== 'PENDING' && status !== 'INDEXING') return status;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error('document never finished indexing');
+    const r = await eventually(
+      () => server.query<{ document: { status: string } }>('query ($id: ID!) { document(id: $id) { status } }', { id }),
+      (r) => r.data?.document.status !== 'PENDING' && r.data?.document.status !== 'INDEXING',
+      { what: `document ${id} to finish indexing` },
+    );
+    return r.data?.document.status;
   };
 
   const expectRejected = async (reply: Reply | Promise<Reply>, message: RegExp) => {

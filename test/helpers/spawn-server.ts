@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { stopWhenDone } from './cleanup.js';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -13,9 +14,16 @@ export interface ServerProcess {
   url: Promise<string>;
 }
 
-/** Runs `src/main.ts` the way `npm start` does, in a child process with exactly this environment. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Runs the server in a child process with exactly this environment: `src/main.ts` through tsx, or
+ * `command` (e.g. `['npm', 'start']`, or `[process.execPath, 'dist/main.js']`) from the repository root.
+ */
+export function spawnServer(
+  env: Record<string, string>,
+  command: string[] = [process.execPath, '--import', 'tsx', 'src/main.ts'],
+): ServerProcess {
+  const [file = process.execPath, ...args] = command;
+  const child = spawn(file, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,11 +39,30 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
       const match = /running at (\S+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
-    child.once('exit', () => reject(new Error(`server exited before listening: ${err}`)));
+    child.once('exit', () =>
+      reject(new Error(`server exited (${child.exitCode ?? child.signalCode}) before listening: ${err}${out}`)),
+    );
   });
   url.catch(() => {});
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
+  // A test that times out, or a worker that exits, must not leave the process running.
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const killNow = () => {
+    if (running()) child.kill('SIGKILL');
+  };
+  process.once('exit', killNow);
+  exited.then(() => process.off('exit', killNow));
+  stopWhenDone(async () => {
+    if (!running()) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(killNow, STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  });
   return { child, stdout: () => out, stderr: () => err, exited, url };
 }
+
+/** How long a leftover server gets to shut down cleanly before it is killed. */
+const STOP_GRACE_MS = 10_000;

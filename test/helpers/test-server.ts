@@ -1,6 +1,7 @@
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer, type Server } from '../../src/server.js';
+import { stopWhenDone } from './cleanup.js';
 
 /** Environment for a server on a free port, quiet, on an in-memory database unless told otherwise. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
@@ -20,9 +21,12 @@ export interface GraphqlResult<T> {
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Starts a server on a free port; it is stopped when the calling test (or, from a hook, the file) ends. */
 export async function startTestServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
   const config = testConfig(env);
   const server = await createServer(config, createLogger(config.logLevel));
+  // Registered before `ready`: a test that times out while migrations run still stops it.
+  stopWhenDone(() => server.close());
   await server.ready;
   return withClient(server);
 }
