@@ -90,7 +90,13 @@ try {
   process.exit(1);
 }
 const old = `${dist}.old-${process.pid}`;
-if (existsSync(dist)) renameSync(dist, old);
-renameSync(out, dist);
+try {
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(out, dist);
+} catch (error) {
+  // Another build (a second `npm start`) swapped its dist/ in between: it is built from the same src/.
+  if (!['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(error.code)) throw error;
+  rmSync(out, { recursive: true, force: true });
+}
 rmSync(old, { recursive: true, force: true });
 console.error(`built dist/ from ${compiled.length} TypeScript files and ${files.length - compiled.length} others`);

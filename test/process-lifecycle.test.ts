@@ -1,0 +1,171 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/eventually.js';
+import { type ServerProcess, spawnServer } from './helpers/spawn-server.js';
+
+const root = join(import.meta.dirname, '..');
+const PROCESS_TIMEOUT = 180_000;
+const WAIT = 120_000;
+
+// Every process a test starts is stopped after it, even when the test failed or timed out.
+const started: ServerProcess[] = [];
+const start = (...args: Parameters<typeof spawnServer>) => {
+  const server = spawnServer(...args);
+  started.push(server);
+  return server;
+};
+const orphans = new Set<number>();
+afterEach(async () => {
+  for (const server of started.splice(0)) {
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    await server.exited;
+  }
+  for (const pid of orphans) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  orphans.clear();
+});
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-life-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+const answers = (url: string) =>
+  fetch(new URL('/health/live', url)).then(
+    () => true,
+    () => false,
+  );
+
+describe('one process per embedded data directory', () => {
+  it(
+    'a second process on the same DATA_DIR exits 1 at once with one line naming the directory and the holder',
+    async () => {
+      const dataDir = tempDir();
+      const first = start({ PORT: '0', DATA_DIR: dataDir });
+      const url = await first.url;
+
+      const second = start({ PORT: '0', DATA_DIR: dataDir });
+      expect(await second.exited).toBe(1);
+      const lines = second.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`DATA_DIR="${dataDir}"`);
+      expect(lines[0]).toContain(`process ${first.child.pid} has it open`);
+      // The holder is untouched and keeps serving.
+      expect((await fetch(new URL('/health/ready', url))).status).toBe(200);
+
+      // Once the holder has stopped, the directory is free again.
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const third = start({ PORT: '0', DATA_DIR: dataDir });
+      expect((await fetch(new URL('/health/ready', await third.url))).status).toBe(200);
+    },
+    PROCESS_TIMEOUT,
+  );
+
+  it(
+    'a lock left by a killed process is taken over',
+    async () => {
+      const dataDir = tempDir();
+      const first = start({ PORT: '0', DATA_DIR: dataDir });
+      await first.url;
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(readFileSync(join(dataDir, 'switchyard.pid'), 'utf8')).toMatch(new RegExp(`^${first.child.pid}\\n`));
+
+      const second = start({ PORT: '0', DATA_DIR: dataDir });
+      expect((await fetch(new URL('/health/ready', await second.url))).status).toBe(200);
+      expect(readFileSync(join(dataDir, 'switchyard.pid'), 'utf8')).toMatch(new RegExp(`^${second.child.pid}\\n`));
+    },
+    PROCESS_TIMEOUT,
+  );
+});
+
+describe('npm start', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the npm process stops the server: the port goes quiet and no node process is left',
+    async (signal) => {
+      const npm = start({ PORT: '0', DATA_DIR: 'memory://', HOME: tmpdir() }, ['npm', 'start']);
+      const url = await npm.url;
+      const npmPid = npm.child.pid as number;
+      // npm runs the script through sh, which execs node: the server is npm's only child.
+      const servers = childrenOf(npmPid);
+      for (const pid of servers) orphans.add(pid);
+      expect(servers).toHaveLength(1);
+      const [server] = servers as [number];
+      expect(readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0')).toContain('dist/main.js');
+
+      npm.child.kill(signal);
+      await npm.exited;
+      expect(
+        await eventually(
+          () => isAlive(server),
+          (alive) => !alive,
+          WAIT,
+        ),
+      ).toBe(false);
+      expect(await answers(url)).toBe(false);
+    },
+    PROCESS_TIMEOUT,
+  );
+});
+
+describe('npm run build', () => {
+  it(
+    'compiles every file under src/ to dist/, and the output runs with plain node',
+    async () => {
+      const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+      expect(build.status, build.stderr).toBe(0);
+      const src = join(root, 'src');
+      // Worker entries and other non-TypeScript files must be there too: threads load them by path.
+      const missing = readdirSync(src, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() && !entry.name.endsWith('.d.ts'))
+        .map((entry) => join('dist', relative(src, join(entry.parentPath, entry.name)).replace(/\.ts$/, '.js')))
+        .filter((file) => !existsSync(join(root, file)));
+      expect(missing).toEqual([]);
+
+      const server = start({ PORT: '0', DATA_DIR: 'memory://' }, [process.execPath, 'dist/main.js']);
+      const url = await server.url;
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ health { status database { status } } }' }),
+      });
+      expect(await response.json()).toMatchObject({ data: { health: { database: { status: 'ok' } } } });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    },
+    PROCESS_TIMEOUT,
+  );
+});
