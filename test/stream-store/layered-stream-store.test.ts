@@ -182,8 +182,17 @@ describe.skipIf(!redisUrl)('layered stream store over Redis', () => {
       createRedisStreamStore({ command: connect(), subscriber: connect() }, options),
     );
 
+  let admin: Redis | undefined;
+  const subscribers = async (channel: string) => {
+    admin ??= connect();
+    return ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1];
+  };
+  const keyOf = (messageId: string) => `switchyard:stream:${messageId}`;
+
   describe('conformance', () => {
-    streamStoreConformance((options) => instance(options));
+    streamStoreConformance((options) => instance(options), {
+      listening: (id) => eventually(async () => (await subscribers(keyOf(id))) >= 1),
+    });
   });
 
   it('streams a generation written on one instance to a reader on another', async () => {
@@ -193,7 +202,7 @@ describe.skipIf(!redisUrl)('layered stream store over Redis', () => {
     writer.begin(id);
     const remote = collect(reader.read(id, 0));
     const local = collect(writer.read(id, 0));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(async () => (await subscribers(keyOf(id))) === 1);
     await writeDeltas(writer, id, 1, 40);
     await writer.end(id, COMPLETE);
     expect(await local).toEqual(expected(1, 40, COMPLETE));

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createRedisStreamStore,
@@ -29,9 +28,31 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   });
+  const subscribers = async (channel: string) => ((await command.pubsub('NUMSUB', channel)) as [string, number])[1];
+  /**
+   * Resolves once `connection` has delivered everything published before this call: Redis sends
+   * a connection's messages in order, so a marker published now arrives after all of them.
+   */
+  const delivered = async (connection: Redis) => {
+    const marker = `test:marker:${randomUUID()}`;
+    const arrived = new Promise<void>((resolve) => {
+      const onMessage = (channel: string) => {
+        if (channel !== marker) return;
+        connection.off('message', onMessage);
+        resolve();
+      };
+      connection.on('message', onMessage);
+    });
+    await connection.subscribe(marker);
+    await command.publish(marker, 'x');
+    await arrived;
+    await connection.unsubscribe(marker);
+  };
 
   describe('conformance', () => {
-    streamStoreConformance((options) => createRedisStreamStore({ command, subscriber }, options));
+    streamStoreConformance((options) => createRedisStreamStore({ command, subscriber }, options), {
+      listening: (id) => eventually(async () => (await subscribers(keyOf(id))) >= 1),
+    });
   });
 
   const open: MessageStreamStore[] = [];
@@ -43,14 +64,13 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
   afterEach(async () => {
     await Promise.all(open.splice(0).map((store) => store.close()));
   });
-  const subscribers = async (channel: string) => ((await command.pubsub('NUMSUB', channel)) as [string, number])[1];
 
   it('lets one instance write while another reads', async () => {
     const writer = makeStore(undefined, { command: connect(), subscriber: connect() });
     const reader = makeStore(undefined, { command: connect(), subscriber: connect() });
     const id = randomUUID();
     const live = collect(reader.read(id, 0));
-    await sleep(20);
+    await eventually(async () => (await subscribers(keyOf(id))) === 1);
     for (let seq = 1; seq <= 50; seq++) {
       await writer.appendDelta(id, seq, `t${seq} `);
       await jitter();
@@ -112,10 +132,17 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
   it('lets a reader whose notices overflow catch up from the stream', async () => {
     const store = makeStore({ maxQueuedNotices: 8 });
     const id = randomUUID();
-    const slow = collect(store.read(id, 0), () => sleep(1));
-    await sleep(20);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Held on its first delta while 200 notices arrive: its inbox of 8 overflows, surely.
+    const slow = collect(store.read(id, 0), (event) => event.type === 'delta' && event.seq === 1 && gate);
+    await eventually(async () => (await subscribers(keyOf(id))) === 1);
     await writeDeltas(store, id, 1, 200);
     await store.end(id, COMPLETE);
+    await delivered(subscriber);
+    release();
     expect(await slow).toEqual(expected(1, 200, COMPLETE));
   });
 
@@ -137,12 +164,12 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
       blocked();
       return gate;
     });
-    await sleep(20);
+    await eventually(async () => (await subscribers(keyOf(id))) === 1);
     await store.appendDelta(id, 1, 't1 ');
     await isBlocked;
     await writeDeltas(store, id, 2, 18);
     await store.end(id, COMPLETE);
-    await sleep(50);
+    await delivered(subscriber);
     release();
     expect(await reading).toEqual(expected(1, 18, COMPLETE));
   });
@@ -164,14 +191,32 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     expect(await reading).toEqual(expected(1, 4, COMPLETE));
   });
 
-  it('loads its scripts again after SCRIPT FLUSH', async () => {
-    const store = makeStore();
+  it('sends a script again when Redis no longer has it (NOSCRIPT, as after a restart)', async () => {
+    // SCRIPT FLUSH would empty the cache of every client of this Redis: instead this connection
+    // answers NOSCRIPT to the store's first EVALSHAs, as a Redis that lost its scripts does.
+    const sent: string[] = [];
+    let forgotten = 2;
+    const forgetful = new Proxy(command, {
+      get(target, property, receiver) {
+        if (property === 'evalsha' && forgotten > 0) {
+          return async () => {
+            forgotten--;
+            sent.push('EVALSHA');
+            throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+          };
+        }
+        if (property === 'eval') sent.push('EVAL');
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const store = makeStore(undefined, { command: forgetful, subscriber });
     const id = randomUUID();
     await store.appendDelta(id, 1, 't1 ');
-    await command.script('FLUSH');
-    await store.appendDelta(id, 2, 't2 ');
     await store.end(id, COMPLETE);
-    expect(await collect(store.read(id, 0))).toEqual(expected(1, 2, COMPLETE));
+    await store.appendDelta(randomUUID(), 1, 't1 ');
+    expect(sent).toEqual(['EVALSHA', 'EVAL', 'EVALSHA', 'EVAL']);
+    expect(await collect(store.read(id, 0))).toEqual(expected(1, 1, COMPLETE));
   });
 
   it('refuses a malformed entry in its stream', async () => {
