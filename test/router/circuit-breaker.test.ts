@@ -33,7 +33,8 @@ describe('circuit breaker per deployment', () => {
       },
       random: () => 0.99, // least-busy ties keep the listed order with this draw
       recorder,
-      resilience: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, halfOpenAfterMs: 80 } },
+      // A cool-down long enough that the open-state checks fit in it on a loaded machine.
+      resilience: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, halfOpenAfterMs: 1_000 } },
     });
     const first = async () => (await collect(router.stream({ model: 'chat', messages })))[0];
 
@@ -48,14 +49,14 @@ describe('circuit breaker per deployment', () => {
     expect(a.calls).toHaveLength(2);
 
     // After the cool-down one trial call goes through; it fails, so the circuit opens again.
-    await sleep(100);
+    await sleep(1_100);
     expect(await first()).toMatchObject({ provider: 'b', attempt: 2 });
     expect(a.calls).toHaveLength(3);
     expect(router.circuitState('a/m')).toBe('OPEN');
 
     // Next trial succeeds: closed again, and a serves.
     healthy = true;
-    await sleep(100);
+    await sleep(1_100);
     expect(await first()).toMatchObject({ provider: 'a', attempt: 1 });
     expect(router.circuitState('a/m')).toBe('CLOSED');
     expect(changes).toEqual(['a/m:OPEN', 'a/m:HALF_OPEN', 'a/m:OPEN', 'a/m:HALF_OPEN', 'a/m:CLOSED']);

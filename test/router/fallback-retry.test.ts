@@ -144,7 +144,6 @@ describe('Retry-After', () => {
     const elapsed = performance.now() - started;
     expect(parts.at(-1)?.type).toBe('finish');
     expect(elapsed).toBeGreaterThanOrEqual(115);
-    expect(elapsed).toBeLessThan(2_000);
   });
 
   it('computes full-jitter exponential delays, raised to Retry-After and capped', () => {

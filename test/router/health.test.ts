@@ -11,6 +11,7 @@ import {
 } from '../../src/providers/health/index.js';
 import { createMockProvider } from '../../src/providers/mock/index.js';
 import { createRouter } from '../../src/providers/router/index.js';
+import { until } from '../helpers/eventually.js';
 import { collect, createScriptedProvider, fail, ok, providerError, text } from './helpers/scripted-provider.js';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -149,13 +150,11 @@ describe('health monitor: active probes', () => {
     });
     health.start();
     health.start(); // idempotent
-    await sleep(5);
-    expect(health.get('a')?.lastCheckedAt).toBeInstanceOf(Date);
+    await until(() => health.get('a')?.lastCheckedAt instanceof Date, 'the first probe');
     expect(scheduled).toHaveLength(1);
     a.probeError = providerError('a');
     scheduled[0]?.();
-    await sleep(5);
-    expect(health.get('a')?.status).toBe('DOWN');
+    await until(() => health.get('a')?.status === 'DOWN', 'provider a DOWN');
     health.stop();
     expect(cleared).toBe(1);
   });
@@ -166,9 +165,9 @@ describe('health monitor: active probes', () => {
     const events: string[] = [];
     health.onChange((s) => events.push(s.status));
     health.start();
-    await sleep(30);
+    await until(() => health.get('a')?.lastCheckedAt instanceof Date, 'the first probe');
     a.probeError = providerError('a');
-    await sleep(80);
+    await until(() => events.includes('DOWN'), 'a probe on the interval to see the failure');
     health.stop();
     expect(events).toEqual(['DOWN']);
   });

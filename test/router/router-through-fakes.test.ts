@@ -102,11 +102,18 @@ function errorOf(parts: RoutedStreamPart[]): ErrorPart['error'] {
   return last.error;
 }
 
+/** A fake's first token later than any test's timeout: the fakes wake early when the client leaves. */
+const NEVER_MS = 600_000;
+const FIRST_TOKEN_MS = 3_000;
+
+/** Generous: on a loaded machine the fake can see the close well after the client made it. */
+const OUTCOME_WAIT_MS = 60_000;
+
 /** The fake's view of how a request ended, or a clear failure if it never settles. */
 async function outcomeOf(kind: Kind, index: number): Promise<RequestOutcome> {
   const record = chatRequests(kind)[index];
   if (!record) throw new Error(`${kind} fake has no chat request #${index}`);
-  const timer = sleep(3_000).then(() => `still ${record.outcome} after 3 s` as const);
+  const timer = sleep(OUTCOME_WAIT_MS).then(() => `still ${record.outcome} after ${OUTCOME_WAIT_MS} ms` as const);
   return Promise.race([fakes[kind].settled(record), timer]) as Promise<RequestOutcome>;
 }
 
@@ -176,7 +183,6 @@ describe('router through the real adapters and the HTTP fakes', () => {
       const elapsed = performance.now() - started;
 
       expect(elapsed).toBeGreaterThanOrEqual(waitMs - 20);
-      expect(elapsed).toBeLessThan(waitMs + 3_000);
       expect(startOf(parts)).toMatchObject({ provider: kind, deploymentId: model, attempt: 2 });
       expect(textOf(parts)).toBe(replies[kind]);
       expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: { unified: 'stop' } });
@@ -198,7 +204,8 @@ describe('router through the real adapters and the HTTP fakes', () => {
         monitor.recorder.circuitChanged(provider, id, state);
       },
     };
-    const halfOpenAfterMs = 500;
+    // Long enough that checking the open state below fits in it even on a loaded machine.
+    const halfOpenAfterMs = 3_000;
     const router = routerFor({
       providers,
       recorder,
@@ -277,15 +284,14 @@ describe('router through the real adapters and the HTTP fakes', () => {
   );
 
   it('an abort before the first token ends with CANCELLED alone: no retry, no fallback', async () => {
-    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: 3_000 });
+    // A first token later than the test's timeout: only the abort can end this in time.
+    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: NEVER_MS });
     const router = routerFor({ fallbacks: [ANTHROPIC], resilience: { retry: { ...noRetries, maxRetries: 2 } } });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
 
-    const started = performance.now();
     const parts = await collect(router.stream({ model: 'chat', messages, signal: controller.signal }));
 
-    expect(performance.now() - started).toBeLessThan(2_500);
     expect(types(parts)).toEqual(['error']);
     expect(errorOf(parts)).toMatchObject({ code: 'CANCELLED', retryable: false });
     expect(chatRequests('openai')).toHaveLength(1);
@@ -294,28 +300,27 @@ describe('router through the real adapters and the HTTP fakes', () => {
   });
 
   it('falls back to Ollama when OpenAI sends no first token in time, aborting the slow call', async () => {
-    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: 3_000 });
+    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: NEVER_MS });
+    // The limit applies to the fallback's call too: generous, so a loaded machine's Ollama fits.
     const router = routerFor({
       fallbacks: [OLLAMA],
-      resilience: { retry: noRetries, timeouts: { firstTokenMs: 150 } },
+      resilience: { retry: noRetries, timeouts: { firstTokenMs: FIRST_TOKEN_MS } },
     });
 
     const started = performance.now();
     const parts = await collect(router.stream({ model: 'chat', messages }));
-    const elapsed = performance.now() - started;
 
     expect(startOf(parts)).toMatchObject({ provider: 'ollama', kind: 'ollama', deploymentId: OLLAMA, attempt: 2 });
     expect(textOf(parts)).toBe(replies.ollama);
     expect(parts.at(-1)).toMatchObject({ type: 'finish' });
-    expect(elapsed).toBeGreaterThanOrEqual(140);
-    expect(elapsed).toBeLessThan(2_500); // well before the delayed first token
+    expect(performance.now() - started).toBeGreaterThanOrEqual(FIRST_TOKEN_MS - 10);
     expect(chatRequests('openai')).toHaveLength(1);
     expect(await outcomeOf('openai', 0)).toBe('aborted');
     expect(chatRequests('ollama')).toHaveLength(1);
   });
 
   it('without a fallback, a first-token timeout is a PROVIDER_UNAVAILABLE error naming the limit', async () => {
-    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: 3_000 });
+    fakes.openai.faults.always({ path: chatPath.openai, firstTokenDelayMs: NEVER_MS });
     const router = routerFor({ fallbacks: [], resilience: { retry: noRetries, timeouts: { firstTokenMs: 150 } } });
 
     const parts = await collect(router.stream({ model: 'chat', messages }));
