@@ -14,6 +14,39 @@ const providerEntrySchema = z.strictObject({
   defaultModel: z.string().min(1).optional(),
 });
 
+/**
+ * Limits on GraphQL operations, checked before anything runs (HTTP, SSE and WebSocket alike);
+ * refusals are BAD_USER_INPUT with `extensions.limit` naming the limit.
+ */
+const graphqlLimitsSchema = z
+  .strictObject({
+    /** Deepest nesting of fields (fragments do not count as levels; introspection is exempt). */
+    maxDepth: z.number().int().positive().default(12),
+    /** Aliased fields per operation (`__typename` exempt). */
+    maxAliases: z.number().int().positive().default(15),
+    /** graphql-armor's cost: 1 a scalar, 2 an object, x1.5 a level, x a literal first/last. */
+    maxCost: z.number().int().positive().default(20_000),
+    /** Lexical tokens in one document, counted while parsing. */
+    maxTokens: z.number().int().positive().default(2_000),
+    /** Directives in one document. */
+    maxDirectives: z.number().int().positive().default(50),
+    /** Rows nested connections may return: the product of page sizes down any path. */
+    maxConnectionNodes: z.number().int().positive().default(10_000),
+    /** Longest string argument that has no limit of its own (ids, names, titles), in characters. */
+    maxStringChars: z.number().int().positive().default(1_000),
+    websocket: z
+      .strictObject({
+        /** Largest message a client may send; a bigger one closes the socket with 1009. */
+        maxPayloadBytes: z.number().int().positive().default(1_048_576),
+        /** Operations running at once on one socket. */
+        maxSubscriptions: z.number().int().positive().default(100),
+        /** Open sockets from one client address (behind a proxy: the proxy's address). */
+        maxSocketsPerAddress: z.number().int().positive().default(50),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 /** The whole `SWITCHYARD_CONFIG` file: routing, plus named provider deployments. */
 export const configFileSchema = routerConfigSchema.extend({
   providers: z
@@ -29,6 +62,8 @@ export const configFileSchema = routerConfigSchema.extend({
     .strictObject({
       /** Longest message a user may send, in characters. */
       maxContentChars: z.number().int().positive().default(100_000),
+      /** Longest system prompt, in characters. */
+      maxSystemPromptChars: z.number().int().positive().default(100_000),
       /** Tokens kept free for the reply when a request sets no maxTokens. */
       defaultReservedOutputTokens: z.number().int().positive().default(1_024),
       /**
@@ -50,6 +85,8 @@ export const configFileSchema = routerConfigSchema.extend({
       endedStreamTtlMs: z.number().int().positive().default(300_000),
     })
     .prefault({}),
+  /** What one GraphQL operation may ask for; see src/http/query-limits.ts for why these numbers. */
+  graphql: graphqlLimitsSchema,
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -6,8 +6,11 @@ import { createYoga } from 'graphql-yoga';
 import { type App, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
+import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
+import { useQueryLimits } from './http/query-limits.js';
+import { useRequestErrorCodes } from './http/request-error-codes.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
@@ -41,7 +44,13 @@ export async function createServer(config: Config, logger: Logger = createLogger
     maskedErrors: { maskError: maskUnexpected },
     // Uploads stop buffering one byte past the document limit (the resolver then says why).
     fetchAPI: createFetch({ formDataLimits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fieldSize: 1024 * 1024 } }),
-    plugins: [useHealthRoutes(app.services.health), useErrorPolicy(logger)],
+    plugins: [
+      useHealthRoutes(app.services.health),
+      ...useQueryLimits(config.file.graphql),
+      useArgumentLimits(argumentLimitsFor(config)),
+      useRequestErrorCodes(),
+      useErrorPolicy(logger),
+    ],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
       info: (...args) => logger.info(String(args[0]), { args: args.slice(1) }),
@@ -51,7 +60,7 @@ export async function createServer(config: Config, logger: Logger = createLogger
   });
 
   const http = createHttpServer(yoga);
-  const websocket = attachGraphqlWebSocket(http, yoga);
+  const websocket = attachGraphqlWebSocket(http, yoga, config.file.graphql.websocket);
   try {
     await listen(http, config.port, config.host);
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { RedisClients } from '../pubsub/redis-clients.js';
+import { describeFailure } from './describe-failure.js';
 
 export interface ComponentHealth {
   status: 'ok' | 'down';
@@ -43,11 +44,11 @@ export function createHealthService({
     try {
       return { status: 'ok', latencyMs: await check(), error: null };
     } catch (error) {
-      return { status: 'down', latencyMs: null, error: (error as Error).message };
+      return { status: 'down', latencyMs: null, error: describeFailure(error) };
     }
   };
 
-  const report = async (): Promise<HealthReport> => {
+  const measure = async (): Promise<HealthReport> => {
     const [db, cache] = await Promise.all([
       probe(() => database.ping(timeoutMs)),
       redis ? probe(() => redis.ping(timeoutMs)) : Promise.resolve(null),
@@ -60,6 +61,15 @@ export function createHealthService({
           ? 'degraded'
           : 'ok';
     return { status, database: db, redis: cache };
+  };
+
+  // Callers at the same moment (10,000 aliases of `health`, probes from every load balancer) share one probe.
+  let running: Promise<HealthReport> | undefined;
+  const report = (): Promise<HealthReport> => {
+    running ??= measure().finally(() => {
+      running = undefined;
+    });
+    return running;
   };
 
   return {

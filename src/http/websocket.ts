@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { type DocumentNode, type ExecutionArgs, GraphQLError } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -20,23 +20,65 @@ export interface GraphqlWebSocket {
  * Serves graphql-ws (`graphql-transport-ws`) on the HTTP server's `/graphql`. Every operation
  * goes through `yoga.getEnveloped`, so it gets the same plugins, context and error policy as HTTP.
  */
-// biome-ignore lint/suspicious/noExplicitAny: yoga's server and user context types are not needed here
-export function attachGraphqlWebSocket(server: Server, yoga: YogaServerInstance<any, any>): GraphqlWebSocket {
-  const wss = new WebSocketServer({ noServer: true });
+export interface WebSocketLimits {
+  /** A bigger message closes the socket with 1009 (ws' `maxPayload`). */
+  maxPayloadBytes: number;
+  /** Operations running at once on one socket; one more is refused with BAD_USER_INPUT. */
+  maxSubscriptions: number;
+  /** Open sockets from one remote address; one more upgrade is refused with HTTP 429. */
+  maxSocketsPerAddress: number;
+}
+
+const DEFAULT_LIMITS: WebSocketLimits = { maxPayloadBytes: 1_048_576, maxSubscriptions: 100, maxSocketsPerAddress: 50 };
+
+export function attachGraphqlWebSocket(
+  server: Server,
+  // biome-ignore lint/suspicious/noExplicitAny: yoga's server and user context types are not needed here
+  yoga: YogaServerInstance<any, any>,
+  limits: WebSocketLimits = DEFAULT_LIMITS,
+): GraphqlWebSocket {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
+  const openPerAddress = new Map<string, number>();
   server.on('upgrade', (request: IncomingMessage, socket, head) => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname !== yoga.graphqlEndpoint) {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    const address = request.socket.remoteAddress ?? 'unknown';
+    if ((openPerAddress.get(address) ?? 0) >= limits.maxSocketsPerAddress) {
+      const reason = `at most ${limits.maxSocketsPerAddress} WebSockets from one address`;
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      openPerAddress.set(address, (openPerAddress.get(address) ?? 0) + 1);
+      ws.once('close', () => {
+        const left = (openPerAddress.get(address) ?? 1) - 1;
+        if (left > 0) openPerAddress.set(address, left);
+        else openPerAddress.delete(address);
+      });
+      wss.emit('connection', ws, request);
+    });
   });
 
   const disposable = useServer(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      // yoga marks validation errors with the HTTP status to answer; a socket has none to send
+      onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttpExtension),
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws has already entered this operation in ctx.subscriptions
+        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptions) {
+          return [
+            new GraphQLError(`at most ${limits.maxSubscriptions} operations may run at once on one WebSocket`, {
+              extensions: { code: 'BAD_USER_INPUT', limit: 'subscriptions', max: limits.maxSubscriptions },
+            }),
+          ];
+        }
         const request = ctx.extra.request;
         const headers = { get: (name: string) => String(request.headers[name.toLowerCase()] ?? '') || null };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -83,4 +125,9 @@ export function attachGraphqlWebSocket(server: Server, yoga: YogaServerInstance<
       }
     },
   };
+}
+
+function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
+  const { http: _http, ...extensions } = error.extensions ?? {};
+  return { ...error.toJSON(), extensions };
 }

@@ -17,6 +17,8 @@ export const DUPLICATE_SIMILARITY = 0.9;
 export const RECALL_WEIGHTS = { similarity: 0.7, recency: 0.2, importance: 0.1 } as const;
 /** A memory's recency halves every this many days since it was made or last recalled. */
 export const RECENCY_HALF_LIFE_DAYS = 30;
+/** Longest memory, in characters: memories are short facts. */
+export const MAX_MEMORY_CHARS = 2_000;
 const MAX_RECALL_K = 50;
 const CANDIDATES = 50;
 
@@ -44,7 +46,12 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
     async remember(userId: string, input: RememberInput) {
       const content = input.content.trim();
       if (content === '') throw badInput('content must not be empty', { field: 'content' });
-      if (content.length > 2_000) throw badInput('a memory is at most 2000 characters', { field: 'content' });
+      if (content.length > MAX_MEMORY_CHARS) {
+        throw badInput(`a memory is at most ${MAX_MEMORY_CHARS} characters`, {
+          field: 'content',
+          max: MAX_MEMORY_CHARS,
+        });
+      }
       const importance = input.importance ?? 0.5;
       if (!(importance >= 0 && importance <= 1))
         throw badInput('importance must be between 0 and 1', { field: 'importance' });

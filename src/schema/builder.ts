@@ -4,10 +4,16 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.js';
+import { badInput } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { UploadedFile } from '../rag/extract/extract-upload.js';
 import { decodeGlobalId, encodeGlobalId } from './global-id.js';
+
+/** Most rows a connection returns in one page; more is BAD_USER_INPUT (src/http/argument-limits.ts). */
+export const MAX_PAGE_SIZE = 100;
+/** Rows when a connection gets neither `first` nor `last`. */
+export const DEFAULT_PAGE_SIZE = 20;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -33,6 +39,8 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     filterConnectionTotalCount: true,
     onUnusedQuery: null,
+    maxConnectionSize: MAX_PAGE_SIZE,
+    defaultConnectionSize: DEFAULT_PAGE_SIZE,
   },
   relay: {
     clientMutationId: 'omit',
@@ -41,7 +49,18 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     nodesQueryOptions: false,
     encodeGlobalID: encodeGlobalId,
-    decodeGlobalID: decodeGlobalId,
+    // node(id) of a type this schema does not have is the client's mistake, not an unexpected error.
+    decodeGlobalID: (globalId) => {
+      const decoded = decodeGlobalId(globalId);
+      const { configStore } = builder;
+      if (
+        !configStore.hasConfig(decoded.typename) ||
+        configStore.getTypeConfig(decoded.typename).graphqlKind !== 'Object'
+      ) {
+        throw badInput(`"${globalId}" is not the ID of anything this API serves`, { id: globalId });
+      }
+      return decoded;
+    },
   },
   errors: {
     defaultTypes: [],
