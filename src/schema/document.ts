@@ -14,6 +14,10 @@ export const DocumentRef = builder.prismaNode('Document', {
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     status: t.expose('status', { type: DocumentStatusEnum }),
     chunkCount: t.exposeInt('chunkCount'),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why indexing failed; null unless status is FAILED.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     chunks: t.relatedConnection(
       'chunks',
