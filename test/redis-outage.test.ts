@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { collect, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
@@ -7,7 +8,8 @@ import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) {
-  __typename ... on MessageDelta { seq text } ... on MessageFailed { code error } } }`;
+  __typename ... on MessageDelta { seq text } ... on MessageFailed { code error }
+  ... on MessageCompleted { message { status content } } } }`;
 const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
 const HEALTH = '{ health { status redis { status error } } }';
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
@@ -170,6 +172,81 @@ describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances',
       } finally {
         await restoreRedis();
         await Promise.all(clients.map((client) => client.dispose()));
+      }
+    },
+    5 * WAIT_MS,
+  );
+});
+
+describe.skipIf(!postgresUrl || !redisUrl)('an owner that stops during a Redis outage', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let proxy: TcpProxy;
+  let openai: FakeServer;
+  let file: ReturnType<typeof writeConfigFile>;
+  let owner: TestServer | undefined;
+  let reader: TestServer;
+  let cut = false;
+
+  beforeAll(async () => {
+    const redis = new URL(redisUrl as string);
+    proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    redis.hostname = '127.0.0.1';
+    redis.port = String(proxy.port);
+    openai = await startOpenAIFake();
+    openai.faults.always({ path: '/v1/chat/completions', tokenDelayMs: 40 });
+    scratch = await createScratchDatabase(postgresUrl as string);
+    // A reader that has heard nothing for a second asks the database (staleAfterMs).
+    file = writeConfigFile({ chat: { heartbeatMs: 100, staleAfterMs: 1_000, sweepIntervalMs: 200 } });
+    const env = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: redis.toString(),
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: openai.baseURL,
+      SWITCHYARD_CONFIG: file.path,
+    };
+    [owner, reader] = await Promise.all([startTestServer(env), startTestServer(env)]);
+  }, WAIT_MS);
+  afterAll(async () => {
+    if (cut) await proxy.restore();
+    await Promise.all([owner?.close(), reader?.close()]);
+    await Promise.all([proxy?.close(), openai?.close(), scratch?.drop()]);
+    file?.cleanup();
+  }, WAIT_MS);
+
+  it(
+    'gives a subscriber elsewhere its terminal event from the stored message when the end never reached Redis',
+    async () => {
+      const running = owner as TestServer;
+      const result = await running.query<{ sendMessage: { assistantMessage: { id: string } } }>(SEND, {
+        input: { provider: 'openai', model: 'gpt-4o-mini', content: words(40) },
+      });
+      const id = result.data?.sendMessage.assistantMessage.id as string;
+      const client = wsClient(reader.wsUrl);
+      try {
+        const stream = collect(client, STREAM, { id }, 'messageStream');
+        await within(stream.waitFor(2), 'the first deltas through Redis');
+        cut = true;
+        await proxy.cut();
+        const stored = await eventually(
+          () => running.app.database.prisma.message.findUniqueOrThrow({ where: { id: rawId(id) } }),
+          (r) => r.status !== 'STREAMING',
+          WAIT_MS,
+        );
+        expect(stored).toMatchObject({ status: 'COMPLETE', content: `echo: ${words(40)}` });
+        // The owner stops with its shared writes still held back: they are given up.
+        await running.close();
+        owner = undefined;
+        cut = false;
+        await proxy.restore();
+
+        const events = await within(stream.done, 'the terminal event on the other instance');
+        const { seqs, text, terminal } = shape(events);
+        expect(terminal).toEqual(['MessageCompleted']);
+        expect(events.at(-1)?.message).toMatchObject({ status: 'COMPLETE', content: stored.content });
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        expect(stored.content.startsWith(text)).toBe(true);
+      } finally {
+        await client.dispose();
       }
     },
     5 * WAIT_MS,

@@ -99,10 +99,27 @@ export function createChatService(deps: ChatServiceDeps) {
    */
   async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const leave = deps.gate.enter(messageId);
+    // A reader left waiting on the buffer for `staleAfterMs` asks the database whether its message
+    // ended: an end that never reached the shared buffer (its owner stopped during a Redis outage
+    // and gave up the writes it held back) then comes from the stored message instead of never.
+    // Time the subscriber spends with an event in hand does not count.
+    const reading = new AbortController();
+    const stopReading = () => reading.abort();
+    signal.addEventListener('abort', stopReading, { once: true });
+    let waiting = true;
+    const idle = setTimeout(async function check() {
+      const message = waiting ? await db.message.findUnique({ where: { id: messageId } }).catch(() => null) : null;
+      if (waiting && message && isTerminal(message.status)) reading.abort();
+      else if (!reading.signal.aborted) idle.refresh(); // the finally aborts before it clears the timer
+    }, settings.staleAfterMs);
+    idle.unref();
     try {
-      for await (const event of store.read(messageId, afterSeq, signal)) {
+      for await (const event of store.read(messageId, afterSeq, reading.signal)) {
+        waiting = false;
         if (event.type === 'delta') {
           yield { kind: 'delta', messageId, seq: event.seq, text: event.text };
+          waiting = true;
+          idle.refresh();
         } else {
           yield event.status === 'COMPLETE'
             ? { kind: 'completed', messageId }
@@ -123,6 +140,9 @@ export function createChatService(deps: ChatServiceDeps) {
         resumeAfterSeq: error.oldestSeq - 1,
       });
     } finally {
+      reading.abort();
+      clearTimeout(idle);
+      signal.removeEventListener('abort', stopReading);
       leave();
     }
   }
