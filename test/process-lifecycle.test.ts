@@ -46,20 +46,37 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Pids whose parent is `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
+/** Pids started by `pid`, its children's children included (Linux /proc). */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(entry));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       // the process ended while we looked
     }
   }
-  return children;
+  const found: number[] = [];
+  const queue = [pid];
+  for (let current = queue.shift(); current !== undefined; current = queue.shift()) {
+    for (const [child, parent] of parents) {
+      if (parent === current) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function commandOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 const answers = (url: string) =>
@@ -118,23 +135,20 @@ describe('npm start', () => {
     async (signal) => {
       const npm = start({ PORT: '0', DATA_DIR: 'memory://', HOME: tmpdir() }, ['npm', 'start']);
       const url = await npm.url;
-      const npmPid = npm.child.pid as number;
-      // npm runs the script through sh, which execs node: the server is npm's only child.
-      const servers = childrenOf(npmPid);
-      for (const pid of servers) orphans.add(pid);
-      expect(servers).toHaveLength(1);
-      const [server] = servers as [number];
-      expect(readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0')).toContain('dist/main.js');
+      // The server, however npm started it (sh -c, or sh exec'ing node), is found among npm's descendants.
+      const descendants = descendantsOf(npm.child.pid as number);
+      for (const pid of descendants) orphans.add(pid);
+      // Plain node runs the compiled server: no tsx, no loader.
+      expect(descendants.filter((pid) => commandOf(pid).join(' ') === 'node dist/main.js')).toHaveLength(1);
 
       npm.child.kill(signal);
       await npm.exited;
-      expect(
-        await eventually(
-          () => isAlive(server),
-          (alive) => !alive,
-          WAIT,
-        ),
-      ).toBe(false);
+      const alive = await eventually(
+        () => descendants.filter(isAlive),
+        (pids) => pids.length === 0,
+        { timeoutMs: WAIT, what: `npm's processes (${descendants.join(', ')}) to exit` },
+      );
+      expect(alive).toEqual([]);
       expect(await answers(url)).toBe(false);
     },
     PROCESS_TIMEOUT,
