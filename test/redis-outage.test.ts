@@ -6,6 +6,7 @@ import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres
 import { collect, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { startValveProxy, type ValveProxy } from './helpers/valve-proxy.js';
 
 const STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) {
   __typename ... on MessageDelta { seq text } ... on MessageFailed { code error }
@@ -28,7 +29,9 @@ async function within<T>(promise: Promise<T>, what: string): Promise<T> {
 
 describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  /** Instances -> proxy (cut: connections refused) -> valve (hold: Redis silent) -> Redis. */
   let proxy: TcpProxy;
+  let valve: ValveProxy;
   /** Whether the proxy is cut: restoring one that listens would listen twice on its port. */
   let cut = false;
   const cutRedis = async () => {
@@ -46,7 +49,8 @@ describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances',
 
   beforeAll(async () => {
     const redis = new URL(redisUrl as string);
-    proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    valve = await startValveProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(valve.url).port) });
     redis.hostname = '127.0.0.1';
     redis.port = String(proxy.port);
     openai = await startOpenAIFake();
@@ -63,8 +67,9 @@ describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances',
   }, WAIT_MS);
   afterAll(async () => {
     if (proxy) await restoreRedis(); // a failed test may have left it cut
+    valve?.release();
     await Promise.all([a?.close(), b?.close()]);
-    await Promise.all([proxy?.close(), openai?.close(), scratch?.drop()]);
+    await Promise.all([proxy?.close(), valve?.close(), openai?.close(), scratch?.drop()]);
   }, WAIT_MS);
 
   const send = async (server: TestServer, content: string) => {
@@ -171,6 +176,49 @@ describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances',
         await expectWhole(shortA, shortRow);
       } finally {
         await restoreRedis();
+        await Promise.all(clients.map((client) => client.dispose()));
+      }
+    },
+    5 * WAIT_MS,
+  );
+  it(
+    'a Redis that stops answering holds the shared stream back, and loses nothing when it answers again',
+    async () => {
+      const clients = [wsClient(a.wsUrl), wsClient(b.wsUrl)] as const;
+      try {
+        const id = await send(a, words(60));
+        const onOwner = collect(clients[0], STREAM, { id }, 'messageStream');
+        const elsewhere = collect(clients[1], STREAM, { id }, 'messageStream');
+        await within(Promise.all([onOwner.waitFor(3), elsewhere.waitFor(3)]), 'the first deltas on A and B');
+
+        valve.hold(); // connections stay open, replies wait: no error for ioredis to see
+        for (const server of [a, b]) {
+          const down = await eventually(
+            () => health(server),
+            (h) => h.ready === 503 && h.redis?.status === 'down',
+            WAIT_MS,
+          );
+          expect(JSON.parse(down.body).reason).toMatch(/redis/i);
+        }
+        const stored = await eventually(
+          () => row(a, id),
+          (r) => r.status !== 'STREAMING',
+          WAIT_MS,
+        );
+        expect(stored).toMatchObject({ status: 'COMPLETE', content: `echo: ${words(60)}` });
+        await expectWhole(await within(onOwner.done, 'the end on A, the owner, while Redis is silent'), stored);
+
+        valve.release();
+        for (const server of [a, b]) {
+          await eventually(
+            () => health(server),
+            (h) => h.ready === 200 && h.redis?.status === 'ok',
+            WAIT_MS,
+          );
+        }
+        await expectWhole(await within(elsewhere.done, 'the end on B once Redis answers'), stored);
+      } finally {
+        valve.release();
         await Promise.all(clients.map((client) => client.dispose()));
       }
     },
