@@ -1,10 +1,13 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
-// `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft` or `BENCH_ONLY=rag-search` runs one of them.
+// `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them;
+// `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
+import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
+import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
 
@@ -37,6 +40,14 @@ if (!only || only === 'read-path') {
   save('read-path.json', { requests, rows: readPath });
 }
 
+if (!only || only === 'cold-start') {
+  const cold = await benchColdStart(coldStartSettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  printColdStart(cold);
+  save('cold-start.json', { ...cold });
+  console.log(`\nwrote ${join(dir, 'cold-start.json')}`);
+}
+
 if (!only || only === 'chat-ttft') {
   const portkey = JSON.parse(
     readFileSync(join(import.meta.dirname, '../node_modules/@portkey-ai/gateway/package.json'), 'utf8'),
@@ -59,4 +70,12 @@ if (!only || only === 'rag-search') {
   const runSeconds = (performance.now() - started) / 1000;
   save('rag-search.json', { loadAverageAtEnd: loadavg(), runSeconds, ...rag });
   console.log(`\nwrote ${join(dir, 'rag-search.json')}`);
+}
+
+if (!only || only === 'health-live') {
+  const health = await benchHealthLive(healthLiveSettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  printHealthLive(health);
+  save('health-live.json', health as unknown as Record<string, unknown>);
+  console.log(`\nwrote ${join(dir, 'health-live.json')}`);
 }

@@ -65,7 +65,15 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const localEvents = createLocalEvents();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const pubsub = createAppPubSub(redis, logger);
-  const indexer = createIndexer({ db: database.prisma, sql: database.sql, embedder, chunk: heavyWork.chunk, logger });
+  const indexer = createIndexer({
+    db: database.prisma,
+    sql: database.sql,
+    embedder,
+    chunk: heavyWork.chunk,
+    logger,
+    // Embedded PGlite runs one statement at a time: small batches let every other query in between.
+    batchSize: database.kind === 'pglite' ? 32 : 256,
+  });
   const documents = createDocumentService({
     db: database.prisma,
     sql: database.sql,

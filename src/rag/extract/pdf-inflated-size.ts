@@ -8,6 +8,7 @@ const IN_MEMORY = 16 * 1024 * 1024;
 const DICT_WINDOW = 4096;
 // Truncated streams are common in real PDFs, and pdf.js reads what there is: so do we.
 const TOLERANT = { finishFlush: constants.Z_SYNC_FLUSH };
+const STREAMED = { ...TOLERANT, chunkSize: 1024 * 1024 };
 
 class OverBudget extends Error {}
 
@@ -77,7 +78,7 @@ async function streamedLength(data: Buffer, stages: number, limit: number): Prom
       done(total > limit ? new OverBudget() : null);
     },
   });
-  const inflaters = Array.from({ length: stages }, () => createInflate(TOLERANT));
+  const inflaters = Array.from({ length: stages }, () => createInflate(STREAMED));
   await pipeline([Readable.from([data]), ...inflaters, count]).catch(() => {});
   return total;
 }
