@@ -77,7 +77,7 @@ describe.skipIf(!postgresUrl || !redisUrl)('kill -9 of the owner, with Postgres 
     expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INTERRUPTED', lastSeq: received.seqs.at(-1) });
     expect(row.content).toBe(received.text);
     expect(events.at(-1)?.message?.content).toBe(received.text);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('kill -9 on the embedded database', () => {
@@ -109,5 +109,5 @@ describe('kill -9 on the embedded database', () => {
     expect(message.error).toMatch(/stopped before it finished/);
     expect(message.content.startsWith(received)).toBe(true);
     expect(message.content.length).toBeGreaterThanOrEqual(received.length);
-  }, 120_000);
+  }, 300_000);
 });

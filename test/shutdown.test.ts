@@ -217,7 +217,7 @@ describe('SIGTERM drains: running chats finish, new ones are refused', () => {
     }
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   it('what still runs at SHUTDOWN_TIMEOUT_MS ends INTERRUPTED with the text its subscribers got', async () => {
     openai = await startOpenAIFake({ reply: REPLY });
@@ -256,5 +256,5 @@ describe('SIGTERM drains: running chats finish, new ones are refused', () => {
     expect(openai.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.outcome)).toEqual(
       Array(5).fill('aborted'),
     );
-  }, 120_000);
+  }, 300_000);
 });
