@@ -25,6 +25,11 @@ export interface FaultSpec {
   cutAfterChunks?: number;
   /** Write this many chunks, then one that is not valid JSON, then end the response. */
   malformedAfterChunks?: number;
+  /**
+   * Awaited before each streamed chunk (0 is the first): a test holds the stream at a point of
+   * its choosing, or lets chunks out in step with what a client has received.
+   */
+  gate?: (chunkIndex: number) => Promise<void> | void;
 }
 
 interface Rule {

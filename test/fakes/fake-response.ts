@@ -62,6 +62,7 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
   w.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...w.headers });
   w.res.flushHeaders();
   for (const [index, frame] of frames.entries()) {
+    if (fault?.gate) await Promise.race([fault.gate(index), untilClosed(w.closed)]);
     const delay = index === 0 ? fault?.firstTokenDelayMs : fault?.tokenDelayMs;
     if (delay) await pause(delay, w.closed);
     if (w.closed.aborted) return;
