@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
+/** How long a publish that found Redis unreachable is kept for the reconnect. */
+const RETRY_PUBLISH_MS = 60_000;
+/** Publishes kept for the reconnect at most; beyond, they are dropped (and logged). */
+const MAX_UNSENT = 10_000;
+
 export interface RedisEventTargetDeps {
   publisher: Redis;
   /** A subscriber-mode connection; messages on channels not listened to here are ignored. */
@@ -12,7 +17,7 @@ export interface RedisEventTargetDeps {
  * The event target of `createPubSub` over Redis pub/sub, with topic = channel and JSON payloads
  * (as `@graphql-yoga/redis-event-target` does). Unlike that one, a failed PUBLISH or SUBSCRIBE
  * (Redis unreachable) is logged rather than left an unhandled rejection that ends the process,
- * and a SUBSCRIBE that failed is sent again when the connection is back.
+ * and a PUBLISH or SUBSCRIBE that failed is sent again when the connection is back.
  */
 export function createRedisEventTarget({ publisher, subscriber, logger }: RedisEventTargetDeps) {
   const callbacks = new Map<string, Set<EventListenerOrEventListenerObject>>();
@@ -31,6 +36,25 @@ export function createRedisEventTarget({ publisher, subscriber, logger }: RedisE
     }
     const event = new CustomEvent(channel, { detail });
     for (const listener of listeners) call(listener, event);
+  });
+
+  // Publishes that failed (Redis unreachable) go out when the connection is back, within a
+  // bound: a cancel asked for during an outage still stops its generation afterwards.
+  let unsent: { channel: string; message: string; until: number }[] = [];
+  const publish = (channel: string, message: string, until: number) => {
+    publisher.publish(channel, message).catch((error: Error) => {
+      if (Date.now() > until || unsent.length >= MAX_UNSENT) {
+        logger.warn('redis publish given up', { topic: channel, error: error.message });
+        return;
+      }
+      if (unsent.length === 0) logger.warn('redis publish failed; sending on reconnect', { error: error.message });
+      unsent.push({ channel, message, until });
+    });
+  };
+  publisher.on('ready', () => {
+    const due = unsent;
+    unsent = [];
+    for (const { channel, message, until } of due) publish(channel, message, until);
   });
 
   const subscribe = (topic: string) => {
@@ -61,9 +85,7 @@ export function createRedisEventTarget({ publisher, subscriber, logger }: RedisE
     },
     dispatchEvent(event: Event) {
       const detail = (event as CustomEvent).detail;
-      publisher.publish(event.type, detail === undefined ? '' : JSON.stringify(detail)).catch((error: Error) => {
-        logger.warn('redis publish failed', { topic: event.type, error: error.message });
-      });
+      publish(event.type, detail === undefined ? '' : JSON.stringify(detail), Date.now() + RETRY_PUBLISH_MS);
       return true;
     },
   };
