@@ -4,6 +4,7 @@ import { DEFAULT_USER_ID } from '../src/db/default-user.js';
 import { encodeGlobalId } from '../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from './fakes/index.js';
 import { writeConfigFile } from './helpers/config-file.js';
+import { until } from './helpers/eventually.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { seedConversation, seedOtherUser } from './helpers/seed.js';
 import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
@@ -28,6 +29,8 @@ interface SendResult {
 }
 
 const mockText = (content: string) => `Mock reply to: ${content}`;
+/** A fake's gate that never opens: the stream stays silent until the client goes away. */
+const never = new Promise<void>(() => {});
 const wordCount = (text: string) => text.split(' ').length;
 
 const backends = [
@@ -266,7 +269,9 @@ for (const backend of backends)
     });
 
     it('cancelMessage aborts the upstream request and keeps the partial text as CANCELLED', async () => {
-      openai.faults.always({ tokenDelayMs: 150, path: '/v1/chat/completions' });
+      // The upstream sends three tokens, then nothing until the request is aborted: only the
+      // cancel can end this message (a broken cancel would end FAILED at the idle timeout).
+      openai.faults.always({ path: '/v1/chat/completions', gate: (index) => (index > 3 ? never : undefined) });
       try {
         const client = wsClient(server.wsUrl);
         try {
@@ -276,7 +281,7 @@ for (const backend of backends)
             model: 'gpt-4o-mini',
           });
           const stream = collect(client, STREAM, { id: sent.assistantMessage.id }, 'messageStream');
-          await stream.waitFor(2);
+          await until(() => shape(stream.events).text === 'echo: one two', 'the three tokens before the stall');
           const cancelled = await server.query<{ cancelMessage: { status: string; content: string; error: string } }>(
             'mutation ($id: ID!) { cancelMessage(id: $id) { status content error } }',
             { id: sent.assistantMessage.id },
@@ -300,17 +305,27 @@ for (const backend of backends)
     });
 
     it('a client that disconnects does not stop its generation', async () => {
-      const client = wsClient(server.wsUrl);
-      const content = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
-      const stream = collect(client, CHAT, { input: { content } }, 'chat');
-      const [delta] = await stream.waitFor(2);
-      await client.dispose();
-      const id = (delta as StreamEventResult).messageId as string;
+      // The upstream holds after two tokens until a second reader is attached, so the generation
+      // is surely still running when the first client leaves, however slow the machine.
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      openai.faults.always({ path: '/v1/chat/completions', gate: (index) => (index > 2 ? released : undefined) });
       const reader = wsClient(server.wsUrl);
       try {
-        const rest = await collect(reader, STREAM, { id, after: 0 }, 'messageStream').done;
-        expect(shape(rest)).toMatchObject({ text: mockText(content), terminal: ['MessageCompleted'] });
+        const client = wsClient(server.wsUrl);
+        const content = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+        const stream = collect(client, CHAT, { input: { content, provider: 'openai' } }, 'chat');
+        const [delta] = await stream.waitFor(1);
+        await client.dispose();
+        const id = (delta as StreamEventResult).messageId as string;
+        const rest = collect(reader, STREAM, { id, after: 0 }, 'messageStream');
+        await until(() => rest.events.length > 0, 'the second reader to replay the first tokens');
+        release();
+        expect(shape(await rest.done)).toMatchObject({ text: `echo: ${content}`, terminal: ['MessageCompleted'] });
       } finally {
+        openai.faults.clear();
         await reader.dispose();
       }
     });
