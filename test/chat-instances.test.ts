@@ -62,7 +62,8 @@ describe.skipIf(!postgresUrl || !redisUrl)('several instances sharing Postgres a
   });
 
   it('cancelMessage sent to A stops the generation running on B', async () => {
-    const id = await sendTo(b, words(60));
+    // 600 tokens 40 ms apart: 24 s, so a cancel that works ends it long before it completes.
+    const id = await sendTo(b, words(600));
     const client = wsClient(a.wsUrl);
     try {
       const stream = collect(client, STREAM, { id }, 'messageStream');
@@ -75,19 +76,20 @@ describe.skipIf(!postgresUrl || !redisUrl)('several instances sharing Postgres a
       const events = await stream.done;
       expect(events.at(-1)).toMatchObject({ __typename: 'MessageFailed', code: 'CANCELLED' });
       expect(cancelled.data?.cancelMessage.content).toBe(shape(events).text);
-      expect(shape(events).seqs.length).toBeLessThan(20);
+      expect(shape(events).text.length).toBeLessThan(`Mock reply to: ${words(600)}`.length);
     } finally {
       await client.dispose();
     }
   });
 
   it('when the owning instance is killed (-9), a live instance marks the message INTERRUPTED and its subscribers hear it', async () => {
+    // 300 tokens 100 ms apart: still running when it is killed, however slow the machine.
     const child = spawnServer({ ...env, PORT: '0', MOCK_TOKEN_DELAY_MS: '100' });
     const url = await child.url;
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: SEND, variables: { input: { content: words(80) } } }),
+      body: JSON.stringify({ query: SEND, variables: { input: { content: words(300) } } }),
     });
     const id = ((await response.json()) as { data: { sendMessage: { assistantMessage: { id: string } } } }).data
       .sendMessage.assistantMessage.id;
