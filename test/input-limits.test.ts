@@ -90,6 +90,18 @@ describe('input limits: every argument has a size, every page a maximum', () => 
       input: { title: 'ok', content: 'text', metadata: { blob: 'b'.repeat(20_000) } },
     });
     expect(metadata.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.metadata', max: 16_384 });
+    // nested past what JSON.stringify can recurse through (written by hand: the client's stringify cannot either)
+    const depth = 5_000;
+    const deep = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"query":${JSON.stringify(ingest)},"variables":{"input":{"title":"t","content":"c","metadata":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}}`,
+    });
+    expect(((await deep.json()) as { errors: { extensions: unknown }[] }).errors[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'input.metadata',
+      max: 64,
+    });
     await stillAnswers();
   });
 

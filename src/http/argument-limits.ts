@@ -159,10 +159,13 @@ export function findOverLimit(
       return refusal(`${name} is ${value.length} characters; at most ${max} are allowed`, { field: name, max });
     }
     if (type.name === 'JSON') {
-      const size = JSON.stringify(value)?.length ?? 0;
-      if (size <= limits.maxJsonChars) return undefined;
       const max = limits.maxJsonChars;
-      return refusal(`${name} is ${size} characters of JSON; at most ${max} are allowed`, { field: name, max });
+      const size = jsonSize(value, max);
+      if (size === 'too deep') {
+        return refusal(`${name} is nested deeper than ${MAX_JSON_DEPTH} levels`, { field: name, max: MAX_JSON_DEPTH });
+      }
+      if (size <= max) return undefined;
+      return refusal(`${name} is over ${max} characters of JSON; at most ${max} are allowed`, { field: name, max });
     }
     return undefined;
   };
@@ -214,4 +217,28 @@ export function findOverLimit(
   };
 
   return walk(operation.selectionSet, root, 1);
+}
+
+/** JSON arguments nest at most this deep: recursion over them (JSON.stringify too) overflows the stack. */
+const MAX_JSON_DEPTH = 64;
+
+/** About how many characters `value` takes as JSON, counted without recursion; stops past `max`. */
+function jsonSize(value: unknown, max: number): number | 'too deep' {
+  let size = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0 && size <= max) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (depth > MAX_JSON_DEPTH) return 'too deep';
+    if (typeof item === 'string') size += item.length + 2;
+    else if (item === null || typeof item !== 'object') size += String(item).length;
+    else {
+      const entries = Array.isArray(item) ? item.map((v) => ['', v] as const) : Object.entries(item);
+      size += 2 + entries.length;
+      for (const [key, child] of entries) {
+        size += key === '' ? 0 : key.length + 3;
+        pending.push([child, depth + 1]);
+      }
+    }
+  }
+  return size;
 }
