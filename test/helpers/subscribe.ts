@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -18,6 +19,9 @@ export const STREAM_EVENT_FIELDS = `
   ... on MessageFailed { code error message { id status content provider error } }
 `;
 
+/** Below vitest's test timeout, so a wait that gives up says how far it got. */
+const WAIT_FOR_TIMEOUT_MS = 60_000;
+
 export function wsClient(url: string): Client {
   return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
 }
@@ -26,8 +30,11 @@ export interface Collected<T> {
   events: T[];
   /** Resolves when the operation completes; rejects with its errors. */
   done: Promise<T[]>;
-  /** Resolves once `n` events have arrived. */
-  waitFor(n: number): Promise<T[]>;
+  /**
+   * Resolves once `n` events have arrived; rejects if the operation ends first, or at the
+   * deadline with the events so far (a wait never hangs until the test's own timeout).
+   */
+  waitFor(n: number, timeoutMs?: number): Promise<T[]>;
   unsubscribe(): void;
 }
 
@@ -64,10 +71,22 @@ export function collect<T = StreamEventResult>(
   return {
     events,
     done,
-    waitFor: (n) =>
-      events.length >= n
-        ? Promise.resolve(events)
-        : new Promise((resolve, reject) => waiters.push({ n, resolve, reject })),
+    waitFor: (n, timeoutMs = WAIT_FOR_TIMEOUT_MS) => {
+      if (events.length >= n) return Promise.resolve(events);
+      return new Promise<T[]>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const last = inspect(events.slice(-3), { depth: 4 });
+          reject(new Error(`waitFor: ${events.length} of ${n} events after ${timeoutMs} ms; the last: ${last}`));
+        }, timeoutMs);
+        const settle =
+          <A>(fn: (a: A) => void) =>
+          (a: A) => {
+            clearTimeout(timer);
+            fn(a);
+          };
+        waiters.push({ n, resolve: settle(resolve), reject: settle(reject) });
+      });
+    },
     unsubscribe: () => unsubscribe(),
   };
 }
