@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGlobalId } from '../src/schema/global-id.js';
+import { bigMarkdown } from './fixtures/big-markdown.js';
+import { inflationBombPdf, pageCountBombPdf } from './fixtures/pdf-bombs.js';
+import { eventually } from './helpers/eventually.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const UPLOAD = `mutation ($file: File!, $title: String) {
+  uploadDocument(file: $file, title: $title) { id status } }`;
+const STATUS = 'query ($id: ID!) { document(id: $id) { status chunkCount } }';
+
+interface Reply {
+  data?: { uploadDocument: { id: string; status: string } } | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function upload(server: TestServer, file: File): Promise<Reply> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null, title: file.name } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', file, file.name);
+  const response = await fetch(server.url, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+  return (await response.json()) as Reply;
+}
+
+/** The event loop's pulse: `/health/live` must answer while heavy work is under way. */
+async function live(server: TestServer): Promise<number> {
+  return (await fetch(`${server.origin}/health/live`)).status;
+}
+
+describe('heavy documents do not stall the event loop (embedded default)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const status = async (id: string) =>
+    (await server.query<{ document: { status: string; chunkCount: number } }>(STATUS, { id })).data?.document;
+  const running = () => server.app.heavyWork.stats();
+
+  it('refuses a PDF whose page stream inflates to 400 MB, answering /health/live while it reads it', async () => {
+    const bomb = inflationBombPdf(400 * 1024 * 1024);
+    const before = await server.app.database.prisma.document.count();
+    let settled = false;
+    const reply = upload(server, new File([new Uint8Array(bomb)], 'bomb.pdf', { type: 'application/pdf' })).finally(() => {
+      settled = true;
+    });
+    // Answers that came back while the upload was on a worker thread and still unanswered.
+    let answeredWhileReading = 0;
+    while (!settled) {
+      const reading = running().extraction.running > 0;
+      expect(await live(server)).toBe(200);
+      if (reading && !settled && running().extraction.running > 0) answeredWhileReading++;
+    }
+    const { errors } = await reply;
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(errors?.[0]?.message).toMatch(/inflate to more than \d+ bytes/);
+    expect(answeredWhileReading).toBeGreaterThanOrEqual(3);
+    expect(await server.app.database.prisma.document.count()).toBe(before);
+    expect(running().extraction).toMatchObject({ running: 0, waiting: 0 });
+  });
+
+  it('refuses a PDF of 40,000 pages with BAD_USER_INPUT, and the reading thread is free again', async () => {
+    const { errors } = await upload(server, new File([new Uint8Array(pageCountBombPdf(40_000))], 'pages.pdf'));
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(errors?.[0]?.message).toMatch(/40000 pages; at most \d+ are accepted/);
+    expect(running().extraction).toMatchObject({ running: 0, waiting: 0 });
+  });
+
+  it('indexes a 5 MB Markdown document to READY while /health/live keeps answering', async () => {
+    const markdown = bigMarkdown(5_000_000);
+    const { data, errors } = await upload(server, new File([markdown], 'manual.md'));
+    expect(errors).toBeUndefined();
+    const id = data?.uploadDocument.id as string;
+    // Each step: a status read, then a liveness probe. A probe counts when the reads on both sides of
+    // it saw the document INDEXING with no chunk written yet: the thread was still chunking it.
+    const seen: string[] = [];
+    let answeredWhileChunking = 0;
+    let previous = await status(id);
+    await eventually(
+      async () => {
+        expect(await live(server)).toBe(200);
+        const current = await status(id);
+        if (
+          previous?.status === 'INDEXING' &&
+          previous.chunkCount === 0 &&
+          current?.status === 'INDEXING' &&
+          current.chunkCount === 0
+        )
+          answeredWhileChunking++;
+        seen.push(`${current?.status}:${current?.chunkCount}`);
+        previous = current;
+        return current?.status;
+      },
+      (s) => s === 'READY' || s === 'FAILED',
+      { what: 'the 5 MB document to finish indexing', timeoutMs: 1_200_000, everyMs: 5 },
+    );
+    expect((await status(id))?.status).toBe('READY');
+    expect(answeredWhileChunking).toBeGreaterThanOrEqual(3);
+    // and it kept answering through the batches that followed
+    expect(seen.filter((s) => s.startsWith('INDEXING:') && s !== 'INDEXING:0').length).toBeGreaterThanOrEqual(3);
+    const chunks = await server.app.database.prisma.chunk.count({
+      where: { documentId: parseGlobalId(id, 'Document') },
+    });
+    expect(chunks).toBeGreaterThan(1_000);
+    expect(chunks).toBe((await status(id))?.chunkCount);
+  }, 1_500_000);
+
+  it('deleting a document mid-indexing stops its work: no chunks, the thread cancelled and free', async () => {
+    const { data } = await upload(server, new File([bigMarkdown(4_000_000, 7)], 'doomed.md'));
+    const id = data?.uploadDocument.id as string;
+    const cancelledBefore = running().indexing.cancelled;
+    await eventually(
+      () => running().indexing.running,
+      (n) => n > 0,
+      { what: 'its chunking on an indexing thread' },
+    );
+    const deleted = await server.query<{ deleteDocument: string }>('mutation ($id: ID!) { deleteDocument(id: $id) }', {
+      id,
+    });
+    expect(deleted.errors).toBeUndefined();
+    const stats = await eventually(
+      () => running().indexing,
+      (s) => s.running === 0,
+      { what: 'the indexing thread to be free' },
+    );
+    expect(stats.cancelled).toBe(cancelledBefore + 1);
+    const uuid = parseGlobalId(id, 'Document');
+    expect(await server.app.database.prisma.chunk.count({ where: { documentId: uuid } })).toBe(0);
+    expect(await server.app.database.prisma.document.count({ where: { id: uuid } })).toBe(0);
+  }, 300_000);
+});
