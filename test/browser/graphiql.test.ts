@@ -26,6 +26,9 @@ function isLocal(url: string): boolean {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
 }
 
+/** Generous, below the test's timeout: Chromium on a loaded machine is slow to start and paint. */
+const BROWSER_WAIT_MS = 60_000;
+
 describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
@@ -34,7 +37,8 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
   const requested: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ MOCK_TOKEN_DELAY_MS: '30' });
+    // Tokens far enough apart that a busy browser still paints some before the last one.
+    server = await startTestServer({ MOCK_TOKEN_DELAY_MS: '300' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -72,12 +76,15 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
     expect(response?.headers()['content-type']).toContain('text/html');
 
     const execute = page.locator('.graphiql-execute-button');
-    await execute.waitFor({ state: 'visible', timeout: 20_000 });
-    await expect.poll(() => page.title()).toContain('Switchyard');
-    await page.locator('.graphiql-query-editor').getByText('hello from the browser').waitFor({ timeout: 10_000 });
+    await execute.waitFor({ state: 'visible', timeout: BROWSER_WAIT_MS });
+    await expect.poll(() => page.title(), { timeout: BROWSER_WAIT_MS }).toContain('Switchyard');
+    await page
+      .locator('.graphiql-query-editor')
+      .getByText('hello from the browser')
+      .waitFor({ timeout: BROWSER_WAIT_MS });
 
     // Record every distinct text the result pane shows, from before the click on.
-    await page.locator('.graphiql-response').waitFor({ state: 'attached' });
+    await page.locator('.graphiql-response').waitFor({ state: 'attached', timeout: BROWSER_WAIT_MS });
     await page.evaluate(() => {
       const pane = document.querySelector('.graphiql-response') as Element;
       const seen: string[] = [];
@@ -96,7 +103,7 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
           t.includes('"status": "COMPLETE"'),
         ),
       undefined,
-      { timeout: 15_000 },
+      { timeout: BROWSER_WAIT_MS },
     );
     const texts = await page.evaluate(() => (window as unknown as { responseTexts: string[] }).responseTexts);
     await page.screenshot({ path: join(screenshotDir, 'graphiql-subscription.png') });
