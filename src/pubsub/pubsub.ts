@@ -4,7 +4,10 @@ import type { ProviderHealthSnapshot } from '../providers/health/index.js';
 import type { RedisClients } from './redis-clients.js';
 import { createRedisEventTarget } from './redis-event-target.js';
 
-/** Topic name -> payload. Add a topic here and every publisher and subscriber is typed. */
+/**
+ * Topic name -> payload. Add a topic here and every publisher and subscriber is typed. Handlers
+ * must be idempotent: after a Redis outage a publish may arrive twice (see redis-event-target.ts).
+ */
 export type Topics = {
   /** Asks the instance running a generation to abort it. */
   cancelMessage: [messageId: string];

@@ -3,6 +3,8 @@ import type { Logger } from '../logger.js';
 
 /** How long a publish that found Redis unreachable is kept for the reconnect. */
 const RETRY_PUBLISH_MS = 60_000;
+/** After a reconnect, when a failed publish is sent again, beside at once. */
+const RESEND_AFTER_MS = [1_000, 3_000];
 /** Publishes kept for the reconnect at most; beyond, they are dropped (and logged). */
 const MAX_UNSENT = 10_000;
 
@@ -39,7 +41,9 @@ export function createRedisEventTarget({ publisher, subscriber, logger }: RedisE
   });
 
   // Publishes that failed (Redis unreachable) go out when the connection is back, within a
-  // bound: a cancel asked for during an outage still stops its generation afterwards.
+  // bound: a cancel asked for during an outage still stops its generation afterwards. Other
+  // instances' subscriptions come back at about the same moment, but pub/sub drops what is sent
+  // before they do, so each is sent again a little later (topics are idempotent: a cancel).
   let unsent: { channel: string; message: string; until: number }[] = [];
   const publish = (channel: string, message: string, until: number) => {
     publisher.publish(channel, message).catch((error: Error) => {
@@ -54,7 +58,10 @@ export function createRedisEventTarget({ publisher, subscriber, logger }: RedisE
   publisher.on('ready', () => {
     const due = unsent;
     unsent = [];
-    for (const { channel, message, until } of due) publish(channel, message, until);
+    for (const { channel, message, until } of due) {
+      publish(channel, message, until);
+      for (const ms of RESEND_AFTER_MS) setTimeout(() => publish(channel, message, until), ms).unref();
+    }
   });
 
   const subscribe = (topic: string) => {
