@@ -170,7 +170,7 @@ export function createChatService(deps: ChatServiceDeps) {
     };
     const [first] = router.resolve(target).chain;
     if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
-    validateSendInput(input, first.provider.kind, settings.maxContentChars);
+    validateSendInput(input, first.provider.kind, settings);
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     const earlier = conversation ? await history(conversation.id) : [];
     const grounding = await ground(deps, {

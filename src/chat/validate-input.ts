@@ -23,13 +23,21 @@ const temperatureRange: Record<ChatProvider['kind'], [number, number]> = {
 };
 
 /** Rejects what no provider should be sent, with a message that says what is allowed. */
-export function validateSendInput(input: SendMessageInput, kind: ChatProvider['kind'], maxContentChars: number): void {
+export function validateSendInput(
+  input: SendMessageInput,
+  kind: ChatProvider['kind'],
+  limits: { maxContentChars: number; maxSystemPromptChars: number },
+): void {
   if (input.content.trim() === '') throw badInput('content must not be empty', { field: 'content' });
-  if (input.content.length > maxContentChars) {
-    throw badInput(`content is ${input.content.length} characters; at most ${maxContentChars} are allowed`, {
-      field: 'content',
-      max: maxContentChars,
-    });
+  // The GraphQL layer refuses these sizes first; this holds for any other caller of the service.
+  const sized = [
+    ['content', input.content, limits.maxContentChars],
+    ['systemPrompt', input.systemPrompt, limits.maxSystemPromptChars],
+  ] as const;
+  for (const [field, text, max] of sized) {
+    if (text != null && text.length > max) {
+      throw badInput(`${field} is ${text.length} characters; at most ${max} are allowed`, { field, max });
+    }
   }
   if (input.maxTokens != null && input.maxTokens <= 0) {
     throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
