@@ -1,10 +1,12 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
-// `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them.
+// `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them;
+// `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
+import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
@@ -36,6 +38,14 @@ if (!only || only === 'read-path') {
     console.log(`${row.path.padEnd(15)} ${String(row.concurrency).padStart(4)} ${fmt(p50)} ${fmt(p99)} ${fmt(mean)}`);
   }
   save('read-path.json', { requests, rows: readPath });
+}
+
+if (!only || only === 'cold-start') {
+  const cold = await benchColdStart(coldStartSettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  printColdStart(cold);
+  save('cold-start.json', { ...cold });
+  console.log(`\nwrote ${join(dir, 'cold-start.json')}`);
 }
 
 if (!only || only === 'chat-ttft') {

@@ -1,6 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga } from 'graphql-yoga';
 import { type App, createApp } from './app.js';
@@ -39,7 +38,8 @@ export async function createServer(config: Config, logger: Logger = createLogger
     schema,
     context: ({ request }) => app.createContext(request),
     graphiql: { title: 'Switchyard', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
-    renderGraphiQL,
+    // The GraphiQL page is a 9 MB module: loaded when a browser first asks for it, not at start-up.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
     maskedErrors: { maskError: maskUnexpected },
     // Uploads stop buffering one byte past the document limit (the resolver then says why).
