@@ -86,6 +86,18 @@ describe('query limits: bad operations are refused before they run, on every tra
     await stillHealthy();
   });
 
+  it('refuses a fragment cycle and a fragment that doubles thirty times, and stays healthy', async () => {
+    const cycle = await server.query(
+      '{ ...A } fragment A on Query { health { status } ...B } fragment B on Query { ...A }',
+    );
+    expect(cycle.errors?.[0]?.message).toMatch(/Cannot spread fragment "A" within itself/);
+    let fragments = 'fragment F0 on Query { health { status } }';
+    for (let i = 1; i <= 30; i++) fragments += ` fragment F${i} on Query { ...F${i - 1} ...F${i - 1} }`;
+    const doubling = await server.query(`{ ...F30 } ${fragments}`);
+    expect(refusals(doubling)).toContainEqual({ code: 'BAD_USER_INPUT', limit: 'cost', max: 20_000 });
+    await stillHealthy();
+  });
+
   it("passes GraphiQL's introspection query", async () => {
     const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, inputValueDeprecation: true });
     const body = await server.query<{ __schema: { queryType: { name: string } } }>(query);

@@ -170,10 +170,24 @@ export function findOverLimit(
     return undefined;
   };
 
-  const walk = (selections: SelectionSetNode, parent: GraphQLNamedType, rows: number): GraphQLError | undefined => {
+  // Fragments can be spread again and again, or (before validation rejects it) in a cycle: each is
+  // followed once per path, and a walk that meets more fields than any real operation has stops.
+  let fieldsLeft = MAX_FIELDS_WALKED;
+  const walk = (
+    selections: SelectionSetNode,
+    parent: GraphQLNamedType,
+    rows: number,
+    spreading: ReadonlySet<string>,
+  ): GraphQLError | undefined => {
     for (const selection of selections.selections) {
       let error: GraphQLError | undefined;
       if (selection.kind === Kind.FIELD) {
+        if (--fieldsLeft < 0) {
+          return refusal(`the operation selects more than ${MAX_FIELDS_WALKED} fields`, {
+            limit: 'fields',
+            max: MAX_FIELDS_WALKED,
+          });
+        }
         const fieldName = selection.name.value;
         const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[fieldName] : undefined;
         if (!field) continue; // __typename, introspection, or unknown (validation's job)
@@ -202,22 +216,26 @@ export function findOverLimit(
             );
           }
         }
-        if (!error && selection.selectionSet) error = walk(selection.selectionSet, type, below);
+        if (!error && selection.selectionSet) error = walk(selection.selectionSet, type, below, spreading);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        if (type) error = walk(selection.selectionSet, type, rows);
+        if (type) error = walk(selection.selectionSet, type, rows, spreading);
       } else {
-        const spread = fragment(selection.name.value);
+        const name = selection.name.value;
+        const spread = spreading.has(name) ? undefined : fragment(name);
         const type = spread && schema.getType(spread.typeCondition.name.value);
-        if (spread && type) error = walk(spread.selectionSet, type, rows);
+        if (spread && type) error = walk(spread.selectionSet, type, rows, new Set(spreading).add(name));
       }
       if (error) return error;
     }
     return undefined;
   };
 
-  return walk(operation.selectionSet, root, 1);
+  return walk(operation.selectionSet, root, 1, new Set());
 }
+
+/** Far more fields than any operation within the cost limit selects, fragments expanded. */
+const MAX_FIELDS_WALKED = 50_000;
 
 /** JSON arguments nest at most this deep: recursion over them (JSON.stringify too) overflows the stack. */
 const MAX_JSON_DEPTH = 64;
