@@ -39,6 +39,8 @@ type Phase = 'idle' | 'indexing 5 MB Markdown' | 'refusing PDF bombs';
 
 export interface PhaseRun extends LatencySummary {
   max: number;
+  /** The server's resident memory when the phase ended (worker threads included), MiB. */
+  rssMiB: number;
   /** What the server did meanwhile (chunks written, document READY, bombs refused with which code). */
   note: string;
 }
@@ -73,15 +75,16 @@ export async function benchHealthLive(
     const origin = new URL(url).origin;
     const gql = graphql(url);
     const byPhase = new Map<Phase, PhaseRun[]>();
-    const add = (phase: Phase, run: PhaseRun) => {
+    const add = async (phase: Phase, probed: Omit<PhaseRun, 'rssMiB'>) => {
+      const run = { ...probed, rssMiB: Math.round((await server.memory()).rss / 2 ** 20) };
       byPhase.set(phase, [...(byPhase.get(phase) ?? []), run]);
       log(
-        `${phase}: p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, max ${run.max.toFixed(1)} ms (${run.note})`,
+        `${phase}: p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, max ${run.max.toFixed(1)} ms, RSS ${run.rssMiB} MiB (${run.note})`,
       );
     };
     for (let run = 1; run <= settings.runs; run++) {
       log(`run ${run} of ${settings.runs}`);
-      add(
+      await add(
         'idle',
         await probeWhile(
           origin,
@@ -106,7 +109,7 @@ export async function benchHealthLive(
           await sleep(500);
         }
       })();
-      add('indexing 5 MB Markdown', await probeWhile(origin, settings, indexed));
+      await add('indexing 5 MB Markdown', await probeWhile(origin, settings, indexed));
       await gql.query('mutation ($id: ID!) { deleteDocument(id: $id) }', { id });
 
       const refusals = (async () => {
@@ -120,7 +123,7 @@ export async function benchHealthLive(
           .map(([code, n]) => `${n} ${code}`)
           .join(', ')}`;
       })();
-      add('refusing PDF bombs', await probeWhile(origin, settings, refusals));
+      await add('refusing PDF bombs', await probeWhile(origin, settings, refusals));
     }
     const phases = [...byPhase].map(([phase, runs]) => ({
       phase,
@@ -147,18 +150,22 @@ export function printHealthLive(result: HealthLiveResult) {
   console.log(
     `/health/live under heavy work: median of ${result.settings.runs} runs (server: node --import tsx, PGlite)`,
   );
-  console.log('phase                        p50 ms   p99 ms   max ms  samples/run');
+  console.log('phase                        p50 ms   p99 ms   max ms  samples/run  RSS MiB');
   for (const p of result.phases) {
     const samples = Math.round(median(p.runs.map((r) => r.n)));
     console.log(
-      `${p.phase.padEnd(26)} ${p.medianP50.toFixed(1).padStart(8)} ${p.medianP99.toFixed(1).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)} ${String(samples).padStart(12)}`,
+      `${p.phase.padEnd(26)} ${p.medianP50.toFixed(1).padStart(8)} ${p.medianP99.toFixed(1).padStart(8)} ${p.maxMs.toFixed(1).padStart(8)} ${String(samples).padStart(12)} ${String(Math.max(...p.runs.map((r) => r.rssMiB))).padStart(8)}`,
     );
   }
   console.log(`${result.target.met ? 'met   ' : 'MISSED'} ${result.target.target}`);
 }
 
 /** Probes `/health/live` one request at a time, `probeEveryMs` apart, until `work` settles. */
-async function probeWhile(origin: string, settings: HealthLiveSettings, work: Promise<string>): Promise<PhaseRun> {
+async function probeWhile(
+  origin: string,
+  settings: HealthLiveSettings,
+  work: Promise<string>,
+): Promise<Omit<PhaseRun, 'rssMiB'>> {
   let done = false;
   let note = '';
   const finished = work.then(

@@ -1,5 +1,6 @@
 // Entry of a heavy-work thread (see heavy-work.ts): pdf.js, the chunker and the local embedder
 // run here, off the server's event loop.
+import { setPriority } from 'node:os';
 import { move } from 'piscina';
 import { AppError } from '../errors.js';
 import { createTokenCounter } from '../util/count-tokens.js';
@@ -8,6 +9,14 @@ import { createLocalEmbedder } from './embedders/local-embedder.js';
 import type { Embedder } from './embedders/types.js';
 import { extractText } from './extract/extract-text.js';
 import type { HeavyResult, HeavyResults, HeavyTask } from './heavy-tasks.js';
+
+// Background work: when this thread and the event loop both want a core, the event loop gets it.
+// (On Linux a nice value belongs to a thread, so this lowers this thread alone.)
+try {
+  setPriority(10);
+} catch {
+  // not permitted here: run at the process's priority
+}
 
 // This thread's own: words that recur across the documents it chunks are tokenized once.
 const tokenCounter = createTokenCounter();
