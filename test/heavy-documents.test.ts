@@ -45,9 +45,11 @@ describe('heavy documents do not stall the event loop (embedded default)', () =>
     const bomb = inflationBombPdf(400 * 1024 * 1024);
     const before = await server.app.database.prisma.document.count();
     let settled = false;
-    const reply = upload(server, new File([new Uint8Array(bomb)], 'bomb.pdf', { type: 'application/pdf' })).finally(() => {
-      settled = true;
-    });
+    const reply = upload(server, new File([new Uint8Array(bomb)], 'bomb.pdf', { type: 'application/pdf' })).finally(
+      () => {
+        settled = true;
+      },
+    );
     // Answers that came back while the upload was on a worker thread and still unanswered.
     let answeredWhileReading = 0;
     while (!settled) {

@@ -68,9 +68,11 @@ export function createHeavyWork(options: HeavyWorkOptions = {}): HeavyWork {
     async extractText(bytes, mimeType, signal) {
       let result: HeavyResults['extract'];
       try {
+        // Moved, not copied, when the bytes are a whole buffer of their own (an upload's); else copied.
+        const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
         result = (await extraction.run(
           { kind: 'extract', bytes, mimeType, limits },
-          { signal, transferList: [bytes.buffer as ArrayBuffer] },
+          { signal, transferList: whole && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [] },
         )) as HeavyResults['extract'];
       } catch (error) {
         throw extractionFailure(error);
