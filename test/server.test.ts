@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, cacheExchange, fetchExchange, gql } from '@urql/core';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { encodeGlobalId } from '../src/schema/global-id.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
@@ -187,12 +187,23 @@ for (const backend of backends) {
 
 describe('memory:// data directory', () => {
   it('keeps nothing between runs and leaves no files behind', async () => {
+    // A temporary directory of this test's own: other processes on the machine come and go in
+    // the shared one, so counting entries there fails whenever something else runs beside us.
+    const privateTmp = mkdtempSync(join(tmpdir(), 'switchyard-tmp-'));
+    const sharedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    onTestFinished(() => {
+      if (sharedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = sharedTmp;
+      rmSync(privateTmp, { recursive: true, force: true });
+    });
     const socketDirs = () =>
-      readdirSync(tmpdir())
+      readdirSync(privateTmp)
         .filter((name) => name.startsWith('switchyard-pg-'))
         .sort();
     const before = socketDirs();
     let server = await startTestServer({ DATA_DIR: 'memory://' });
+    expect(socketDirs().length).toBeGreaterThan(0); // the server's files do land here while it runs
     await seedConversation(server.app.database.prisma, { title: 'ephemeral' });
     expect((await server.query('{ conversations { edges { node { title } } } }')).data).toEqual({
       conversations: { edges: [{ node: { title: 'ephemeral' } }] },
