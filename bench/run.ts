@@ -44,8 +44,10 @@ if (!only || only === 'cold-start') {
   const cold = await benchColdStart(coldStartSettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
   console.log('');
   printColdStart(cold);
-  save('cold-start.json', { ...cold });
-  console.log(`\nwrote ${join(dir, 'cold-start.json')}`);
+  // Another node binary's results go beside, e.g. cold-start-v24.json.
+  const name = cold.node === process.version ? 'cold-start.json' : `cold-start-${cold.node.split('.')[0]}.json`;
+  save(name, { ...cold });
+  console.log(`\nwrote ${join(dir, name)}`);
 }
 
 if (!only || only === 'chat-ttft') {
