@@ -1,12 +1,13 @@
 import { ConfigError, loadConfig } from './config.js';
+import { assertDataDirFree } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
-import { createServer } from './server.js';
 
 /** Entry point: read config, start, and shut down cleanly on SIGINT/SIGTERM. */
 async function main() {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
+    if (config.database.kind === 'pglite') assertDataDirFree(config.database.dataDir);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -15,6 +16,8 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // Loaded only now: its modules take seconds to load, and a refused start should not wait for them.
+  const { createServer } = await import('./server.js');
   const server = await createServer(config, logger).catch((error) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -46,18 +46,31 @@ export function lockDataDir(dataDir: string): DataDirLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = readHolder(path);
-    if (holder && isAlive(holder)) {
-      throw new ConfigError(
-        'DATA_DIR',
-        dataDir,
-        `a data directory no other process is using, but process ${holder.pid} has it open (lock file ${path}); stop that process or set DATA_DIR to another directory`,
-      );
-    }
+    if (holder && isAlive(holder)) throw inUse(dataDir, holder.pid, path);
     // Gone already (its holder just released it), or stale: remove it unless it changed meanwhile.
     if (holder) removeIf(path, (text) => text === holder.text);
   }
   throw new Error(`could not take the lock ${path}: it keeps changing`);
 }
+
+/**
+ * Refuses a directory another live process holds, without taking it: a cheap early check for
+ * `main`, before loading the server's modules (seconds), so a second process exits at once.
+ * lockDataDir remains the real, race-free test.
+ */
+export function assertDataDirFree(dataDir: string): void {
+  if (dataDir === MEMORY_DATA_DIR) return;
+  const path = join(dataDir, LOCK_FILE);
+  const holder = readHolder(path);
+  if (holder && isAlive(holder)) throw inUse(dataDir, holder.pid, path);
+}
+
+const inUse = (dataDir: string, pid: number, path: string) =>
+  new ConfigError(
+    'DATA_DIR',
+    dataDir,
+    `a data directory no other process is using, but process ${pid} has it open (lock file ${path}); stop that process or set DATA_DIR to another directory`,
+  );
 
 function heldLock(path: string, record: string): DataDirLock {
   let held = true;
