@@ -4,7 +4,7 @@
 // goes: node's own start, importing the server's modules, and the child's CPU time at ready (a
 // loaded machine stretches wall time; CPU time much less). `BENCH_ONLY=cold-start npm run bench`.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,16 @@ export interface ColdStartSettings {
   runs: number;
   /** The node binary to measure (e.g. Node 24's), default this one. */
   node: string;
+  /** The built directory to start, relative to the project (a copy of an older build to compare), default dist. */
+  dist: string;
 }
 
 export function coldStartSettingsFromEnv(env = process.env): ColdStartSettings {
-  return { runs: Number(env.COLD_START_RUNS ?? 5), node: env.COLD_START_NODE ?? process.execPath };
+  return {
+    runs: Number(env.COLD_START_RUNS ?? 5),
+    node: env.COLD_START_NODE ?? process.execPath,
+    dist: env.COLD_START_DIST ?? 'dist',
+  };
 }
 
 interface Run {
@@ -36,8 +42,12 @@ export interface ColdStartResult {
   runs: number;
   targetMs: number;
   loadAverage: { start: number[]; end: number[] };
-  /** Spawn to exit of `node -e 0`, and of a node that only imports dist/server.js (median ms). */
-  phases: { nodeMs: number; importServerMs: number; importServerCpuMs: number };
+  dist: string;
+  /**
+   * Spawn to exit of `node -e 0`, and of a node that only imports dist/server.js (median ms; null
+   * for a bundled build, which has no such file: its modules load within the runs below).
+   */
+  phases: { nodeMs: number; importServerMs: number | null; importServerCpuMs: number | null };
   scenarios: Record<'existing' | 'fresh', { median: Run; min: Run; max: Run; samples: Run[]; met: boolean }>;
 }
 
@@ -45,8 +55,12 @@ export async function benchColdStart(
   settings: ColdStartSettings,
   log: (line: string) => void = () => {},
 ): Promise<ColdStartResult> {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('npm run build failed');
+  if (settings.dist === 'dist') {
+    const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+  const serverModule = join(root, settings.dist, 'server.js');
+  const unbundled = existsSync(serverModule);
   const node = execFileSync(settings.node, ['--version'], { encoding: 'utf8' }).trim();
   const start = loadavg();
   const dirs: string[] = [];
@@ -61,18 +75,19 @@ export async function benchColdStart(
     const importCpu: number[] = [];
     for (let i = 0; i < settings.runs; i++) {
       nodeMs.push((await timeExit(settings.node, ['-e', '0'])).ms);
+      if (!unbundled) continue;
       const imported = await timeExit(settings.node, [
         '--input-type=module',
         '-e',
-        `await import(${JSON.stringify(join(root, 'dist/server.js'))})`,
+        `await import(${JSON.stringify(serverModule)})`,
       ]);
       importMs.push(imported.ms);
       importCpu.push(imported.cpuMs);
     }
-    log(`node ${median(nodeMs).toFixed(0)} ms, import dist/server.js ${median(importMs).toFixed(0)} ms`);
+    log(`node ${median(nodeMs).toFixed(0)} ms, import server.js ${unbundled ? median(importMs).toFixed(0) : '-'} ms`);
 
     const existingDir = tempDir();
-    await startOnce(settings.node, existingDir); // creates and migrates it: not counted
+    await startOnce(settings.node, settings.dist, existingDir); // creates and migrates it: not counted
     const scenarios = {} as ColdStartResult['scenarios'];
     for (const [name, dataDir] of [
       ['existing', () => existingDir],
@@ -80,7 +95,7 @@ export async function benchColdStart(
     ] as const) {
       const samples: Run[] = [];
       for (let i = 0; i < settings.runs; i++) {
-        const run = await startOnce(settings.node, dataDir());
+        const run = await startOnce(settings.node, settings.dist, dataDir());
         log(
           `${name} #${i + 1}: live ${run.liveMs.toFixed(0)} ms, ready ${run.readyMs.toFixed(0)} ms, cpu ${run.cpuMs} ms`,
         );
@@ -102,10 +117,15 @@ export async function benchColdStart(
     }
     return {
       node,
+      dist: settings.dist,
       runs: settings.runs,
       targetMs: READY_TARGET_MS,
       loadAverage: { start, end: loadavg() },
-      phases: { nodeMs: median(nodeMs), importServerMs: median(importMs), importServerCpuMs: median(importCpu) },
+      phases: {
+        nodeMs: median(nodeMs),
+        importServerMs: unbundled ? median(importMs) : null,
+        importServerCpuMs: unbundled ? median(importCpu) : null,
+      },
       scenarios,
     };
   } finally {
@@ -118,7 +138,10 @@ export function printColdStart(result: ColdStartResult): void {
   console.log(
     `cold start, node ${result.node}, median of ${result.runs} (load average ${result.loadAverage.start[0]})`,
   );
-  console.log(`node -e 0 ${ms(result.phases.nodeMs)} ms; import dist/server.js ${ms(result.phases.importServerMs)} ms`);
+  const imported = result.phases.importServerMs;
+  console.log(
+    `node -e 0 ${ms(result.phases.nodeMs)} ms; import server.js ${imported === null ? '(bundled)' : ms(imported)} ms`,
+  );
   console.log('DATA_DIR    live ms  ready ms    cpu ms  target');
   for (const [name, s] of Object.entries(result.scenarios)) {
     const target = `${s.met ? 'met' : 'MISSED'} (<= ${result.targetMs} ms)`;
@@ -128,11 +151,11 @@ export function printColdStart(result: ColdStartResult): void {
   }
 }
 
-/** One start of `node dist/main.js` on `dataDir`, timed to live and to ready, then stopped. */
-async function startOnce(node: string, dataDir: string): Promise<Run> {
+/** One start of `node <dist>/main.js` on `dataDir`, timed to live and to ready, then stopped. */
+async function startOnce(node: string, dist: string, dataDir: string): Promise<Run> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(node, ['dist/main.js'], {
+  const child = spawn(node, [join(dist, 'main.js')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

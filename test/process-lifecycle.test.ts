@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/eventually.js';
 import { type ServerProcess, spawnServer } from './helpers/spawn-server.js';
@@ -157,15 +157,24 @@ describe('npm start', () => {
 
 describe('npm run build', () => {
   it(
-    'compiles every file under src/ to dist/, and the output runs with plain node',
+    'bundles the server and every worker entry into dist/, and the output runs with plain node',
     async () => {
       const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
       expect(build.status, build.stderr).toBe(0);
       const src = join(root, 'src');
-      // Worker entries and other non-TypeScript files must be there too: threads load them by path.
-      const missing = readdirSync(src, { recursive: true, withFileTypes: true })
+      const files = readdirSync(src, { recursive: true, withFileTypes: true })
         .filter((entry) => entry.isFile() && !entry.name.endsWith('.d.ts'))
-        .map((entry) => join('dist', relative(src, join(entry.parentPath, entry.name)).replace(/\.ts$/, '.js')))
+        .map((entry) => relative(src, join(entry.parentPath, entry.name)));
+      // Threads load their entries by path (`workerFile(import.meta.url, name)`, beside the caller),
+      // and non-TypeScript files are copied: all must be there.
+      const workers = files.flatMap((file) =>
+        [...readFileSync(join(src, file), 'utf8').matchAll(/workerFile\(import\.meta\.url, '([\w-]+)'\)/g)].map(
+          (match) => join(dirname(file), `${match[1]}.js`),
+        ),
+      );
+      expect(workers.length).toBeGreaterThan(1);
+      const missing = ['main.js', ...workers, ...files.filter((file) => !file.endsWith('.ts'))]
+        .map((file) => join('dist', file))
         .filter((file) => !existsSync(join(root, file)));
       expect(missing).toEqual([]);
 
