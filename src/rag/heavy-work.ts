@@ -27,7 +27,8 @@ export interface HeavyWork {
   chunk(content: string, mimeType: ChunkMimeType, signal?: AbortSignal): Promise<Chunk[]>;
   /** The local embedder's vectors, computed off the event loop. */
   embed(texts: string[], dimensions: number, signal?: AbortSignal): Promise<number[][]>;
-  stats(): { extraction: PoolStats; indexing: PoolStats };
+  /** Both pools, and how many documents are being chunked on a thread right now. */
+  stats(): { extraction: PoolStats; indexing: PoolStats; chunking: number };
   close(): Promise<void>;
 }
 
@@ -64,6 +65,8 @@ export function createHeavyWork(options: HeavyWorkOptions = {}): HeavyWork {
     resourceLimits: RESOURCE_LIMITS,
   });
 
+  let chunking = 0;
+
   return {
     async extractText(bytes, mimeType, signal) {
       let result: HeavyResults['extract'];
@@ -81,10 +84,13 @@ export function createHeavyWork(options: HeavyWorkOptions = {}): HeavyWork {
       return result.value;
     },
     async chunk(content, mimeType, signal) {
+      chunking++;
       try {
         return (await indexing.run({ kind: 'chunk', content, mimeType }, { signal })) as Chunk[];
       } catch (error) {
         throw indexingFailure(error, 'chunking the document');
+      } finally {
+        chunking--;
       }
     },
     async embed(texts, dimensions, signal) {
@@ -96,7 +102,7 @@ export function createHeavyWork(options: HeavyWorkOptions = {}): HeavyWork {
       }
       return texts.map((_, i) => Array.from(flat.subarray(i * dimensions, (i + 1) * dimensions)));
     },
-    stats: () => ({ extraction: extraction.stats(), indexing: indexing.stats() }),
+    stats: () => ({ extraction: extraction.stats(), indexing: indexing.stats(), chunking }),
     async close() {
       await Promise.all([extraction.close(), indexing.close()]);
     },
