@@ -72,7 +72,7 @@ const ENTRIES = ['main.ts', 'rag/heavy-worker.ts', 'db/pglite-worker.ts'];
  * Left to node_modules: they load files relative to their own location (WASM, data, their worker
  * scripts), have optional native parts, or are one large file already.
  */
-const EXTERNAL = ['@electric-sql/*', 'piscina', 'pg-native', '@prisma/client', 'unpdf'];
+const EXTERNAL = ['@electric-sql/*', 'piscina', 'pg-native', 'unpdf'];
 // esbuild's CommonJS-in-ESM wrapper calls `require` for node builtins: give it one.
 const BANNER =
   "import { createRequire as __sy_createRequire } from 'node:module';\nconst require = __sy_createRequire(import.meta.url);";
