@@ -1,5 +1,18 @@
-import { countTokens as countO200k } from 'gpt-tokenizer';
+import { createRequire } from 'node:module';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
+
+type O200kCount = typeof import('gpt-tokenizer').countTokens;
+let o200k: O200kCount | undefined;
+
+/**
+ * gpt-tokenizer builds its o200k tables when it is loaded (about half a second of CPU): loaded on
+ * the first count rather than at start-up, so the server is ready sooner; that first count (a
+ * chat's context window, or a worker's first chunk) pays it once. Synchronous, as counting is.
+ */
+function countO200k(text: string, options: Parameters<O200kCount>[1]): number {
+  o200k ??= (createRequire(import.meta.url)('gpt-tokenizer') as typeof import('gpt-tokenizer')).countTokens;
+  return o200k(text, options);
+}
 
 // Text may quote `<|endoftext|>` and the like: count them as text instead of throwing.
 const asPlainText = { disallowedSpecial: new Set<string>() };
