@@ -144,7 +144,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       return {
         db: database.prisma,
         viewer: { id: DEFAULT_USER_ID },
-        requestId: request?.headers.get('x-request-id') ?? randomUUID(),
+        requestId: requestIdFrom(request?.headers.get('x-request-id')),
         logger,
         services,
       };
@@ -165,4 +165,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await database.close();
     },
   };
+}
+
+/** A client may choose its request id (to find it in the log), within a safe shape; else a new one. */
+function requestIdFrom(header: string | null | undefined): string {
+  return header && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 }

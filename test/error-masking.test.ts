@@ -76,4 +76,14 @@ describe('unexpected errors', () => {
     expect(mine[0]).toMatchObject({ level: 'error', message: 'unexpected error', code: 'INTERNAL_SERVER_ERROR' });
     expect(mine[0]?.error?.message).toMatch(/conversations/); // the cause, for the operator
   });
+
+  it('keeps a request id the client chose only within a safe shape, and makes a new one otherwise', async () => {
+    const idOf = async (header: string) =>
+      (JSON.parse((await post({ 'x-request-id': header })).text) as { errors: { extensions: { requestId: string } }[] })
+        .errors[0]?.extensions.requestId;
+    expect(await idOf('trace-1.2:3_x')).toBe('trace-1.2:3_x');
+    for (const hostile of ['x'.repeat(129), 'a b', '"}{"level":"info', '<script>']) {
+      expect(await idOf(hostile)).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
 });
