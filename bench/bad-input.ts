@@ -1,4 +1,4 @@
-// `npx tsx bench/bad-input.ts [runs]`: what bad input costs the server, side by side with a normal
+// `BENCH_ONLY=bad-input npm run bench` (or `npx tsx bench/bad-input.ts`; BAD_INPUT_RUNS, default 20): what bad input costs the server, side by side with a normal
 // query in one run. An in-process server on the embedded default; each case is sent `runs` times,
 // one at a time, and `/health/live` is timed right after each (the event loop's answer to a bystander).
 // Also times the tokenizer on long unbroken runs. Writes bench/results/bad-input.json.
@@ -12,7 +12,7 @@ import { createServer } from '../src/server.js';
 import { countTokens } from '../src/util/count-tokens.js';
 import { summarise } from './stats.js';
 
-const runs = Number(process.argv[2] ?? 20);
+const runs = Number(process.env.BAD_INPUT_RUNS ?? 20);
 
 function depthBomb(turns: number): string {
   let selection = 'id';

@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
 // `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them;
-// `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready.
+// `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready;
+// `BENCH_ONLY=bad-input` times refusals of hostile operations (it writes bad-input.json itself).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -80,4 +81,8 @@ if (!only || only === 'health-live') {
   printHealthLive(health);
   save('health-live.json', health as unknown as Record<string, unknown>);
   console.log(`\nwrote ${join(dir, 'health-live.json')}`);
+}
+
+if (!only || only === 'bad-input') {
+  await import('./bad-input.js');
 }
