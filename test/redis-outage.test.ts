@@ -12,6 +12,7 @@ const STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) {
   __typename ... on MessageDelta { seq text } ... on MessageFailed { code error }
   ... on MessageCompleted { message { status content } } } }`;
 const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
+const CANCEL = 'mutation ($id: ID!) { cancelMessage(id: $id) { status } }';
 const HEALTH = '{ health { status redis { status error } } }';
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 const rawId = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1] as string;
@@ -219,6 +220,48 @@ describe.skipIf(!postgresUrl || !redisUrl)('a Redis outage under two instances',
         await expectWhole(await within(elsewhere.done, 'the end on B once Redis answers'), stored);
       } finally {
         valve.release();
+        await Promise.all(clients.map((client) => client.dispose()));
+      }
+    },
+    5 * WAIT_MS,
+  );
+
+  it(
+    'a cancel asked of the other instance during the cut reaches the owner once Redis is back; every subscriber hears CANCELLED once',
+    async () => {
+      const sent = await a.query<{ sendMessage: { assistantMessage: { id: string } } }>(SEND, {
+        input: { provider: 'openai', model: 'gpt-4o-mini', content: words(1_000) },
+      });
+      const id = sent.data?.sendMessage.assistantMessage.id as string;
+      const clients = [wsClient(a.wsUrl), wsClient(b.wsUrl)];
+      try {
+        const streams = clients.map((client) => collect(client, STREAM, { id }, 'messageStream'));
+        await Promise.all(streams.map((stream) => stream.waitFor(3)));
+
+        await cutRedis();
+        // Asked of the other instance, which has to publish it to the owner. It waits for the end
+        // it cannot hear while Redis is cut, then answers with the row as it is: still streaming.
+        const asked = await b.query<{ cancelMessage: { status: string } }>(CANCEL, { id });
+        expect(asked.errors).toBeUndefined();
+        expect(asked.data?.cancelMessage.status).toBe('STREAMING');
+        await restoreRedis();
+
+        const stored = await eventually(
+          () => a.app.database.prisma.message.findUniqueOrThrow({ where: { id: rawId(id) } }),
+          (row) => row.status !== 'STREAMING',
+          WAIT_MS,
+        );
+        expect(stored).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
+        for (const events of await Promise.all(streams.map((stream) => stream.done))) {
+          expect(shape(events)).toEqual({
+            seqs: Array.from({ length: stored.lastSeq }, (_, i) => i + 1),
+            text: stored.content,
+            terminal: ['MessageFailed'],
+          });
+          expect(events.at(-1)).toMatchObject({ code: 'CANCELLED' });
+        }
+      } finally {
+        await restoreRedis();
         await Promise.all(clients.map((client) => client.dispose()));
       }
     },
