@@ -16,10 +16,6 @@ export interface GraphqlWebSocket {
   close(): Promise<void>;
 }
 
-/**
- * Serves graphql-ws (`graphql-transport-ws`) on the HTTP server's `/graphql`. Every operation
- * goes through `yoga.getEnveloped`, so it gets the same plugins, context and error policy as HTTP.
- */
 export interface WebSocketLimits {
   /** A bigger message closes the socket with 1009 (ws' `maxPayload`). */
   maxPayloadBytes: number;
@@ -31,6 +27,10 @@ export interface WebSocketLimits {
 
 const DEFAULT_LIMITS: WebSocketLimits = { maxPayloadBytes: 1_048_576, maxSubscriptions: 100, maxSocketsPerAddress: 50 };
 
+/**
+ * Serves graphql-ws (`graphql-transport-ws`) on the HTTP server's `/graphql`. Every operation
+ * goes through `yoga.getEnveloped`, so it gets the same plugins, context and error policy as HTTP.
+ */
 export function attachGraphqlWebSocket(
   server: Server,
   // biome-ignore lint/suspicious/noExplicitAny: yoga's server and user context types are not needed here
