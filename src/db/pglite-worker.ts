@@ -1,5 +1,6 @@
 // Entry of the thread that owns embedded PGlite (see pglite-host.ts): Postgres' WASM runs every
 // statement synchronously, and here that blocks this thread, never the server's event loop.
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -10,6 +11,8 @@ export interface PgliteWorkerData {
   dataDir: string;
   settings: SessionSettings;
   socketPath: string;
+  /** A tarball of a new data directory to start from instead of running initdb (see pglite-host.ts). */
+  template?: string | undefined;
 }
 
 /** What the thread tells its host. */
@@ -17,14 +20,15 @@ export type PgliteWorkerMessage = { type: 'ready' } | { type: 'failed'; message:
 
 // Loaded as CommonJS from source (see startWorker): no top-level await here.
 const port = parentPort;
-const { dataDir, settings, socketPath } = workerData as PgliteWorkerData;
+const { dataDir, settings, socketPath, template } = workerData as PgliteWorkerData;
 const send = (message: PgliteWorkerMessage) => port?.postMessage(message);
 
 /** Opens PGlite and serves it; answers `ready` or `failed`, then `closed` when told to close. */
 async function serve() {
   let db: PGlite | undefined;
   try {
-    db = await PGlite.create({ dataDir, extensions: { vector } });
+    const loadDataDir = template === undefined ? undefined : new Blob([readFileSync(template)]);
+    db = await PGlite.create({ dataDir, extensions: { vector }, loadDataDir });
     // PGlite has one session, which the socket's connections share; it ignores startup options.
     if (Object.keys(settings).length > 0) await db.exec(setStatements(settings));
     const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
