@@ -34,6 +34,12 @@ const graphqlLimitsSchema = z
     maxConnectionNodes: z.number().int().positive().default(10_000),
     /** Longest string argument that has no limit of its own (ids, names, titles), in characters. */
     maxStringChars: z.number().int().positive().default(1_000),
+    /** Largest HTTP request body (JSON or multipart): room for a 5 MiB document and its encoding. */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1_048_576),
     websocket: z
       .strictObject({
         /** Largest message a client may send; a bigger one closes the socket with 1009. */

@@ -6,6 +6,7 @@ import { type App, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
+import { withBodyLimit } from './http/body-limit.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { useQueryLimits } from './http/query-limits.js';
@@ -59,7 +60,7 @@ export async function createServer(config: Config, logger: Logger = createLogger
     },
   });
 
-  const http = createHttpServer(yoga);
+  const http = createHttpServer(withBodyLimit(yoga, config.file.graphql.maxBodyBytes));
   const websocket = attachGraphqlWebSocket(http, yoga, config.file.graphql.websocket);
   try {
     await listen(http, config.port, config.host);
