@@ -1,5 +1,5 @@
 import type { Message } from '../generated/prisma/client.js';
-import type { EndEvent } from './stream-store/types.js';
+import type { EndEvent } from '../stream-store/types.js';
 
 /**
  * What `chat` and `messageStream` emit. A terminal event carries its finished row when it is at

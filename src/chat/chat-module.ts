@@ -8,13 +8,13 @@ import type { ProviderGateway } from '../providers/gateway.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { RedisClients } from '../pubsub/redis-clients.js';
 import type { DocumentService } from '../rag/document-service.js';
+import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamStore } from '../stream-store/index.js';
 import { type ChatService, createChatService } from './chat-service.js';
 import { noCrashTails, sharedStoreTails } from './crash-tail.js';
 import { createDeltaJournal } from './delta-journal.js';
 import { createDrainGate } from './drain-gate.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
-import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamStore } from './stream-store/index.js';
 
 /** How long this process keeps an ended local stream for late local readers; Redis keeps it longer. */
 const LOCAL_ENDED_TTL_MS = 30_000;

@@ -8,6 +8,7 @@ import type { Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { parseGlobalId } from '../schema/global-id.js';
+import { type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
 import { type ChatEvent, DELETED, isTerminal, terminalEventOf } from './chat-events.js';
 import { type BuiltContext, buildContext } from './context-window.js';
@@ -16,7 +17,6 @@ import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
 import { createContextWindowLookup } from './model-window.js';
-import { type MessageStreamStore, StreamLagError } from './stream-store/types.js';
 import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 

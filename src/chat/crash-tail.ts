@@ -1,4 +1,4 @@
-import type { DeltaEvent, MessageStreamStore } from './stream-store/types.js';
+import type { DeltaEvent, MessageStreamStore } from '../stream-store/types.js';
 
 /** Text a dead writer sent its readers after the partial text the database holds. */
 export interface CrashTail {

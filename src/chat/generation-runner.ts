@@ -5,10 +5,10 @@ import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
+import type { EndEvent, MessageStreamStore } from '../stream-store/types.js';
 import { DELETED, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
 import { createPartialWriter } from './partial-writer.js';
-import type { EndEvent, MessageStreamStore } from './stream-store/types.js';
 import { finishMessage } from './turn-rows.js';
 
 export interface GenerationJob {

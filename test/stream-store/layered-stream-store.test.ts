@@ -6,7 +6,7 @@ import {
   createMemoryStreamStore,
   createRedisStreamStore,
   type MessageStreamStore,
-} from '../../src/chat/stream-store/index.js';
+} from '../../src/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
 import { COMPLETE, collect, eventually, expected, writeDeltas } from './stream-store-helpers.js';
 

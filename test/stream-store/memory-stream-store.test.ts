@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { createMemoryStreamStore } from '../../src/chat/stream-store/index.js';
+import { createMemoryStreamStore } from '../../src/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
 
 describe('memory stream store', () => {

@@ -5,7 +5,7 @@ import {
   createRedisStreamStore,
   type MessageStreamStore,
   type RedisStreamStoreOptions,
-} from '../../src/chat/stream-store/index.js';
+} from '../../src/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
 import { COMPLETE, collect, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
 

@@ -6,7 +6,7 @@ import {
   type StreamEvent,
   StreamLagError,
   type StreamStoreOptions,
-} from '../../src/chat/stream-store/index.js';
+} from '../../src/stream-store/index.js';
 import { COMPLETE, collect, delta, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
 
 export type StreamStoreFactory = (options?: StreamStoreOptions) => MessageStreamStore;

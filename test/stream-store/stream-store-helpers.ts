@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import type { EndEvent, MessageStreamStore, StreamEvent } from '../../src/chat/stream-store/index.js';
+import type { EndEvent, MessageStreamStore, StreamEvent } from '../../src/stream-store/index.js';
 
 export const COMPLETE: EndEvent = { type: 'end', status: 'COMPLETE' };
 

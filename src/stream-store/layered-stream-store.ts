@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../logger.js';
 import { createSharedWriteQueue } from './shared-write-queue.js';
 import { type LocalStreamStore, type MessageStreamStore, SeqConflictError } from './types.js';
 
