@@ -1,8 +1,6 @@
 import SchemaBuilder from '@pothos/core';
-import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.js';
 import { badInput } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
@@ -18,7 +16,6 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { viewer: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
@@ -30,10 +27,7 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
-  scopeAuth: {
-    authScopes: (ctx) => ({ viewer: Boolean(ctx.viewer) }),
-  },
+  plugins: [PrismaPlugin, RelayPlugin],
   prisma: {
     client: (ctx) => ctx.db,
     dmmf: getDatamodel(),
@@ -61,8 +55,5 @@ export const builder = new SchemaBuilder<{
       }
       return decoded;
     },
-  },
-  errors: {
-    defaultTypes: [],
   },
 });
