@@ -1,9 +1,4 @@
-/** Percentile of already-sorted samples (nearest rank). */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
-}
+import { percentile } from '../src/util/percentile.js';
 
 export interface LatencySummary {
   n: number;
@@ -15,7 +10,13 @@ export interface LatencySummary {
 export function summarise(samples: number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length);
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
+  // NaN without samples: written to the results as null
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50) ?? Number.NaN,
+    p99: percentile(sorted, 99) ?? Number.NaN,
+    mean,
+  };
 }
 
 /**

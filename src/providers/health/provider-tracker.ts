@@ -1,8 +1,9 @@
+import { percentile } from '../../util/percentile.js';
 import type { ProviderError } from '../provider-error.js';
 import type { ProviderRegistration } from '../registry.js';
 import type { CallHandle, CircuitStateName } from '../router/traffic-recorder.js';
 import type { ModelInfo } from '../types.js';
-import { createSlidingWindow, percentile } from './sliding-window.js';
+import { createSlidingWindow } from './sliding-window.js';
 import { aggregateCircuit, providerStatus } from './status-rules.js';
 import type { HealthThresholds, ProviderHealthSnapshot } from './types.js';
 
@@ -124,7 +125,7 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
     snapshot() {
       const at = now();
       const { state, errorRate } = figures(at);
-      const ttftValues = ttfts.values(at);
+      const ttftValues = ttfts.values(at).sort((a, b) => a - b);
       const checkedAt = Math.max(lastProbe?.at ?? -1, lastActivityAt ?? -1);
       return {
         name: entry.provider.name,
@@ -132,8 +133,8 @@ export function createProviderTracker(entry: ProviderRegistration, options: Trac
         configured: entry.configured,
         ...state,
         latencyMs: lastProbe?.ok ? lastProbe.latencyMs : null,
-        ttftP50Ms: percentile(ttftValues, 50),
-        ttftP95Ms: percentile(ttftValues, 95),
+        ttftP50Ms: percentile(ttftValues, 50) ?? null,
+        ttftP95Ms: percentile(ttftValues, 95) ?? null,
         errorRate,
         inFlight,
         lastCheckedAt: checkedAt < 0 ? null : new Date(checkedAt),

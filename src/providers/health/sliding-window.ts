@@ -59,21 +59,3 @@ export function createSlidingWindow(windowMs: number, maxSamples: number, thresh
     },
   };
 }
-
-/** Nearest-rank percentile (p in 0..100) of unsorted values; null when there are none. */
-export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1] ?? null;
-}
-
-/**
- * Whether the nearest-rank percentile p of `count` samples, `above` of which exceed a threshold,
- * exceeds it too: the same answer as comparing percentile() with the threshold, without the samples.
- */
-export function percentileAbove(count: number, above: number, p: number): boolean {
-  if (count === 0) return false;
-  const rank = Math.max(1, Math.ceil((p / 100) * count));
-  return above > count - rank;
-}

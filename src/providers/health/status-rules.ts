@@ -1,6 +1,6 @@
+import { percentileAbove } from '../../util/percentile.js';
 import type { ProviderConfigured } from '../registry.js';
 import type { CircuitStateName } from '../router/traffic-recorder.js';
-import { percentileAbove } from './sliding-window.js';
 import type { HealthThresholds, OverallStatus, ProviderStatus } from './types.js';
 
 export interface StatusInputs {
