@@ -25,7 +25,8 @@ export function largestFitting(lo: number, hi: number, fits: (n: number) => bool
  */
 export function gallopFitting(lo: number, hi: number, step: number, fits: (n: number) => boolean): number {
   let below = lo;
-  let probe = Math.min(hi, lo + Math.max(1, step));
+  // a whole step: a fractional one would probe (and return) fractional positions
+  let probe = Math.min(hi, lo + Math.max(1, Math.floor(step)));
   while (fits(probe)) {
     if (probe === hi) return hi;
     below = probe;
