@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Embedder } from '../src/embeddings/index.js';
 import { chunkDocument } from '../src/rag/chunking/index.js';
-import type { Embedder } from '../src/rag/embedders/index.js';
 import type { Server } from '../src/server.js';
 import { type SyntheticDocument, syntheticDocument, type Vocabulary } from './rag-corpus.js';
 import { type CpuSplit, cpuSplitMeter } from './rag-cpu.js';

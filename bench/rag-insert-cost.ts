@@ -1,6 +1,6 @@
 import type pg from 'pg';
+import type { Embedder } from '../src/embeddings/index.js';
 import { chunkDocument } from '../src/rag/chunking/index.js';
-import type { Embedder } from '../src/rag/embedders/index.js';
 import { syntheticDocument, type Vocabulary } from './rag-corpus.js';
 import { cpuSplitMeter } from './rag-cpu.js';
 import { HNSW_INDEX } from './rag-db.js';

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { Embedder } from '../src/embeddings/index.js';
+import { vectorParam } from '../src/embeddings/vector-sql.js';
 import { type Chunk, chunkDocument } from '../src/rag/chunking/index.js';
-import type { Embedder } from '../src/rag/embedders/index.js';
-import { vectorParam } from '../src/rag/vector-sql.js';
 import { syntheticDocument, type Vocabulary } from './rag-corpus.js';
 
 /** Rows per INSERT: 9 parameters each stays well under Postgres' 65,535. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Embedder } from '../src/rag/embedders/index.js';
+import type { Embedder } from '../src/embeddings/index.js';
 import { keywordSearchQuery, type SearchMode, type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
 import type { HitRow } from '../src/rag/search-hits.js';
 import type { Server } from '../src/server.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Embedder } from '../src/rag/embedders/index.js';
+import type { Embedder } from '../src/embeddings/index.js';
 import type { Vocabulary } from './rag-corpus.js';
 import { HNSW_INDEX, type IndexBuild, indexDefinition, rebuildHnswIndex } from './rag-db.js';
 import { type BulkLoad, bulkLoad } from './rag-load.js';

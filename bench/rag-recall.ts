@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Embedder } from '../src/rag/embedders/index.js';
+import type { Embedder } from '../src/embeddings/index.js';
 import { type SearchScope, vectorSearchQuery } from '../src/rag/search.js';
 import type { HitRow } from '../src/rag/search-hits.js';
 import { HNSW_INDEX } from './rag-db.js';

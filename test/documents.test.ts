@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startupOptions } from '../src/db/session-settings.js';
-import { embedderFromSpec } from '../src/rag/embedders/index.js';
-import { HNSW_EF_SEARCH, HNSW_SESSION_SETTINGS } from '../src/rag/hnsw-settings.js';
+import { HNSW_EF_SEARCH, HNSW_SESSION_SETTINGS } from '../src/embeddings/hnsw-settings.js';
+import { embedderFromSpec } from '../src/embeddings/index.js';
 import { vectorSearchQuery } from '../src/rag/search.js';
 import { parseGlobalId } from '../src/schema/global-id.js';
 import { eventually } from './helpers/eventually.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import type { Embedder } from '../embeddings/index.js';
+import { vectorParam, vectorType } from '../embeddings/vector-sql.js';
 import { badInput, notFound } from '../errors.js';
-import type { Embedder } from '../rag/embedders/index.js';
-import { vectorParam, vectorType } from '../rag/vector-sql.js';
 import { parseGlobalId } from '../schema/global-id.js';
 
 export interface RememberInput {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
+import type { Embedder } from '../embeddings/index.js';
 import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { parseGlobalId } from '../schema/global-id.js';
-import type { Embedder } from './embedders/index.js';
 import type { TextExtractor } from './extract/extract-upload.js';
 import type { Indexer } from './indexer.js';
 import { fuse, keywordSearchQuery, type SearchMode, searchHits, vectorSearchQuery } from './search.js';

@@ -2,11 +2,11 @@
 // run here, off the server's event loop.
 import { setPriority } from 'node:os';
 import { move } from 'piscina';
+import { createLocalEmbedder } from '../embeddings/local-embedder.js';
+import type { Embedder } from '../embeddings/types.js';
 import { AppError } from '../errors.js';
 import { createTokenCounter } from '../util/count-tokens.js';
 import { chunkDocument } from './chunking/index.js';
-import { createLocalEmbedder } from './embedders/local-embedder.js';
-import type { Embedder } from './embedders/types.js';
 import { extractText } from './extract/extract-text.js';
 import type { HeavyResult, HeavyResults, HeavyTask } from './heavy-tasks.js';
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
+import type { Embedder } from '../embeddings/index.js';
+import { vectorBinaryParam } from '../embeddings/vector-sql.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { createTokenCounter } from '../util/count-tokens.js';
 import { type Chunk, type ChunkMimeType, chunkDocument } from './chunking/index.js';
-import type { Embedder } from './embedders/index.js';
-import { vectorBinaryParam } from './vector-sql.js';
 
 export interface Indexer {
   /**

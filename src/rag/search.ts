@@ -1,7 +1,7 @@
 import type { SqlRunner } from '../db/sql-runner.js';
+import { vectorBinaryParam, vectorType } from '../embeddings/vector-sql.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { HIT_COLUMNS, type HitRow, hitOf, type ScoredChunk, type SearchHit } from './search-hits.js';
-import { vectorBinaryParam, vectorType } from './vector-sql.js';
 
 export type SearchMode = 'VECTOR' | 'KEYWORD' | 'HYBRID';
 

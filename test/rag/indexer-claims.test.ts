@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
+import { createLocalEmbedder, type Embedder } from '../../src/embeddings/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createLocalEmbedder, type Embedder } from '../../src/rag/embedders/index.js';
 import { createIndexer } from '../../src/rag/indexer.js';
 import { eventually } from '../helpers/eventually.js';
 import { createScratchDatabase, postgresUrl } from '../helpers/postgres.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
+import { createLocalEmbedder } from '../../src/embeddings/index.js';
 import { AppError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { createLocalEmbedder } from '../../src/rag/embedders/index.js';
 import type { HeavyResult, HeavyTask } from '../../src/rag/heavy-tasks.js';
 import { createHeavyWork, type HeavyWork } from '../../src/rag/heavy-work.js';
 import { createIndexer } from '../../src/rag/indexer.js';

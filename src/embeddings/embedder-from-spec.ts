@@ -1,7 +1,6 @@
-import type { Router } from '../../providers/router/index.js';
 import { createLocalEmbedder, type LocalEmbedderOptions } from './local-embedder.js';
 import { createRouterEmbedder } from './router-embedder.js';
-import type { Embedder } from './types.js';
+import type { Embedder, EmbeddingRoute } from './types.js';
 
 const ALLOWED = "'local', 'local/hash-<dimensions>' (default local/hash-384), 'openai/<model>' or 'ollama/<model>'";
 
@@ -14,7 +13,7 @@ const ALLOWED = "'local', 'local/hash-<dimensions>' (default local/hash-384), 'o
  */
 export function embedderFromSpec(
   spec: string | undefined,
-  router: Pick<Router, 'embed'>,
+  router: EmbeddingRoute,
   local: Pick<LocalEmbedderOptions, 'offload'> = {},
 ): Embedder {
   const value = spec?.trim() ?? '';

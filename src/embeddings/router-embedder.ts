@@ -1,8 +1,7 @@
-import type { Router } from '../../providers/router/index.js';
-import type { Embedder } from './types.js';
+import type { Embedder, EmbeddingRoute } from './types.js';
 
 export interface RouterEmbedderOptions {
-  router: Pick<Router, 'embed'>;
+  router: EmbeddingRoute;
   /** A routable model: `openai/text-embedding-3-small`, `ollama/nomic-embed-text`, an alias. */
   model: string;
   /** Asked of the provider (OpenAI shortens vectors to it); when absent the first reply decides. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { cosine, createLocalEmbedder } from '../../src/rag/embedders/index.js';
+import { cosine, createLocalEmbedder } from '../../src/embeddings/index.js';
 
 const topics = {
   cooking: [

@@ -6,3 +6,16 @@ export interface Embedder {
   readonly dimensions: number;
   embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
 }
+
+/**
+ * Where remote vectors come from: the provider router (src/providers/router), which routes, retries
+ * and falls back. Named here by what this adapter asks of it, so embeddings need no provider import.
+ */
+export interface EmbeddingRoute {
+  embed(request: {
+    model: string;
+    input: string[];
+    dimensions?: number;
+    signal?: AbortSignal;
+  }): Promise<{ embeddings: number[][] }>;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFeatureCounts } from '../../src/rag/embedders/feature-counts.js';
+import { createFeatureCounts } from '../../src/embeddings/feature-counts.js';
 
 const entries = (counts: ReturnType<typeof createFeatureCounts>) => {
   const seen: [number, number][] = [];

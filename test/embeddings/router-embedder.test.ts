@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRouterEmbedder, embedderFromSpec } from '../../src/embeddings/index.js';
 import { createOllamaProvider } from '../../src/providers/ollama/ollama-provider.js';
 import { createOpenAIProvider } from '../../src/providers/openai/openai-provider.js';
 import { createRouter, type Router } from '../../src/providers/router/index.js';
-import { createRouterEmbedder, embedderFromSpec } from '../../src/rag/embedders/index.js';
 import { type FakeServer, fakeEmbedding, startOllamaFake, startOpenAIFake } from '../fakes/index.js';
 
 /** Remote embeddings through the real adapters (official SDKs) and the router, against the HTTP fakes. */

@@ -1,4 +1,4 @@
-import { fnv1a } from '../../util/fnv1a.js';
+import { fnv1a } from '../util/fnv1a.js';
 import { createFeatureCounts, type FeatureCounts } from './feature-counts.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
