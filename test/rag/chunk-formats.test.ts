@@ -1,31 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { chunkDocument, htmlToMarkdown } from '../../src/rag/chunking/index.js';
-import { longSection, sharedEdge } from './chunk-helpers.js';
-
-describe('chunkDocument (plain text)', () => {
-  it('keeps short text whole, without headings, even when lines start with #', () => {
-    const text = '# not a heading in plain text\n\nSecond paragraph.\r\nSame paragraph, next line.';
-    expect(chunkDocument(text, { mimeType: 'text/plain' })).toEqual([
-      {
-        ordinal: 0,
-        content: '# not a heading in plain text\n\nSecond paragraph.\nSame paragraph, next line.',
-        tokenCount: expect.any(Number),
-      },
-    ]);
-  });
-
-  it('splits at paragraphs, then sentences, overlapping by whole sentences', () => {
-    const chunks = chunkDocument(longSection(4, 12), { mimeType: 'text/plain', maxTokens: 90, overlapTokens: 25 });
-    expect(chunks.length).toBeGreaterThan(4);
-    for (const [i, chunk] of chunks.entries()) {
-      expect(chunk.tokenCount).toBeLessThanOrEqual(90);
-      expect(chunk.heading).toBeUndefined();
-      // every chunk starts and ends on a sentence boundary
-      expect(chunk.content).toMatch(/^Paragraph \d+ sentence \d+ .*guide\.$/s);
-      if (i > 0) expect(sharedEdge(chunks[i - 1]?.content ?? '', chunk.content)).toMatch(/^Paragraph/);
-    }
-  });
-});
 
 const page = `<!doctype html>
 <html><head><title>Ignored title</title><style>p { color: red }</style>

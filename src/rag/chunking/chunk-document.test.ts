@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { type Chunk, chunkDocument } from '../../src/rag/chunking/index.js';
-import { countTokens } from '../../src/rag/chunking/tokens.js';
-import { longSection, sharedEdge } from './chunk-helpers.js';
+import { chunkDocument } from './chunk-document.js';
+import { countTokens } from './tokens.js';
+import type { Chunk } from './types.js';
+
+/** `paragraphs` paragraphs of `sentences` numbered sentences each (about 12 tokens a sentence). */
+function longSection(paragraphs: number, sentences: number): string {
+  return Array.from({ length: paragraphs }, (_, p) =>
+    Array.from({ length: sentences }, (_, s) => `Paragraph ${p} sentence ${s} of the routing guide.`).join(' '),
+  ).join('\n\n');
+}
+
+/** The longest end of `previous` that `next` starts with: the overlap between two chunks. */
+function sharedEdge(previous: string, next: string): string {
+  for (let length = Math.min(previous.length, next.length); length > 0; length--) {
+    if (previous.endsWith(next.slice(0, length))) return next.slice(0, length);
+  }
+  return '';
+}
 
 const guide = `# Guide
 
@@ -128,5 +143,71 @@ describe('chunkDocument (Markdown)', () => {
   it('counts special-token text such as <|endoftext|> as ordinary text', () => {
     const [chunk] = chunkDocument('The string <|endoftext|> ends a sample.', { mimeType: 'text/markdown' });
     expect(chunk?.content).toBe('The string <|endoftext|> ends a sample.');
+  });
+});
+
+describe('chunkDocument (plain text)', () => {
+  it('keeps short text whole, without headings, even when lines start with #', () => {
+    const text = '# not a heading in plain text\n\nSecond paragraph.\r\nSame paragraph, next line.\rThird line.';
+    const content = '# not a heading in plain text\n\nSecond paragraph.\nSame paragraph, next line.\nThird line.';
+    expect(chunkDocument(text, { mimeType: 'text/plain' })).toEqual([
+      { ordinal: 0, content, tokenCount: countTokens(content) },
+    ]);
+  });
+
+  it('splits at paragraphs, then sentences, overlapping by whole sentences', () => {
+    const chunks = chunkDocument(longSection(4, 12), { mimeType: 'text/plain', maxTokens: 90, overlapTokens: 25 });
+    expect(chunks.length).toBeGreaterThan(4);
+    for (const [i, chunk] of chunks.entries()) {
+      expect(chunk.tokenCount).toBeLessThanOrEqual(90);
+      expect(chunk.heading).toBeUndefined();
+      // every chunk starts and ends on a sentence boundary
+      expect(chunk.content).toMatch(/^Paragraph \d+ sentence \d+ .*guide\.$/s);
+      if (i > 0) expect(sharedEdge(chunks[i - 1]?.content ?? '', chunk.content)).toMatch(/^Paragraph/);
+    }
+  });
+});
+
+describe('chunkDocument options', () => {
+  it('caps the overlap at a third of what a chunk has room for', () => {
+    const chunks = chunkDocument(longSection(3, 12), { mimeType: 'text/plain', maxTokens: 60, overlapTokens: 1_000 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (let i = 1; i < chunks.length; i++) {
+      const shared = sharedEdge(chunks[i - 1]?.content ?? '', chunks[i]?.content ?? '');
+      expect(countTokens(shared)).toBeGreaterThan(0);
+      expect(countTokens(shared)).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it('cuts a deepest heading too long for half the limit, with an ellipsis', () => {
+    const title = 'Extraordinarily verbose heading words '.repeat(10).trim();
+    const [chunk] = chunkDocument(`# Top\n\n## ${title}\n\nBody text.`, { mimeType: 'text/markdown', maxTokens: 40 });
+    const prefix = chunk?.content.split('\n\n')[0] ?? '';
+    expect(prefix).toMatch(/^## Extraordinarily verbose .*…$/);
+    expect(title.startsWith(prefix.slice(3, -1).trimEnd())).toBe(true);
+    expect(countTokens(`${prefix}\n\n`)).toBeLessThanOrEqual(20);
+    expect(chunk?.content.endsWith('\n\nBody text.')).toBe(true);
+    expect(chunk?.heading).toBe(`# Top > ## ${title}`);
+  });
+
+  it('counts with the token counter it is given', () => {
+    const seen: string[] = [];
+    const tokenCounter = (text: string) => {
+      seen.push(text);
+      return countTokens(text);
+    };
+    const text = `# Title\n\n${longSection(2, 8)}`;
+    const chunks = chunkDocument(text, { mimeType: 'text/markdown', maxTokens: 64, tokenCounter });
+    expect(seen).toContain(chunks[0]?.content);
+    expect(chunks).toEqual(chunkDocument(text, { mimeType: 'text/markdown', maxTokens: 64 }));
+  });
+
+  it('takes the smallest limit and refuses fractions and negatives', () => {
+    expect(chunkDocument('Some words here.', { mimeType: 'text/plain', maxTokens: 16, overlapTokens: 0 })).toHaveLength(
+      1,
+    );
+    expect(() => chunkDocument('x', { mimeType: 'text/plain', maxTokens: 15 })).toThrow(RangeError);
+    expect(() => chunkDocument('x', { mimeType: 'text/plain', maxTokens: 100.5 })).toThrow(RangeError);
+    expect(() => chunkDocument('x', { mimeType: 'text/plain', overlapTokens: 2.5 })).toThrow(RangeError);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ChunkMimeType, chunkDocument } from '../../src/rag/chunking/index.js';
-import { countTokens, createTokenCounter } from '../../src/rag/chunking/tokens.js';
+import { chunkDocument } from './chunk-document.js';
+import { countTokens, createTokenCounter } from './tokens.js';
+import type { ChunkMimeType } from './types.js';
 
 /** mulberry32: a seeded generator, so the "random" documents are the same every run. */
 function seeded(seed: number) {
