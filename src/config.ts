@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { type ConfigFile, readConfigFile } from './config-file.js';
+import type { LogLevel } from './logger.js';
 
 /**
  * The one place that reads the environment. Every setting has a working default; a bad value
@@ -31,8 +32,6 @@ export interface Config {
   /** How long SIGTERM/SIGINT lets running generations finish before they end INTERRUPTED. */
   shutdownTimeoutMs: number;
 }
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export class ConfigError extends Error {
   constructor(

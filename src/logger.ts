@@ -1,4 +1,6 @@
-import type { LogLevel } from './config.js';
+import pino from 'pino';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -7,22 +9,63 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Keys whose values are credentials (paths are case-sensitive: header names as Node gives them). */
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
+  '["x-api-key"]',
+  '["api-key"]',
+  'apiKey',
+  'api_key',
+  'password',
+  'secret',
+  'token',
+  'accessToken',
+  'refreshToken',
+];
+const under = (parent: string, key: string) => (key.startsWith('[') ? `${parent}${key}` : `${parent}.${key}`);
 
-/** JSON lines on stderr: one event a line, easy to grep and to ship. */
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const log = (at: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
-    if (rank[at] < rank[level]) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: at, message, ...serialise(fields) })}\n`);
+/** A credential as a field, a field of a field (`headers.authorization`), or a request's or error's header. */
+export const REDACTED_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((key) => under('*', key)),
+  ...SECRET_KEYS.map((key) => under('*.headers', key)),
+];
+
+/**
+ * JSON lines on stderr, one event a line (`time`, `level`, `message`, then the fields), with
+ * credentials redacted. The level comes from the caller (the config), so this module stays below it.
+ *
+ * @example createLogger('info').warn('redis publish failed', { error })
+ */
+export function createLogger(level: LogLevel, write?: (line: string) => void): Logger {
+  const log = pino(
+    {
+      level,
+      base: undefined, // no pid or hostname: the fields each call gives, nothing more
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }), log: errorsAsObjects },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    write ? { write } : pino.destination({ dest: 2, sync: true }),
+  );
+  return {
+    debug: (message, fields) => log.debug(fields ?? {}, message),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
   };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-function serialise(fields: Record<string, unknown> | undefined) {
-  if (!fields) return {};
-  const out: Record<string, unknown> = {};
+/** An Error field as its name, message and stack: JSON.stringify would give `{}`, and the rest may hold secrets. */
+function errorsAsObjects(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+    if (!(value instanceof Error)) continue;
+    out ??= { ...fields };
+    out[key] = { name: value.name, message: value.message, stack: value.stack };
   }
-  return out;
+  return out ?? fields;
 }
