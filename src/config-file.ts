@@ -6,9 +6,10 @@ import { routerConfigSchema } from './providers/router/config-schema.js';
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible
  * base URL. Its key is read from the environment variable it names, never written in the file.
+ * The kinds are the provider definitions' (src/providers checks `kind` against them).
  */
 const providerEntrySchema = z.strictObject({
-  kind: z.enum(['openai', 'anthropic', 'ollama']),
+  kind: z.string().min(1),
   baseURL: z.url().optional(),
   apiKeyEnv: z.string().min(1).optional(),
   defaultModel: z.string().min(1).optional(),

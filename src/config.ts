@@ -13,12 +13,11 @@ export interface Config {
   host: string;
   database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
   redisUrl: string | undefined;
-  providers: {
-    openai: { apiKey: string; baseURL: string | undefined } | undefined;
-    anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
-    /** `explicit` is true when OLLAMA_HOST was set: then an unreachable Ollama is DOWN, not UNCONFIGURED. */
-    ollama: { host: string; explicit: boolean };
-  };
+  /**
+   * The environment as given: each provider definition names the variables it reads (keys, base
+   * URLs), and src/providers reads and checks them, so a new provider kind needs no change here.
+   */
+  env: Readonly<Env>;
   defaultModel: string | undefined;
   embeddingModel: string | undefined;
   /** The routing file (JSON or YAML) named by SWITCHYARD_CONFIG, validated; defaults when unset. */
@@ -95,9 +94,6 @@ export function loadConfig(env: Env = process.env): Config {
     `a writable directory path or ${MEMORY_DATA_DIR}`,
     './.data',
   );
-  const openaiKey = optional(env.OPENAI_API_KEY);
-  const anthropicKey = optional(env.ANTHROPIC_API_KEY);
-  const http = ['http:', 'https:'];
   const configPath = optional(env.SWITCHYARD_CONFIG);
   let file: ConfigFile;
   try {
@@ -126,18 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : { kind: 'pglite', dataDir: dataDir === MEMORY_DATA_DIR ? dataDir : resolve(dataDir) },
     redisUrl: parse(env, 'REDIS_URL', optionalUrl(['redis:', 'rediss:']), 'a redis:// or rediss:// URL'),
-    providers: {
-      openai: openaiKey
-        ? { apiKey: openaiKey, baseURL: parse(env, 'OPENAI_BASE_URL', optionalUrl(http), 'an http(s) URL') }
-        : undefined,
-      anthropic: anthropicKey
-        ? { apiKey: anthropicKey, baseURL: parse(env, 'ANTHROPIC_BASE_URL', optionalUrl(http), 'an http(s) URL') }
-        : undefined,
-      ollama: {
-        host: parse(env, 'OLLAMA_HOST', url(http), 'an http(s) URL', 'http://127.0.0.1:11434'),
-        explicit: optional(env.OLLAMA_HOST) !== undefined,
-      },
-    },
+    env: { ...env },
     defaultModel: optional(env.DEFAULT_MODEL),
     embeddingModel: optional(env.EMBEDDING_MODEL),
     file,

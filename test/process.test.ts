@@ -14,11 +14,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       database: { kind: 'pglite' },
       redisUrl: undefined,
-      providers: {
-        openai: undefined,
-        anthropic: undefined,
-        ollama: { host: 'http://127.0.0.1:11434', explicit: false },
-      },
+      env: {},
     });
     expect(config.database).toHaveProperty('dataDir', join(process.cwd(), '.data'));
   });

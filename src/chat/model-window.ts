@@ -1,4 +1,4 @@
-import { knownContextWindow } from '../providers/context-windows.js';
+import { knownContextWindow } from '../providers/definitions.js';
 import type { HealthMonitor } from '../providers/health/index.js';
 
 /** When neither the provider nor our table knows, assume a small window rather than overflow. */
@@ -19,9 +19,10 @@ export function createContextWindowLookup(monitor: HealthMonitor, now = Date.now
     const key = `${provider}/${model}`;
     const hit = cache.get(key);
     if (hit && now() - hit.at < CACHE_MS) return hit.window;
-    const models = monitor.get(provider)?.models ?? [];
-    const listed = models.find((m) => m.id === model || m.id === `${model}:latest`);
-    const window = listed?.contextWindow ?? knownContextWindow(model) ?? FALLBACK_CONTEXT_WINDOW;
+    const health = monitor.get(provider);
+    const listed = health?.models.find((m) => m.id === model || m.id === `${model}:latest`);
+    const known = health ? knownContextWindow(health.kind, model) : undefined;
+    const window = listed?.contextWindow ?? known ?? FALLBACK_CONTEXT_WINDOW;
     cache.set(key, { window, at: now() });
     return window;
   };

@@ -1,5 +1,5 @@
 import { badInput } from '../errors.js';
-import type { ChatProvider } from '../providers/types.js';
+import { definitionOf } from '../providers/definitions.js';
 
 export interface SendMessageInput {
   conversationId?: string | null;
@@ -14,18 +14,10 @@ export interface SendMessageInput {
   useMemory?: boolean | null;
 }
 
-/** Sampling temperature each provider accepts. */
-const temperatureRange: Record<ChatProvider['kind'], [number, number]> = {
-  openai: [0, 2],
-  anthropic: [0, 1],
-  ollama: [0, 2],
-  mock: [0, 2],
-};
-
 /** Rejects what no provider should be sent, with a message that says what is allowed. */
 export function validateSendInput(
   input: SendMessageInput,
-  kind: ChatProvider['kind'],
+  kind: string,
   limits: { maxContentChars: number; maxSystemPromptChars: number },
 ): void {
   if (input.content.trim() === '') throw badInput('content must not be empty', { field: 'content' });
@@ -43,7 +35,7 @@ export function validateSendInput(
     throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
   }
   if (input.temperature != null) {
-    const [min, max] = temperatureRange[kind];
+    const { min, max } = definitionOf(kind).temperature;
     if (!(input.temperature >= min && input.temperature <= max)) {
       throw badInput(`temperature ${input.temperature} is outside ${kind}'s range ${min}..${max}`, {
         field: 'temperature',

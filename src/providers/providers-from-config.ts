@@ -1,55 +1,65 @@
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 import type { ProviderEntry } from '../config-file.js';
-import { createAnthropicProvider } from './anthropic/anthropic-provider.js';
-import { createMockProvider } from './mock/index.js';
-import { createOllamaProvider } from './ollama/ollama-provider.js';
-import { createOpenAIProvider } from './openai/openai-provider.js';
+import type { ProviderDefinition } from './definition.js';
+import { definitionOf, namedDeploymentKinds, providerDefinitions } from './definitions.js';
 import type { ProviderRegistration } from './registry.js';
 
-/** Stands in for a missing key: the provider is listed as UNCONFIGURED and never called. */
-const NO_KEY = 'not-configured';
-
 /**
- * Every provider the gateway knows, configured or not, so that `providers` lists them all:
- * OpenAI and Anthropic when their key is set, Ollama when OLLAMA_HOST is set (else detected at
- * its default host), the built-in mock always, and any named deployments from the config file.
+ * Every provider the gateway knows, configured or not, so that `providers` lists them: for each
+ * definition its deployment named like the kind, read from the definition's environment
+ * variables, then the named deployments of the config file.
  */
 export function providersFromConfig(config: Config): ProviderRegistration[] {
-  const { openai, anthropic, ollama } = config.providers;
-  const registrations: ProviderRegistration[] = [
-    {
-      provider: createOpenAIProvider({ apiKey: openai?.apiKey ?? NO_KEY, baseURL: openai?.baseURL }),
-      configured: Boolean(openai),
-    },
-    {
-      provider: createAnthropicProvider({ apiKey: anthropic?.apiKey ?? NO_KEY, baseURL: anthropic?.baseURL }),
-      configured: Boolean(anthropic),
-    },
-    { provider: createOllamaProvider({ host: ollama.host }), configured: ollama.explicit ? true : 'auto' },
-    { provider: createMockProvider({ tokenDelayMs: config.mockTokenDelayMs }), configured: true },
-  ];
+  const registrations = providerDefinitions.flatMap((definition) => fromEnvironment(definition, config));
   for (const [name, entry] of Object.entries(config.file.providers)) {
-    registrations.push(namedDeployment(name, entry, config.providerKeys[name]));
+    registrations.push(namedDeployment(name, entry, config));
   }
   return registrations;
 }
 
-function namedDeployment(name: string, entry: ProviderEntry, apiKey: string | undefined): ProviderRegistration {
-  const defaultModel = entry.defaultModel;
-  switch (entry.kind) {
-    case 'openai':
-      return {
-        provider: createOpenAIProvider({ name, apiKey: apiKey ?? NO_KEY, baseURL: entry.baseURL }),
-        configured: Boolean(apiKey),
-        defaultModel,
-      };
-    case 'anthropic':
-      return {
-        provider: createAnthropicProvider({ name, apiKey: apiKey ?? NO_KEY, baseURL: entry.baseURL }),
-        configured: Boolean(apiKey),
-        defaultModel,
-      };
-    case 'ollama':
-      return { provider: createOllamaProvider({ name, host: entry.baseURL }), configured: true, defaultModel };
+function fromEnvironment(definition: ProviderDefinition, config: Config): ProviderRegistration[] {
+  const read = (variable: string | undefined) => {
+    const value = variable ? config.env[variable]?.trim() : undefined;
+    return value === '' ? undefined : value;
+  };
+  const apiKey = read(definition.env.apiKey);
+  // Without its key a keyed deployment is never called, so its base URL is not read.
+  const baseVariable = definition.presence === 'key' && !apiKey ? undefined : definition.env.baseURL;
+  const baseURL = read(baseVariable);
+  if (baseVariable && baseURL !== undefined && !isHttpUrl(baseURL)) {
+    throw new ConfigError(baseVariable, config.env[baseVariable], 'an http(s) URL');
+  }
+  const options = { name: definition.kind, apiKey, baseURL, tokenDelayMs: config.mockTokenDelayMs };
+  switch (definition.presence) {
+    case 'key':
+      if (!apiKey && !definition.listedWithoutKey) return [];
+      return [{ provider: definition.create(options), configured: Boolean(apiKey) }];
+    case 'detect':
+      return [{ provider: definition.create(options), configured: baseURL !== undefined ? true : 'auto' }];
+    case 'always':
+      return [{ provider: definition.create(options), configured: true }];
+  }
+}
+
+function namedDeployment(name: string, entry: ProviderEntry, config: Config): ProviderRegistration {
+  if (!namedDeploymentKinds.includes(entry.kind)) {
+    throw new ConfigError(
+      'SWITCHYARD_CONFIG',
+      config.filePath,
+      `providers.${name}.kind to be one of ${namedDeploymentKinds.join(', ')}`,
+    );
+  }
+  const definition = definitionOf(entry.kind);
+  const apiKey = config.providerKeys[name];
+  const provider = definition.create({ name, apiKey, baseURL: entry.baseURL, tokenDelayMs: config.mockTokenDelayMs });
+  const configured = definition.presence === 'key' ? Boolean(apiKey) : true;
+  return { provider, configured, defaultModel: entry.defaultModel };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
   }
 }

@@ -1,3 +1,4 @@
+import { definitionOf } from './definitions.js';
 import type { ChatProvider } from './types.js';
 
 /**
@@ -19,18 +20,11 @@ export interface ProviderRegistration {
 /** A bare ChatProvider counts as configured. */
 export type ProviderInput = ChatProvider | ProviderRegistration;
 
-const defaultModelByKind: Record<ChatProvider['kind'], string> = {
-  openai: 'gpt-4o-mini',
-  anthropic: 'claude-haiku-4-5',
-  ollama: 'llama3.2',
-  mock: 'mock-echo',
-};
-
 export interface ProviderRegistry {
   readonly entries: readonly ProviderRegistration[];
   get(name: string): ProviderRegistration | undefined;
   /** The provider named like the kind (`openai`), else the first of that kind. */
-  byKind(kind: ChatProvider['kind']): ProviderRegistration | undefined;
+  byKind(kind: string): ProviderRegistration | undefined;
   defaultModelOf(entry: ProviderRegistration): string;
 }
 
@@ -55,6 +49,6 @@ export function createProviderRegistry(inputs: readonly ProviderInput[]): Provid
       const named = byName.get(kind);
       return named?.provider.kind === kind ? named : entries.find((e) => e.provider.kind === kind);
     },
-    defaultModelOf: (entry) => entry.defaultModel ?? defaultModelByKind[entry.provider.kind],
+    defaultModelOf: (entry) => entry.defaultModel ?? definitionOf(entry.provider.kind).defaultModel,
   };
 }

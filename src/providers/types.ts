@@ -51,10 +51,10 @@ export interface EmbedRequest {
 }
 
 export interface ChatProvider {
-  /** `openai`, `anthropic`, `ollama`, `mock`, or a configured deployment name. */
+  /** The kind (`openai`, `anthropic`, ...), or a configured deployment name. */
   readonly name: string;
-  /** The kind of adapter behind `name`. */
-  readonly kind: 'openai' | 'anthropic' | 'ollama' | 'mock';
+  /** The provider definition behind `name` (see definitions.ts). */
+  readonly kind: string;
   stream(request: ChatRequest): AsyncIterable<StreamPart>;
   /** Models the provider serves right now (adapters cache and refresh this). */
   listModels(signal?: AbortSignal): Promise<ModelInfo[]>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectStream } from '../../src/providers/collect-stream.js';
-import { knownContextWindow } from '../../src/providers/context-windows.js';
+import { inferProviderKind, knownContextWindow } from '../../src/providers/definitions.js';
 import { ProviderError } from '../../src/providers/provider-error.js';
 import { parseRetryAfter } from '../../src/providers/retry-after.js';
 import { toProviderError } from '../../src/providers/sdk-error.js';
@@ -90,10 +90,21 @@ describe('toProviderError', () => {
 });
 
 describe('knownContextWindow', () => {
-  it('matches the longest prefix', () => {
-    expect(knownContextWindow('gpt-4o-mini-2024')).toBe(128_000);
-    expect(knownContextWindow('gpt-4-0613')).toBe(8_192);
-    expect(knownContextWindow('o1-mini')).toBe(128_000);
-    expect(knownContextWindow('llama3')).toBeUndefined();
+  it("matches the longest prefix of the kind's table", () => {
+    expect(knownContextWindow('openai', 'gpt-4o-mini-2024')).toBe(128_000);
+    expect(knownContextWindow('openai', 'gpt-4-0613')).toBe(8_192);
+    expect(knownContextWindow('openai', 'o1-mini')).toBe(128_000);
+    expect(knownContextWindow('anthropic', 'claude-haiku-4-5')).toBe(200_000);
+    expect(knownContextWindow('xai', 'grok-3-mini')).toBe(131_072);
+    expect(knownContextWindow('ollama', 'llama3')).toBeUndefined();
+  });
+});
+
+describe('inferProviderKind', () => {
+  it('gives a bare id to the kind owning its prefix, the rest to Ollama', () => {
+    const kinds = ['gpt-4o', 'O3-mini', 'text-embedding-3-small', 'claude-sonnet-4-6', 'mock', 'mock-echo', 'grok-4'];
+    expect(kinds.map(inferProviderKind)).toEqual(['openai', 'openai', 'openai', 'anthropic', 'mock', 'mock', 'xai']);
+    expect(inferProviderKind('llama3.2')).toBe('ollama');
+    expect(inferProviderKind('mockingbird')).toBe('ollama');
   });
 });

@@ -1,10 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { knownContextWindow } from '../context-windows.js';
+import { contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../types.js';
+import { anthropicContextWindows } from './anthropic-models.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
+
+const knownContextWindow = contextWindowLookup(anthropicContextWindows);
 
 export interface AnthropicProviderOptions {
   /** Provider name in errors and model lists; default `anthropic`. */

@@ -1,14 +1,19 @@
 import OpenAI from 'openai';
-import { knownContextWindow } from '../context-windows.js';
+import { type ContextWindowTable, contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart, TokenUsage } from '../types.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { openAIContextWindows } from './openai-models.js';
 
 export interface OpenAIProviderOptions {
   /** Provider name in errors and model lists; default `openai`. */
   name?: string;
+  /** The kind reported for it; an OpenAI-compatible preset names its own. Default `openai`. */
+  kind?: string;
+  /** Windows of listed models (the list reports none); default OpenAI's. */
+  contextWindows?: ContextWindowTable;
   apiKey: string;
   /** Default `https://api.openai.com/v1`; any OpenAI-compatible server works. */
   baseURL?: string;
@@ -27,6 +32,7 @@ export interface OpenAIProviderOptions {
 /** A ChatProvider over the official `openai` SDK, with its retries off (the router retries). */
 export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvider {
   const name = options.name ?? 'openai';
+  const contextWindowOf = contextWindowLookup(options.contextWindows ?? openAIContextWindows);
   // Every option explicit: the SDK falls back to OPENAI_* environment variables for what is missing.
   const client = new OpenAI({
     apiKey: options.apiKey,
@@ -44,7 +50,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
       guard({ provider: name, signal, phase: 'request' }, async () => {
         const models: ModelInfo[] = [];
         for await (const model of client.models.list({ signal })) {
-          models.push({ id: model.id, provider: name, contextWindow: knownContextWindow(model.id) });
+          models.push({ id: model.id, provider: name, contextWindow: contextWindowOf(model.id) });
         }
         return models;
       }),
@@ -101,7 +107,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
 
   return {
     name,
-    kind: 'openai',
+    kind: options.kind ?? 'openai',
     stream,
     listModels,
     embed: (request: EmbedRequest) =>

@@ -11,7 +11,6 @@ export {
   type StrategyName,
   strategyNameSchema,
 } from './config-schema.js';
-export { inferProviderKind } from './infer-provider.js';
 export { createRouter, type Router, type RouterOptions } from './router.js';
 export { createSeededRandom } from './seeded-random.js';
 export type { CallHandle, CircuitStateName, TrafficRecorder } from './traffic-recorder.js';

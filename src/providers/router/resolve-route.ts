@@ -1,7 +1,7 @@
 import { AppError } from '../../errors.js';
+import { inferProviderKind } from '../definitions.js';
 import type { ProviderRegistration, ProviderRegistry } from '../registry.js';
 import type { RouterConfig } from './config-schema.js';
-import { inferProviderKind } from './infer-provider.js';
 import { routeError } from './route-errors.js';
 import type { Deployment, DeploymentGroup, RouteResolution, RouteSource, RouteTarget } from './types.js';
 
