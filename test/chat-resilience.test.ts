@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatEvent } from '../src/chat/chat-events.js';
 import { DEFAULT_USER_ID } from '../src/db/default-user.js';
 import { AppError } from '../src/errors.js';
+import { parseGlobalId } from '../src/schema/global-id.js';
+import type { MessageStreamEvent } from '../src/stream-store/types.js';
 import { type FakeServer, startOllamaFake, startOpenAIFake } from './fakes/index.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { eventually, until } from './helpers/eventually.js';
@@ -75,7 +76,7 @@ describe('backpressure: a bounded buffer and subscribers that fall behind', () =
     const pacing = pacedBy(() => fastEvents, 3, 60);
     const sent = await send();
     const id = sent.assistantMessage.id;
-    const slow = server.app.services.chat.stream(DEFAULT_USER_ID, id, 0);
+    const slow = server.app.services.chat.stream(DEFAULT_USER_ID, parseGlobalId(id, 'Message'), 0);
     const firstTwo = Promise.all([slow.next(), slow.next()]);
 
     const client = wsClient(server.wsUrl);
@@ -84,7 +85,7 @@ describe('backpressure: a bounded buffer and subscribers that fall behind', () =
       fastEvents = fast.events;
       // Both readers are attached while nothing has left the buffer; then the rest flows at once.
       await until(() => wordsIn(fast.events) === 3, 'the fast reader to hold the first three tokens');
-      expect((await firstTwo).map((r) => (r.value as ChatEvent).kind)).toEqual(['delta', 'delta']);
+      expect((await firstTwo).map((r) => (r.value as MessageStreamEvent).kind)).toEqual(['delta', 'delta']);
       pacing.release();
 
       const done = await fast.done;

@@ -3,20 +3,17 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, notFound } from '../errors.js';
 import type { MemoryService } from '../memory/memory-service.js';
-import type { HealthMonitor } from '../providers/health/index.js';
-import type { Router } from '../providers/router/index.js';
+import { fitPrompt, type Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
-import { parseGlobalId } from '../schema/global-id.js';
-import { type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
+import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
-import { type ChatEvent, DELETED, isTerminal, terminalEventOf } from './chat-events.js';
+import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
 import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
-import { createContextWindowLookup } from './model-window.js';
 import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
@@ -40,7 +37,6 @@ export interface ChatServiceDeps {
   db: Db;
   sql: SqlRunner;
   router: Router;
-  monitor: HealthMonitor;
   store: MessageStreamStore;
   runner: GenerationRunner;
   /** Refuses new generations while the server drains, and counts readers for it. */
@@ -62,19 +58,16 @@ const CANCEL_WAIT_MS = 10_000;
 /** Conversations and their generations: what the chat mutations and subscriptions call. */
 export function createChatService(deps: ChatServiceDeps) {
   const { db, sql, router, store, runner, settings } = deps;
-  const contextWindowOf = createContextWindowLookup(deps.monitor);
 
-  const findConversation = async (userId: string, globalId: string) => {
-    const conversation = await db.conversation.findFirst({
-      where: { id: parseGlobalId(globalId, 'Conversation'), userId },
-    });
-    if (!conversation) throw notFound('Conversation', globalId);
+  const findConversation = async (userId: string, id: string) => {
+    const conversation = await db.conversation.findFirst({ where: { id, userId } });
+    if (!conversation) throw notFound('Conversation', id);
     return conversation;
   };
 
-  const findMessage = async (userId: string, globalId: string) => {
-    const message = await db.message.findFirst({ where: { id: parseGlobalId(globalId, 'Message'), userId } });
-    if (!message) throw notFound('Message', globalId);
+  const findMessage = async (userId: string, id: string) => {
+    const message = await db.message.findFirst({ where: { id, userId } });
+    if (!message) throw notFound('Message', id);
     return message;
   };
 
@@ -97,7 +90,7 @@ export function createChatService(deps: ChatServiceDeps) {
    * the buffer, a reader that was not stopped ends with exactly one terminal event: if the buffer
    * ran out without one, the stored message answers.
    */
-  async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  async function* events(messageId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<MessageStreamEvent> {
     const leave = deps.gate.enter(messageId);
     // A reader left waiting on the buffer for `staleAfterMs` asks the database whether its message
     // ended: an end that never reached the shared buffer (its owner stopped during a Redis outage
@@ -116,16 +109,10 @@ export function createChatService(deps: ChatServiceDeps) {
     try {
       for await (const event of store.read(messageId, afterSeq, reading.signal)) {
         waiting = false;
-        if (event.type === 'delta') {
-          yield { kind: 'delta', messageId, seq: event.seq, text: event.text };
-          waiting = true;
-          idle.refresh();
-        } else {
-          yield event.status === 'COMPLETE'
-            ? { kind: 'completed', messageId }
-            : { kind: 'failed', messageId, code: event.code ?? event.status, error: event.error ?? event.status };
-          return;
-        }
+        yield event;
+        if (event.kind !== 'delta') return;
+        waiting = true;
+        idle.refresh();
       }
       if (signal.aborted) return;
       const message = await db.message.findUnique({ where: { id: messageId } });
@@ -150,7 +137,7 @@ export function createChatService(deps: ChatServiceDeps) {
   /** Waits for a message's end event; gives up quietly when the signal fires or the buffer moved on. */
   const waitForEnd = async (messageId: string, afterSeq: number, signal: AbortSignal) => {
     try {
-      for await (const event of store.read(messageId, afterSeq, signal)) if (event.type === 'end') return;
+      for await (const event of store.read(messageId, afterSeq, signal)) if (event.kind !== 'delta') return;
     } catch (error) {
       if (!(error instanceof StreamLagError)) throw error;
     }
@@ -168,9 +155,10 @@ export function createChatService(deps: ChatServiceDeps) {
       model: input.model ?? conversation?.model ?? undefined,
       provider: input.provider ?? undefined,
     };
-    const [first] = router.resolve(target).chain;
-    if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
-    validateSendInput(input, first.provider.kind, settings);
+    validateSendInput(input, settings);
+    // Resolved once: the prompt is budgeted to this plan and the generation streams with it.
+    const plan = router.plan({ ...target, temperature: input.temperature ?? undefined });
+    const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     const earlier = conversation ? await history(conversation.id) : [];
     const grounding = await ground(deps, {
@@ -182,13 +170,13 @@ export function createChatService(deps: ChatServiceDeps) {
     });
     const contextFor = (preamble: string[]) =>
       buildContext({
-        model: first.model,
+        model: plan.budgetedFor.model,
         systemPrompt,
         preamble,
         history: earlier,
         message: { role: 'user', content: input.content },
-        contextWindow: contextWindowOf(first.provider.name, first.model),
-        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+        contextWindow: plan.contextWindow,
+        reservedOutputTokens,
       });
     const { context, citations } = fitGrounding(grounding, contextFor);
 
@@ -218,6 +206,7 @@ export function createChatService(deps: ChatServiceDeps) {
         messages: context.messages,
         temperature: input.temperature ?? undefined,
         maxTokens: input.maxTokens ?? undefined,
+        plan: fitPrompt(plan, context.tokens + reservedOutputTokens),
       },
     });
     return { rows, written, finished };
@@ -237,7 +226,7 @@ export function createChatService(deps: ChatServiceDeps) {
      * `send` and `stream` in one: tokens flow as soon as the upstream sends them, while the rows
      * are still being written; the terminal event waits for them, so it always names a stored message.
      */
-    async chat(userId: string, input: SendMessageInput): Promise<AsyncIterableIterator<ChatEvent>> {
+    async chat(userId: string, input: SendMessageInput): Promise<AsyncIterableIterator<MessageStreamEvent>> {
       const { rows, written, finished } = await begin(userId, input);
       written.catch(() => {}); // read below; a rejection here is not unhandled
       return abortableIterator((signal) =>
@@ -258,10 +247,10 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
-    stream(userId: string, messageGlobalId: string, afterSeq: number): AsyncIterableIterator<ChatEvent> {
+    stream(userId: string, messageId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
       return abortableIterator((signal) =>
         (async function* () {
-          const message = await findMessage(userId, messageGlobalId);
+          const message = await findMessage(userId, messageId);
           if (isTerminal(message.status)) {
             yield terminalEventOf(message);
             return;
@@ -272,8 +261,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Aborts the generation wherever it runs; the partial text is kept with status CANCELLED. */
-    async cancel(userId: string, messageGlobalId: string) {
-      const message = await findMessage(userId, messageGlobalId);
+    async cancel(userId: string, messageId: string) {
+      const message = await findMessage(userId, messageId);
       if (isTerminal(message.status)) return message;
       if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
       await waitForEnd(message.id, message.lastSeq, AbortSignal.timeout(CANCEL_WAIT_MS));
@@ -281,8 +270,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Deletes a conversation with its messages, ending any generation still streaming in it. */
-    async deleteConversation(userId: string, globalId: string) {
-      const conversation = await findConversation(userId, globalId);
+    async deleteConversation(userId: string, id: string) {
+      const conversation = await findConversation(userId, id);
       const streaming = await db.message.findMany({
         where: { conversationId: conversation.id, status: 'STREAMING' },
         select: { id: true },
@@ -290,9 +279,9 @@ export function createChatService(deps: ChatServiceDeps) {
       await db.conversation.delete({ where: { id: conversation.id } });
       for (const { id } of streaming) {
         if (!runner.cancel(id)) await deps.requestCancel(id);
-        await store.end(id, DELETED);
+        await store.end(deletedEvent(id));
       }
-      return globalId;
+      return id;
     },
   };
 }

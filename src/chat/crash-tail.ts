@@ -1,4 +1,4 @@
-import type { DeltaEvent, MessageStreamStore } from '../stream-store/types.js';
+import type { MessageDelta, MessageStreamStore } from '../stream-store/types.js';
 
 /** Text a dead writer sent its readers after the partial text the database holds. */
 export interface CrashTail {
@@ -23,7 +23,7 @@ export interface CrashTails {
  * The deltas that follow `afterSeq` without a gap, joined. A stream trimmed past `afterSeq`
  * cannot be joined onto the stored text: the stored text stands.
  */
-export function joinTail(deltas: Iterable<DeltaEvent>, afterSeq: number): CrashTail | undefined {
+export function joinTail(deltas: Iterable<MessageDelta>, afterSeq: number): CrashTail | undefined {
   let lastSeq = afterSeq;
   let text = '';
   for (const delta of deltas) {

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import type { DeltaEvent, LocalStreamStore } from '../stream-store/types.js';
+import type { LocalStreamStore, MessageDelta } from '../stream-store/types.js';
 import { type CrashTails, joinTail } from './crash-tail.js';
 
 export interface DeltaJournal extends CrashTails {
@@ -49,18 +49,19 @@ export function createDeltaJournal(dir: string, logger: Pick<Logger, 'warn'>): D
     }
   };
 
-  const read = (messageId: string): DeltaEvent[] => {
+  const read = (messageId: string): MessageDelta[] => {
     let text: string;
     try {
       text = readFileSync(pathOf(messageId), 'utf8');
     } catch {
       return [];
     }
-    const deltas: DeltaEvent[] = [];
+    const deltas: MessageDelta[] = [];
     for (const line of text.split('\n')) {
       try {
         const [seq, delta] = JSON.parse(line) as [number, string];
-        if (Number.isInteger(seq) && typeof delta === 'string') deltas.push({ type: 'delta', seq, text: delta });
+        if (Number.isInteger(seq) && typeof delta === 'string')
+          deltas.push({ kind: 'delta', messageId, seq, text: delta });
       } catch {
         // The last line of a process killed mid-write, or the empty string after the final newline.
       }
@@ -78,13 +79,13 @@ export function createDeltaJournal(dir: string, logger: Pick<Logger, 'warn'>): D
           if (ID.test(messageId) && !files.has(messageId)) files.set(messageId, openSync(pathOf(messageId), 'a'));
           store.begin(messageId);
         },
-        async appendDelta(messageId, seq, text) {
-          write(messageId, seq, text);
-          await store.appendDelta(messageId, seq, text);
+        async appendDelta(delta) {
+          write(delta.messageId, delta.seq, delta.text);
+          await store.appendDelta(delta);
         },
-        async end(messageId, event) {
-          await store.end(messageId, event);
-          drop(messageId);
+        async end(event) {
+          await store.end(event);
+          drop(event.messageId);
         },
       };
     },

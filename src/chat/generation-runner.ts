@@ -5,8 +5,8 @@ import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
-import type { EndEvent, MessageStreamStore } from '../stream-store/types.js';
-import { DELETED, endEventOf } from './chat-events.js';
+import type { MessageEnd, MessageStreamStore } from '../stream-store/types.js';
+import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
 import { createPartialWriter } from './partial-writer.js';
 import { finishMessage } from './turn-rows.js';
@@ -90,9 +90,11 @@ export function createGenerationRunner({
       ttftMs ??= performance.now() - job.receivedAt;
       seq++;
       text += delta;
-      lastWrite = store.appendDelta(job.messageId, seq, delta).catch((error: unknown) => {
-        writeFailed ??= error;
-      });
+      lastWrite = store
+        .appendDelta({ kind: 'delta', messageId: job.messageId, seq, text: delta })
+        .catch((error: unknown) => {
+          writeFailed ??= error;
+        });
       partials.set(job.messageId, { content: text, seq });
     }, settings.deltaWindowMs);
 
@@ -127,14 +129,15 @@ export function createGenerationRunner({
     const status = failure === null ? 'COMPLETE' : failure.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
     // A batch write still in flight cannot undo this: it only touches messages still STREAMING.
     partials.delete(job.messageId);
-    const end: EndEvent =
+    const { messageId } = job;
+    const end: MessageEnd =
       failure === null
-        ? { type: 'end', status: 'COMPLETE' }
-        : { type: 'end', status, code: failure.code, error: failure.message };
+        ? { kind: 'completed', messageId }
+        : { kind: 'failed', messageId, code: failure.code, error: failure.message };
     if (!(await job.saved.catch(() => false))) {
       // Its rows never landed (the request failed): nothing to finish, only the buffer to close.
       finished(null);
-      await store.end(job.messageId, end);
+      await store.end(end);
       return;
     }
     const written = await finishMessage(sql, {
@@ -155,11 +158,11 @@ export function createGenerationRunner({
     // Not written: the message was deleted or already ended by someone else, who ended the
     // shared stream; readers of this process's buffer get the same end.
     if (!written) {
-      const stored = await db.message.findUnique({ where: { id: job.messageId } });
-      await store.end(job.messageId, stored ? endEventOf(stored) : DELETED);
+      const stored = await db.message.findUnique({ where: { id: messageId } });
+      await store.end(stored ? endEventOf(stored) : deletedEvent(messageId));
       return;
     }
-    await store.end(job.messageId, end);
+    await store.end(end);
   }
 
   return {

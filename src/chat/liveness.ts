@@ -68,7 +68,7 @@ export function createLiveness({ db, store, logger, instanceId, settings, runnin
       if (rows.length === 0) continue;
       tails.forget(orphan.id);
       // After the row: a reader who sees this end finds the full text stored.
-      await store.end(orphan.id, { type: 'end', status: 'FAILED', code: 'INTERRUPTED', error: INTERRUPTED });
+      await store.end({ kind: 'failed', messageId: orphan.id, code: 'INTERRUPTED', error: INTERRUPTED });
       swept.push(orphan.id);
     }
     if (all) tails.prune();

@@ -1,10 +1,16 @@
-import type { ChatEvent } from '../chat/chat-events.js';
 import type { ChatService } from '../chat/chat-service.js';
 import type { Context } from '../context.js';
 import { badInput } from '../errors.js';
+import type {
+  MessageCompleted,
+  MessageDelta,
+  MessageEnd,
+  MessageFailed,
+  MessageStreamEvent,
+} from '../stream-store/types.js';
 import { builder } from './builder.js';
 import { ConversationRef } from './conversation.js';
-import { encodeGlobalId } from './global-id.js';
+import { clientId, encodeGlobalId, eventsWithClientId, withClientId } from './global-id.js';
 import { MessageRef } from './message.js';
 
 const SendMessageInputRef = builder.inputType('SendMessageInput', {
@@ -35,16 +41,12 @@ const SendMessagePayload = builder.objectRef<Payload>('SendMessagePayload').impl
   }),
 });
 
-type Delta = Extract<ChatEvent, { kind: 'delta' }>;
-type Completed = Extract<ChatEvent, { kind: 'completed' }>;
-type Failed = Extract<ChatEvent, { kind: 'failed' }>;
-
 /** The terminal event's finished row: the one it carries, or read now. */
-const messageOf = (event: Completed | Failed, ctx: Context) =>
+const messageOf = (event: MessageEnd, ctx: Context) =>
   event.message ?? ctx.db.message.findUniqueOrThrow({ where: { id: event.messageId } });
 
-const MessageDelta = builder.objectRef<Delta>('MessageDelta').implement({
-  isTypeOf: (event) => (event as ChatEvent).kind === 'delta',
+const MessageDeltaRef = builder.objectRef<MessageDelta>('MessageDelta').implement({
+  isTypeOf: (event) => (event as MessageStreamEvent).kind === 'delta',
   fields: (t) => ({
     messageId: t.id({ resolve: (e) => encodeGlobalId('Message', e.messageId) }),
     seq: t.exposeInt('seq', { description: '1, 2, 3 ... in order, no gaps, per message.' }),
@@ -52,16 +54,16 @@ const MessageDelta = builder.objectRef<Delta>('MessageDelta').implement({
   }),
 });
 
-const MessageCompleted = builder.objectRef<Completed>('MessageCompleted').implement({
-  isTypeOf: (event) => (event as ChatEvent).kind === 'completed',
+const MessageCompletedRef = builder.objectRef<MessageCompleted>('MessageCompleted').implement({
+  isTypeOf: (event) => (event as MessageStreamEvent).kind === 'completed',
   fields: (t) => ({
     message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => messageOf(e, ctx) }),
   }),
 });
 
-const MessageFailed = builder.objectRef<Failed>('MessageFailed').implement({
+const MessageFailedRef = builder.objectRef<MessageFailed>('MessageFailed').implement({
   description: 'Terminal event for status FAILED or CANCELLED.',
-  isTypeOf: (event) => (event as ChatEvent).kind === 'failed',
+  isTypeOf: (event) => (event as MessageStreamEvent).kind === 'failed',
   fields: (t) => ({
     message: t.field({ type: MessageRef, resolve: (e, _args, ctx) => messageOf(e, ctx) }),
     code: t.exposeString('code', {
@@ -71,9 +73,14 @@ const MessageFailed = builder.objectRef<Failed>('MessageFailed').implement({
   }),
 });
 
-const MessageStreamEvent = builder.unionType('MessageStreamEvent', {
-  types: [MessageDelta, MessageCompleted, MessageFailed],
+/** The store's event type itself: what the generation wrote is what the subscriber resolves. */
+const MessageStreamEventRef = builder.unionType('MessageStreamEvent', {
+  types: [MessageDeltaRef, MessageCompletedRef, MessageFailedRef],
 });
+
+/** The conversation a message goes to, when the input names one. */
+const conversationOf = (input: { conversationId?: string | number | null }) =>
+  input.conversationId == null ? undefined : clientId(input.conversationId, 'Conversation');
 
 builder.mutationFields((t) => ({
   sendMessage: t.field({
@@ -82,40 +89,57 @@ builder.mutationFields((t) => ({
       "Persists the user's message, creates the assistant message (status STREAMING) and starts generation. Returns at once; tokens arrive on messageStream.",
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      return ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
+      const conversation = conversationOf(input);
+      return withClientId(
+        conversation,
+        ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+      );
     },
   }),
   cancelMessage: t.prismaField({
     type: 'Message',
     description: 'Aborts generation upstream; the partial content is kept with status CANCELLED.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_query, _root, args, ctx) => ctx.services.chat.cancel(ctx.viewer.id, String(args.id)),
+    resolve: (_query, _root, args, ctx) => {
+      const message = clientId(args.id, 'Message');
+      return withClientId(message, ctx.services.chat.cancel(ctx.viewer.id, message.id));
+    },
   }),
   deleteConversation: t.id({
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.chat.deleteConversation(ctx.viewer.id, String(args.id)),
+    resolve: async (_root, args, ctx) => {
+      const conversation = clientId(args.id, 'Conversation');
+      await withClientId(conversation, ctx.services.chat.deleteConversation(ctx.viewer.id, conversation.id));
+      return conversation.globalId;
+    },
   }),
 }));
 
 builder.subscriptionFields((t) => ({
   chat: t.field({
-    type: MessageStreamEvent,
+    type: MessageStreamEventRef,
     description: 'Starts a generation like sendMessage and streams it in the same operation.',
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     subscribe: async (_root, { input }, ctx) => {
-      return ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
+      const conversation = conversationOf(input);
+      const events = await withClientId(
+        conversation,
+        ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+      );
+      return eventsWithClientId(conversation, events);
     },
-    resolve: (event: ChatEvent) => event,
+    resolve: (event: MessageStreamEvent) => event,
   }),
   messageStream: t.field({
-    type: MessageStreamEvent,
+    type: MessageStreamEventRef,
     description:
       'Attaches to a generation: replays every delta with seq > afterSeq, then the live tail, then one terminal event. After the end it yields the terminal event at once.',
     args: { messageId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
     subscribe: (_root, args, ctx) => {
       if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more');
-      return ctx.services.chat.stream(ctx.viewer.id, String(args.messageId), args.afterSeq ?? 0);
+      const message = clientId(args.messageId, 'Message');
+      return eventsWithClientId(message, ctx.services.chat.stream(ctx.viewer.id, message.id, args.afterSeq ?? 0));
     },
-    resolve: (event: ChatEvent) => event,
+    resolve: (event: MessageStreamEvent) => event,
   }),
 }));

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { createSharedWriteQueue } from './shared-write-queue.js';
-import { type LocalStreamStore, type MessageStreamStore, SeqConflictError } from './types.js';
+import { type LocalStreamStore, type MessageDelta, type MessageStreamStore, SeqConflictError } from './types.js';
 
 export interface LayeredStreamStoreOptions {
   /** Wait before retry `attempt` of a shared write that failed. */
@@ -39,8 +39,8 @@ export function createLayeredStreamStore(
     let next = after + 1;
     try {
       for await (const event of local.read(messageId, after, AbortSignal.timeout(REFILL_TIMEOUT_MS))) {
-        if (event.type !== 'delta' || event.seq >= before) break;
-        await shared.appendDelta(messageId, event.seq, event.text);
+        if (event.kind !== 'delta' || event.seq >= before) break;
+        await shared.appendDelta(event);
         next = event.seq + 1;
       }
     } catch (error) {
@@ -50,10 +50,11 @@ export function createLayeredStreamStore(
     return next === before;
   };
 
-  /** Writes delta `seq`, accepting that an attempt whose reply was lost already landed. */
-  const share = async (messageId: string, seq: number, text: string) => {
+  /** Writes a delta, accepting that an attempt whose reply was lost already landed. */
+  const share = async (delta: MessageDelta) => {
+    const { messageId, seq } = delta;
     try {
-      await shared.appendDelta(messageId, seq, text);
+      await shared.appendDelta(delta);
     } catch (error) {
       if (!(error instanceof SeqConflictError)) throw error; // retried by the queue
       if (error.lastSeq >= seq) return; // an earlier attempt landed and its reply was lost
@@ -62,7 +63,7 @@ export function createLayeredStreamStore(
         logger?.warn('shared stream lost deltas that this process no longer holds', { messageId, seq });
         return;
       }
-      await shared.appendDelta(messageId, seq, text);
+      await shared.appendDelta(delta);
     }
   };
 
@@ -72,15 +73,16 @@ export function createLayeredStreamStore(
       shared.begin(messageId);
     },
 
-    async appendDelta(messageId, seq, text) {
-      await local.appendDelta(messageId, seq, text);
-      queue.push(messageId, () => share(messageId, seq, text));
+    async appendDelta(delta) {
+      await local.appendDelta(delta);
+      queue.push(delta.messageId, () => share(delta));
     },
 
-    async end(messageId, event) {
+    async end(event) {
+      const { messageId } = event;
       // Not written here (a sweep, a delete on behalf of another instance): the shared end is the one.
-      if (local.has(messageId)) await local.end(messageId, event);
-      queue.push(messageId, () => shared.end(messageId, event));
+      if (local.has(messageId)) await local.end(event);
+      queue.push(messageId, () => shared.end(event));
       await queue.settled(messageId);
     },
 

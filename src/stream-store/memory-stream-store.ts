@@ -1,9 +1,9 @@
 import { assertAfterSeq, assertSeq } from './seq-checks.js';
 import {
-  type EndEvent,
   type LocalStreamStore,
+  type MessageEnd,
+  type MessageStreamEvent,
   SeqConflictError,
-  type StreamEvent,
   StreamLagError,
   type StreamStoreOptions,
 } from './types.js';
@@ -14,7 +14,7 @@ interface Buffered {
   baseSeq: number;
   head: number;
   lastSeq: number;
-  end?: EndEvent;
+  end?: MessageEnd;
 }
 
 const oldestKept = (stream: Buffered) => stream.baseSeq + stream.head;
@@ -87,7 +87,7 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Local
 
     has: (messageId) => streams.has(messageId),
 
-    async appendDelta(messageId, seq, text) {
+    async appendDelta({ messageId, seq, text }) {
       assertSeq(seq);
       const stream = streamOf(messageId);
       // A late delta after a cancel or a sweep ended the stream: the end stands.
@@ -99,10 +99,13 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Local
       wake(messageId);
     },
 
-    async end(messageId, event) {
+    async end(event) {
+      const { messageId } = event;
       const stream = streamOf(messageId);
       if (stream.end) return;
-      stream.end = { ...event };
+      // Kept as a Redis Stream keeps it: without the finished row, which readers load themselves.
+      const { message: _row, ...end } = event;
+      stream.end = end;
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (streams.get(messageId) === stream) streams.delete(messageId);
@@ -112,7 +115,7 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Local
       wake(messageId);
     },
 
-    async *read(messageId, afterSeq, signal): AsyncGenerator<StreamEvent> {
+    async *read(messageId, afterSeq, signal): AsyncGenerator<MessageStreamEvent> {
       assertAfterSeq(afterSeq);
       let last = afterSeq;
       let seen = false;
@@ -125,7 +128,7 @@ export function createMemoryStreamStore(options: StreamStoreOptions = {}): Local
             const oldest = oldestKept(stream);
             if (last + 1 < oldest) throw new StreamLagError(messageId, last, oldest);
             last++;
-            yield { type: 'delta', seq: last, text: stream.texts[last - stream.baseSeq] as string };
+            yield { kind: 'delta', messageId, seq: last, text: stream.texts[last - stream.baseSeq] as string };
             continue;
           }
           if (stream.end) {

@@ -30,13 +30,16 @@ interface Channel<T> {
  * decodes each message once and fans it out. Other components may share the connection, so
  * messages on channels this hub did not subscribe are ignored.
  */
-export function createChannelHub<T>(subscriber: Redis, decode: (message: string) => T | undefined): ChannelHub<T> {
+export function createChannelHub<T>(
+  subscriber: Redis,
+  decode: (channel: string, message: string) => T | undefined,
+): ChannelHub<T> {
   const channels = new Map<string, Channel<T>>();
 
   const onMessage = (channel: string, message: string) => {
     const entry = channels.get(channel);
     if (!entry) return;
-    const value = decode(message);
+    const value = decode(channel, message);
     if (value === undefined) return;
     for (const listener of entry.listeners) listener.notice(value);
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StreamEvent } from './types.js';
+import type { MessageEnd, MessageStreamEvent } from './types.js';
 
 /**
  * One stored or published event with its place in the stream: a delta's `pos` is its seq; the
@@ -7,15 +7,23 @@ import type { StreamEvent } from './types.js';
  */
 export interface PlacedEvent {
   pos: number;
-  event: StreamEvent;
+  event: MessageStreamEvent;
 }
 
+const KEY_PREFIX = 'switchyard:stream:';
+
 /** Both the stream key and the pub/sub channel of a message: one name, two namespaces. */
-export const streamKey = (messageId: string) => `switchyard:stream:${messageId}`;
+export const streamKey = (messageId: string) => `${KEY_PREFIX}${messageId}`;
 
 /** The single field of every stream entry: the event as JSON. */
 export const EVENT_FIELD = 'e';
 
+/**
+ * The wire shape, unchanged since the first release so that instances of two versions share
+ * streams during a rolling deploy: `{"type":"delta","seq","text"}` and
+ * `{"type":"end","status":"COMPLETE"|"FAILED"|"CANCELLED","code"?,"error"?}`. The message id is
+ * the key's, never stored in an entry.
+ */
 const deltaSchema = z.object({
   type: z.literal('delta'),
   seq: z.number().int().positive(),
@@ -29,7 +37,7 @@ const endSchema = z.object({
   error: z.string().optional(),
 });
 
-const eventSchema = z.discriminatedUnion('type', [deltaSchema, endSchema]);
+const wireSchema = z.discriminatedUnion('type', [deltaSchema, endSchema]);
 
 const entriesSchema = z.array(z.tuple([z.string(), z.array(z.string())]));
 
@@ -37,26 +45,32 @@ const noticeSchema = z.object({ id: z.string(), e: z.unknown() });
 
 const ENTRY_ID = /^(\d{1,15})-([01])$/;
 
-/** What the Lua scripts store: only the fields of the contract, so readers validate the same shape. */
-export function encodeEvent(event: StreamEvent): string {
-  if (event.type === 'delta') return JSON.stringify({ type: 'delta', seq: event.seq, text: event.text });
-  const { status, code, error } = event;
-  return JSON.stringify({ type: 'end', status, code, error });
+/** What the Lua scripts store: only the fields of the wire shape, so readers validate the same shape. */
+export function encodeEvent(event: MessageStreamEvent): string {
+  if (event.kind === 'delta') return JSON.stringify({ type: 'delta', seq: event.seq, text: event.text });
+  if (event.kind === 'completed') return JSON.stringify({ type: 'end', status: 'COMPLETE' });
+  const status = event.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
+  return JSON.stringify({ type: 'end', status, code: event.code, error: event.error });
+}
+
+/** An end as read: one written without a code or an error is named by its status. */
+function endOf(messageId: string, { status, code, error }: z.infer<typeof endSchema>): MessageEnd {
+  if (status === 'COMPLETE') return { kind: 'completed', messageId };
+  return { kind: 'failed', messageId, code: code ?? status, error: error ?? status };
 }
 
 /** Checks that an entry ID and its event agree (`n-0` holds delta n, `n-1` an end); undefined if not. */
-function place(id: string, value: unknown): PlacedEvent | undefined {
+function place(messageId: string, id: string, value: unknown): PlacedEvent | undefined {
   const match = ENTRY_ID.exec(id);
-  const parsed = eventSchema.safeParse(value);
+  const parsed = wireSchema.safeParse(value);
   if (!match || !parsed.success) return undefined;
   const pos = Number(match[1]);
-  const event = parsed.data;
-  if (event.type === 'delta') return match[2] === '0' && event.seq === pos ? { pos, event } : undefined;
-  if (match[2] !== '1') return undefined;
-  const end: StreamEvent = { type: 'end', status: event.status };
-  if (event.code !== undefined) end.code = event.code;
-  if (event.error !== undefined) end.error = event.error;
-  return { pos, event: end };
+  const wire = parsed.data;
+  if (wire.type === 'delta') {
+    if (match[2] !== '0' || wire.seq !== pos) return undefined;
+    return { pos, event: { kind: 'delta', messageId, seq: wire.seq, text: wire.text } };
+  }
+  return match[2] === '1' ? { pos, event: endOf(messageId, wire) } : undefined;
 }
 
 function parseJson(text: string): unknown {
@@ -74,17 +88,19 @@ export function decodeEntries(messageId: string, reply: unknown): PlacedEvent[] 
   return entries.data.map(([id, fields]) => {
     const index = fields.indexOf(EVENT_FIELD);
     const raw = index % 2 === 0 ? fields[index + 1] : undefined;
-    const placed = raw === undefined ? undefined : place(id, parseJson(raw));
+    const placed = raw === undefined ? undefined : place(messageId, id, parseJson(raw));
     if (!placed) throw new Error(`message ${messageId}: malformed stream entry ${id}`);
     return placed;
   });
 }
 
 /**
- * Decodes a pub/sub notice `{"id":"<entry id>","e":<event>}`. Junk yields undefined: a reader
- * that misses a notice only sees a gap, which it fills from the stream.
+ * Decodes a pub/sub notice `{"id":"<entry id>","e":<event>}` on a message's channel (its stream
+ * key). Junk yields undefined: a reader that misses a notice only sees a gap, which it fills
+ * from the stream.
  */
-export function decodeNotice(message: string): PlacedEvent | undefined {
+export function decodeNotice(channel: string, message: string): PlacedEvent | undefined {
   const notice = noticeSchema.safeParse(parseJson(message));
-  return notice.success ? place(notice.data.id, notice.data.e) : undefined;
+  if (!notice.success || !channel.startsWith(KEY_PREFIX)) return undefined;
+  return place(channel.slice(KEY_PREFIX.length), notice.data.id, notice.data.e);
 }

@@ -4,7 +4,7 @@ import { createNoticeInbox, type NoticeInbox } from './notice-inbox.js';
 import type { ChannelHub } from './redis-channel-hub.js';
 import { decodeEntries, type PlacedEvent, streamKey } from './redis-stream-codec.js';
 import { assertAfterSeq } from './seq-checks.js';
-import { type StreamEvent, StreamLagError } from './types.js';
+import { type MessageStreamEvent, StreamLagError } from './types.js';
 
 /** Entries per XRANGE: a reader far behind catches up in pages, not in one huge reply. */
 const PAGE = 500;
@@ -36,7 +36,7 @@ export async function* readRedisStream(
   messageId: string,
   afterSeq: number,
   signal?: AbortSignal,
-): AsyncGenerator<StreamEvent> {
+): AsyncGenerator<MessageStreamEvent> {
   assertAfterSeq(afterSeq);
   if (signal?.aborted || ctx.closed()) return;
   const key = streamKey(messageId);
@@ -88,7 +88,7 @@ export async function* readRedisStream(
         if (entries.length === 0) {
           // Asked past the end of an ended stream (XRANGE starts after it): the end still applies.
           const end = first ? await tail() : undefined;
-          if (end?.event.type === 'end') {
+          if (end && end.event.kind !== 'delta') {
             yield end.event;
             return;
           }
@@ -98,7 +98,7 @@ export async function* readRedisStream(
         first = false;
         for (const { pos, event } of entries) {
           if (signal?.aborted) return;
-          if (event.type === 'end') {
+          if (event.kind !== 'delta') {
             if (pos !== last) throw new StreamLagError(messageId, last, pos + 1);
             yield event;
             return;
@@ -117,7 +117,7 @@ export async function* readRedisStream(
         continue;
       }
       announced = Math.max(announced, notice.pos);
-      if (notice.event.type === 'end') {
+      if (notice.event.kind !== 'delta') {
         // pos < last only when the reader asked past the end; it still ends there.
         if (notice.pos > last) fill = true;
         else {

@@ -5,7 +5,7 @@ import { decodeEntries, decodeNotice, encodeEvent, type PlacedEvent, streamKey }
 import { readRedisStream } from './redis-stream-reader.js';
 import { APPEND_DELTA, APPEND_END, runScript } from './redis-stream-scripts.js';
 import { assertSeq } from './seq-checks.js';
-import { type DeltaEvent, type MessageStreamStore, SeqConflictError, type StreamStoreOptions } from './types.js';
+import { type MessageDelta, type MessageStreamStore, SeqConflictError, type StreamStoreOptions } from './types.js';
 
 /** Entries per XRANGE when `buffered` collects a dead writer's deltas. */
 const BUFFERED_PAGE = 500;
@@ -48,9 +48,10 @@ export function createRedisStreamStore(
     // The stream key comes into being with its first entry.
     begin() {},
 
-    async appendDelta(messageId, seq, text) {
+    async appendDelta(delta) {
+      const { messageId, seq } = delta;
       assertSeq(seq);
-      const event = encodeEvent({ type: 'delta', seq, text });
+      const event = encodeEvent(delta);
       try {
         await runScript(command, APPEND_DELTA, streamKey(messageId), [seq, event, maxDeltas, abandonedTtlMs]);
       } catch (error) {
@@ -60,8 +61,8 @@ export function createRedisStreamStore(
       }
     },
 
-    async end(messageId, event) {
-      await runScript(command, APPEND_END, streamKey(messageId), [encodeEvent(event), endedTtlMs]);
+    async end(event) {
+      await runScript(command, APPEND_END, streamKey(event.messageId), [encodeEvent(event), endedTtlMs]);
     },
 
     read(messageId, afterSeq, signal) {
@@ -70,13 +71,13 @@ export function createRedisStreamStore(
     },
 
     async buffered(messageId, afterSeq) {
-      const deltas: DeltaEvent[] = [];
+      const deltas: MessageDelta[] = [];
       for (let after = afterSeq; ; ) {
         const page = decodeEntries(
           messageId,
           await command.xrange(streamKey(messageId), `(${after}-0`, '+', 'COUNT', BUFFERED_PAGE),
         );
-        for (const { event } of page) if (event.type === 'delta') deltas.push(event);
+        for (const { event } of page) if (event.kind === 'delta') deltas.push(event);
         if (page.length < BUFFERED_PAGE) return deltas;
         after = (page.at(-1) as PlacedEvent).pos;
       }

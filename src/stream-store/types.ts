@@ -1,20 +1,38 @@
-/** One event of a message's token stream, as stored and replayed. */
-export type StreamEvent = DeltaEvent | EndEvent;
+import type { Message } from '../generated/prisma/client.js';
 
-export interface DeltaEvent {
-  type: 'delta';
+/**
+ * One event of a message's stream: what the generation writes, what the store keeps and
+ * replays, what chat emits and what the GraphQL union `MessageStreamEvent` resolves. One type
+ * from writer to subscriber; only the Redis codec has a wire shape of its own.
+ */
+export type MessageStreamEvent = MessageDelta | MessageEnd;
+
+export interface MessageDelta {
+  kind: 'delta';
+  messageId: string;
   /** 1, 2, 3 ... per message, no gaps. */
   seq: number;
   text: string;
 }
 
 /** The one terminal event; nothing follows it. */
-export interface EndEvent {
-  type: 'end';
-  status: 'COMPLETE' | 'FAILED' | 'CANCELLED';
-  /** For FAILED and CANCELLED: CANCELLED, PROVIDER_UNAVAILABLE, UPSTREAM_ERROR, INTERRUPTED ... */
-  code?: string;
-  error?: string;
+export type MessageEnd = MessageCompleted | MessageFailed;
+
+export interface MessageCompleted {
+  kind: 'completed';
+  messageId: string;
+  /** The finished row, when the emitter has it at hand; stores never keep it (readers load it). */
+  message?: Message;
+}
+
+/** Status FAILED, or CANCELLED when `code` is CANCELLED. */
+export interface MessageFailed {
+  kind: 'failed';
+  messageId: string;
+  /** CANCELLED, PROVIDER_UNAVAILABLE, UPSTREAM_ERROR, INTERRUPTED ... */
+  code: string;
+  error: string;
+  message?: Message;
 }
 
 /**
@@ -59,22 +77,22 @@ export class SeqConflictError extends Error {
 export interface MessageStreamStore {
   /** A generation of this message starts in this process (before its first delta). */
   begin(messageId: string): void;
-  /** Appends delta `seq`, which must be the previous seq + 1 (starting at 1). */
-  appendDelta(messageId: string, seq: number, text: string): Promise<void>;
-  /** Appends the terminal event. The stream is kept for `endedTtlMs`, then dropped. */
-  end(messageId: string, event: EndEvent): Promise<void>;
+  /** Appends a delta, whose seq must be the previous seq + 1 (starting at 1). */
+  appendDelta(delta: MessageDelta): Promise<void>;
+  /** Appends the terminal event (without its `message`). The stream is kept for `endedTtlMs`, then dropped. */
+  end(event: MessageEnd): Promise<void>;
   /**
    * Every event with seq > afterSeq in order, then live ones, ending after the terminal event.
    * Waits (without polling) while nothing new exists; returns when `signal` aborts. Throws
    * StreamLagError when a needed delta was trimmed. Never yields a delta twice or skips one.
    */
-  read(messageId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<StreamEvent>;
+  read(messageId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<MessageStreamEvent>;
   /**
    * The deltas with seq > afterSeq held now, in order, without waiting: what readers were given
    * of a stream whose writer died, so the sweep can store that text. Only a store shared between
    * processes outlives its writer, so only such a store has it.
    */
-  buffered?(messageId: string, afterSeq: number): Promise<DeltaEvent[]>;
+  buffered?(messageId: string, afterSeq: number): Promise<MessageDelta[]>;
   close(): Promise<void>;
 }
 

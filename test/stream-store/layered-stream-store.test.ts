@@ -8,7 +8,7 @@ import {
   type MessageStreamStore,
 } from '../../src/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
-import { COMPLETE, collect, eventually, expected, writeDeltas } from './stream-store-helpers.js';
+import { collect, completed, eventually, expected, writeDeltas } from './stream-store-helpers.js';
 
 /** A shared store whose writes wait for `release()`, to tell the layers apart. */
 function gatedShared() {
@@ -20,10 +20,10 @@ function gatedShared() {
   const appended: number[] = [];
   const store: MessageStreamStore = {
     ...inner,
-    async appendDelta(messageId, seq, text) {
+    async appendDelta(event) {
       await gate;
-      appended.push(seq);
-      await inner.appendDelta(messageId, seq, text);
+      appended.push(event.seq);
+      await inner.appendDelta(event);
     },
   };
   return { store, inner, appended, release: open };
@@ -52,17 +52,17 @@ function flakyShared() {
   };
   const store: MessageStreamStore = {
     begin: (id) => inner.begin(id),
-    async appendDelta(messageId, seq, text) {
+    async appendDelta(event) {
       if (state.down) throw unreachable();
-      await inner.appendDelta(messageId, seq, text);
+      await inner.appendDelta(event);
       if (state.loseReplies > 0) {
         state.loseReplies--;
         throw unreachable();
       }
     },
-    async end(messageId, event) {
+    async end(event) {
       if (state.down) throw unreachable();
-      await inner.end(messageId, event);
+      await inner.end(event);
     },
     read: (messageId, afterSeq, signal) => inner.read(messageId, afterSeq, signal),
     close: () => inner.close(),
@@ -73,7 +73,7 @@ function flakyShared() {
 /** The last delta seq a store holds for a message, without waiting for more. */
 async function lastShared(store: MessageStreamStore, id: string) {
   const events = await collect(store.read(id, 0, AbortSignal.timeout(50)));
-  return events.filter((e) => e.type === 'delta').length;
+  return events.filter((e) => e.kind === 'delta').length;
 }
 
 describe('layered stream store', () => {
@@ -90,14 +90,14 @@ describe('layered stream store', () => {
     store.begin(id);
     const reading = collect(store.read(id, 0));
     await writeDeltas(store, id, 1, 5);
-    const ending = store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 5, COMPLETE));
+    const ending = store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 5, completed(id)));
     expect(shared.appended).toEqual([]);
     shared.release();
     await ending;
     // The shared layer got every delta, in order, then the end: another instance reads all of it.
     expect(shared.appended).toEqual([1, 2, 3, 4, 5]);
-    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(1, 5, COMPLETE));
+    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(id, 1, 5, completed(id)));
     await store.close();
   });
 
@@ -110,12 +110,12 @@ describe('layered stream store', () => {
     shared.down = true;
     await writeDeltas(store, id, 1, 5);
     // The end returns once its write is held back: nobody waits out the outage.
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 5, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 5, completed(id)));
     await eventually(() => shared.failures > 3);
     expect(await lastShared(shared.inner, id)).toBe(0);
     shared.down = false;
-    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(1, 5, COMPLETE));
+    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(id, 1, 5, completed(id)));
     await store.close();
   });
 
@@ -129,8 +129,8 @@ describe('layered stream store', () => {
     await eventually(async () => (await lastShared(shared.inner, id)) === 6);
     shared.wipe(); // a Redis restarted without its data: the next append refills 1..6 first
     await writeDeltas(store, id, 7, 8);
-    await store.end(id, COMPLETE);
-    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(1, 8, COMPLETE));
+    await store.end(completed(id));
+    expect(await collect(shared.inner.read(id, 0))).toEqual(expected(id, 1, 8, completed(id)));
     await store.close();
   });
 
@@ -158,8 +158,8 @@ describe('layered stream store', () => {
     const store = createLayeredStreamStore(createMemoryStreamStore(), shared);
     const id = randomUUID();
     await writeDeltas(shared, id, 1, 3);
-    await shared.end(id, COMPLETE);
-    expect(await collect(store.read(id, 1))).toEqual(expected(2, 3, COMPLETE));
+    await shared.end(completed(id));
+    expect(await collect(store.read(id, 1))).toEqual(expected(id, 2, 3, completed(id)));
     await store.close();
   });
 });
@@ -204,10 +204,10 @@ describe.skipIf(!redisUrl)('layered stream store over Redis', () => {
     const local = collect(writer.read(id, 0));
     await eventually(async () => (await subscribers(keyOf(id))) === 1);
     await writeDeltas(writer, id, 1, 40);
-    await writer.end(id, COMPLETE);
-    expect(await local).toEqual(expected(1, 40, COMPLETE));
-    expect(await remote).toEqual(expected(1, 40, COMPLETE));
-    expect(await collect(reader.read(id, 35))).toEqual(expected(36, 40, COMPLETE));
+    await writer.end(completed(id));
+    expect(await local).toEqual(expected(id, 1, 40, completed(id)));
+    expect(await remote).toEqual(expected(id, 1, 40, completed(id)));
+    expect(await collect(reader.read(id, 35))).toEqual(expected(id, 36, 40, completed(id)));
     await Promise.all([writer.close(), reader.close()]);
   });
 });

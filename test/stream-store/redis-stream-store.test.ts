@@ -7,7 +7,7 @@ import {
   type RedisStreamStoreOptions,
 } from '../../src/stream-store/index.js';
 import { streamStoreConformance } from './stream-store-conformance.js';
-import { COMPLETE, collect, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
+import { collect, completed, delta, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
 
 const redisUrl = process.env.REDIS_URL;
 const keyOf = (messageId: string) => `switchyard:stream:${messageId}`;
@@ -72,12 +72,12 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     const live = collect(reader.read(id, 0));
     await eventually(async () => (await subscribers(keyOf(id))) === 1);
     for (let seq = 1; seq <= 50; seq++) {
-      await writer.appendDelta(id, seq, `t${seq} `);
+      await writer.appendDelta(delta(id, seq));
       await jitter();
     }
-    await writer.end(id, COMPLETE);
-    expect(await live).toEqual(expected(1, 50, COMPLETE));
-    expect(await collect(reader.read(id, 40))).toEqual(expected(41, 50, COMPLETE));
+    await writer.end(completed(id));
+    expect(await live).toEqual(expected(id, 1, 50, completed(id)));
+    expect(await collect(reader.read(id, 40))).toEqual(expected(id, 41, 50, completed(id)));
   });
 
   it('keys entries by seq and expires abandoned and ended streams', async () => {
@@ -87,13 +87,13 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     const ttl = await command.pttl(keyOf(id));
     expect(ttl).toBeGreaterThan(23 * 3_600_000);
     expect(ttl).toBeLessThanOrEqual(24 * 3_600_000);
-    await store.end(id, COMPLETE);
+    await store.end(completed(id));
     const ids = (await command.xrange(keyOf(id), '-', '+')).map(([entryId]) => entryId);
     expect(ids).toEqual(['1-0', '2-0', '3-0', '3-1']);
     expect(await command.pttl(keyOf(id))).toBeLessThanOrEqual(60_000);
 
     const empty = randomUUID();
-    await store.end(empty, COMPLETE);
+    await store.end(completed(empty));
     expect((await command.xrange(keyOf(empty), '-', '+')).map(([entryId]) => entryId)).toEqual(['0-1']);
   });
 
@@ -122,8 +122,8 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     await command.publish(keyOf(id), 'not a notice');
     await command.publish(keyOf(id), JSON.stringify({ id: '9-0', e: { type: 'delta', seq: 8, text: 'x' } }));
     await writeDeltas(store, id, 1, 5);
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 5, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 5, completed(id)));
     expect(received).toEqual(['hello']);
     await eventually(async () => (await subscribers(keyOf(id))) === 0);
     expect(await subscribers(other)).toBe(1);
@@ -137,13 +137,13 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
       release = resolve;
     });
     // Held on its first delta while 200 notices arrive: its inbox of 8 overflows, surely.
-    const slow = collect(store.read(id, 0), (event) => event.type === 'delta' && event.seq === 1 && gate);
+    const slow = collect(store.read(id, 0), (event) => event.kind === 'delta' && event.seq === 1 && gate);
     await eventually(async () => (await subscribers(keyOf(id))) === 1);
     await writeDeltas(store, id, 1, 200);
-    await store.end(id, COMPLETE);
+    await store.end(completed(id));
     await delivered(subscriber);
     release();
-    expect(await slow).toEqual(expected(1, 200, COMPLETE));
+    expect(await slow).toEqual(expected(id, 1, 200, completed(id)));
   });
 
   it('re-reads the stream when the notices it dropped included the last one', async () => {
@@ -160,18 +160,18 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
       blocked = resolve;
     });
     const reading = collect(store.read(id, 0, AbortSignal.timeout(5_000)), (event) => {
-      if (event.type !== 'delta' || event.seq !== 1) return;
+      if (event.kind !== 'delta' || event.seq !== 1) return;
       blocked();
       return gate;
     });
     await eventually(async () => (await subscribers(keyOf(id))) === 1);
-    await store.appendDelta(id, 1, 't1 ');
+    await store.appendDelta(delta(id, 1, 't1 '));
     await isBlocked;
     await writeDeltas(store, id, 2, 18);
-    await store.end(id, COMPLETE);
+    await store.end(completed(id));
     await delivered(subscriber);
     release();
-    expect(await reading).toEqual(expected(1, 18, COMPLETE));
+    expect(await reading).toEqual(expected(id, 1, 18, completed(id)));
   });
 
   it('re-reads what was published while its subscriber reconnected', async () => {
@@ -183,12 +183,12 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
       first = resolve;
     });
     const reading = collect(store.read(id, 0), () => first());
-    await store.appendDelta(id, 1, 't1 ');
+    await store.appendDelta(delta(id, 1, 't1 '));
     await gotFirst;
     flaky.disconnect(true);
     await writeDeltas(store, id, 2, 4);
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 4, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 4, completed(id)));
   });
 
   it('sends a script again when Redis no longer has it (NOSCRIPT, as after a restart)', async () => {
@@ -212,11 +212,41 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     });
     const store = makeStore(undefined, { command: forgetful, subscriber });
     const id = randomUUID();
-    await store.appendDelta(id, 1, 't1 ');
-    await store.end(id, COMPLETE);
-    await store.appendDelta(randomUUID(), 1, 't1 ');
+    await store.appendDelta(delta(id, 1, 't1 '));
+    await store.end(completed(id));
+    await store.appendDelta(delta(randomUUID(), 1, 't1 '));
     expect(sent).toEqual(['EVALSHA', 'EVAL', 'EVALSHA', 'EVAL']);
-    expect(await collect(store.read(id, 0))).toEqual(expected(1, 1, COMPLETE));
+    expect(await collect(store.read(id, 0))).toEqual(expected(id, 1, 1, completed(id)));
+  });
+
+  it('reads and writes the wire shape of earlier versions, which share streams during a rolling deploy', async () => {
+    const store = makeStore();
+    const old = randomUUID();
+    // As an earlier version could write them: an end without code or error is named by its status.
+    await command.xadd(keyOf(old), '1-0', 'e', '{"type":"delta","seq":1,"text":"old "}');
+    await command.xadd(keyOf(old), '1-1', 'e', '{"type":"end","status":"CANCELLED"}');
+    await command.pexpire(keyOf(old), 60_000);
+    expect(await collect(store.read(old, 0))).toEqual([
+      delta(old, 1, 'old '),
+      { kind: 'failed', messageId: old, code: 'CANCELLED', error: 'CANCELLED' },
+    ]);
+
+    const entries = async (id: string) => (await command.xrange(keyOf(id), '-', '+')).map(([, fields]) => fields);
+    const [done, failed, cancelled] = [randomUUID(), randomUUID(), randomUUID()];
+    await store.appendDelta(delta(done, 1, 'new '));
+    await store.end({ kind: 'completed', messageId: done });
+    await store.end({ kind: 'failed', messageId: failed, code: 'INTERRUPTED', error: 'stopped' });
+    await store.end({ kind: 'failed', messageId: cancelled, code: 'CANCELLED', error: 'Cancelled' });
+    expect(await entries(done)).toEqual([
+      ['e', '{"type":"delta","seq":1,"text":"new "}'],
+      ['e', '{"type":"end","status":"COMPLETE"}'],
+    ]);
+    expect(await entries(failed)).toEqual([
+      ['e', '{"type":"end","status":"FAILED","code":"INTERRUPTED","error":"stopped"}'],
+    ]);
+    expect(await entries(cancelled)).toEqual([
+      ['e', '{"type":"end","status":"CANCELLED","code":"CANCELLED","error":"Cancelled"}'],
+    ]);
   });
 
   it('refuses a malformed entry in its stream', async () => {

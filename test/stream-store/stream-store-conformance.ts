@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import {
-  type EndEvent,
+  type MessageEnd,
+  type MessageStreamEvent,
   type MessageStreamStore,
-  type StreamEvent,
   StreamLagError,
   type StreamStoreOptions,
 } from '../../src/stream-store/index.js';
-import { COMPLETE, collect, delta, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
+import { collect, completed, delta, eventually, expected, jitter, writeDeltas } from './stream-store-helpers.js';
 
 export type StreamStoreFactory = (options?: StreamStoreOptions) => MessageStreamStore;
 
@@ -40,17 +40,17 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const store = makeStore();
     const id = randomUUID();
     await writeDeltas(store, id, 1, 5);
-    await store.end(id, COMPLETE);
-    expect(await collect(store.read(id, 0))).toEqual(expected(1, 5, COMPLETE));
-    expect(await collect(store.read(id, 3))).toEqual(expected(4, 5, COMPLETE));
+    await store.end(completed(id));
+    expect(await collect(store.read(id, 0))).toEqual(expected(id, 1, 5, completed(id)));
+    expect(await collect(store.read(id, 3))).toEqual(expected(id, 4, 5, completed(id)));
   });
 
   it('gives just the end event from the last seq or beyond, and keeps its code and error', async () => {
     const store = makeStore();
     const id = randomUUID();
-    const failed: EndEvent = { type: 'end', status: 'FAILED', code: 'UPSTREAM_ERROR', error: 'boom "quoted"' };
+    const failed: MessageEnd = { kind: 'failed', messageId: id, code: 'UPSTREAM_ERROR', error: 'boom "quoted"' };
     await writeDeltas(store, id, 1, 4);
-    await store.end(id, failed);
+    await store.end(failed);
     expect(await collect(store.read(id, 4))).toEqual([failed]);
     expect(await collect(store.read(id, 9))).toEqual([failed]);
   });
@@ -58,8 +58,8 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
   it('ends a stream that never had a delta', async () => {
     const store = makeStore();
     const id = randomUUID();
-    const cancelled: EndEvent = { type: 'end', status: 'CANCELLED', code: 'CANCELLED' };
-    await store.end(id, cancelled);
+    const cancelled: MessageEnd = { kind: 'failed', messageId: id, code: 'CANCELLED', error: 'Cancelled' };
+    await store.end(cancelled);
     expect(await collect(store.read(id, 0))).toEqual([cancelled]);
   });
 
@@ -71,14 +71,14 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const caughtUp = new Promise<void>((resolve) => {
       replayed = resolve;
     });
-    const reading = collect(store.read(id, 0), (event) => event.type === 'delta' && event.seq === 2 && replayed());
+    const reading = collect(store.read(id, 0), (event) => event.kind === 'delta' && event.seq === 2 && replayed());
     await caughtUp;
     for (let seq = 3; seq <= 6; seq++) {
       await jitter();
-      await store.appendDelta(id, seq, `t${seq} `);
+      await store.appendDelta(delta(id, seq));
     }
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 6, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 6, completed(id)));
   });
 
   it('waits for a writer that has not started yet', async () => {
@@ -87,8 +87,8 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const reading = collect(store.read(id, 0));
     await listening(id);
     await writeDeltas(store, id, 1, 3);
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 3, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 3, completed(id)));
   });
 
   it('gives every reader exactly its deltas, whenever it starts against a concurrent writer', async () => {
@@ -98,11 +98,11 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     let written = 0;
     const writer = (async () => {
       for (let seq = 1; seq <= total; seq++) {
-        await store.appendDelta(id, seq, `t${seq} `);
+        await store.appendDelta(delta(id, seq));
         written = seq;
         await jitter();
       }
-      await store.end(id, COMPLETE);
+      await store.end(completed(id));
     })();
     const readers = Array.from({ length: 40 }, async (_, i) => {
       for (let turns = Math.floor(Math.random() * 400); turns > 0 && written < total; turns--) await jitter();
@@ -113,7 +113,7 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     });
     await writer;
     for (const { afterSeq, events } of await Promise.all(readers)) {
-      expect(events).toEqual(expected(afterSeq + 1, total, COMPLETE));
+      expect(events).toEqual(expected(id, afterSeq + 1, total, completed(id)));
     }
   });
 
@@ -125,8 +125,8 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
       const signal = AbortSignal.timeout(5_000);
       const readers = [collect(store.read(id, 2, signal)), collect(store.read(id, 0, signal))];
       for (let turns = round % 5; turns > 0; turns--) await jitter();
-      await store.end(id, COMPLETE);
-      expect(await Promise.all(readers)).toEqual([[COMPLETE], expected(1, 2, COMPLETE)]);
+      await store.end(completed(id));
+      expect(await Promise.all(readers)).toEqual([[completed(id)], expected(id, 1, 2, completed(id))]);
     }
   });
 
@@ -135,8 +135,8 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const id = randomUUID();
     const readers = Array.from({ length: 50 }, () => collect(store.read(id, 0)));
     await writeDeltas(store, id, 1, 20);
-    await store.end(id, COMPLETE);
-    for (const events of await Promise.all(readers)) expect(events).toEqual(expected(1, 20, COMPLETE));
+    await store.end(completed(id));
+    for (const events of await Promise.all(readers)) expect(events).toEqual(expected(id, 1, 20, completed(id)));
   });
 
   it('returns when aborted while waiting', async () => {
@@ -144,13 +144,13 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const id = randomUUID();
     await writeDeltas(store, id, 1, 2);
     const controller = new AbortController();
-    const seen: StreamEvent[] = [];
+    const seen: MessageStreamEvent[] = [];
     const reading = collect(store.read(id, 0, controller.signal), (event) => seen.push(event));
     await eventually(() => seen.length === 2);
     // A reader that ignored the abort would keep this test waiting until it times out.
     controller.abort();
     await reading;
-    expect(seen).toEqual(expected(1, 2));
+    expect(seen).toEqual(expected(id, 1, 2));
 
     const unseen = new AbortController();
     const unseenId = randomUUID();
@@ -161,9 +161,9 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     expect(await collect(store.read(id, 0, AbortSignal.abort()))).toEqual([]);
 
     // The store still serves the message after its readers left.
-    await store.appendDelta(id, 3, 't3 ');
-    await store.end(id, COMPLETE);
-    expect(await collect(store.read(id, 1))).toEqual(expected(2, 3, COMPLETE));
+    await store.appendDelta(delta(id, 3, 't3 '));
+    await store.end(completed(id));
+    expect(await collect(store.read(id, 1))).toEqual(expected(id, 2, 3, completed(id)));
   });
 
   it('keeps working after a reader stops early', async () => {
@@ -171,19 +171,19 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const id = randomUUID();
     await writeDeltas(store, id, 1, 3);
     for await (const event of store.read(id, 0)) {
-      expect(event).toEqual(delta(1));
+      expect(event).toEqual(delta(id, 1));
       break;
     }
     const reading = collect(store.read(id, 1));
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(2, 3, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 2, 3, completed(id)));
   });
 
   it('throws StreamLagError for trimmed deltas, and the error says where to resume', async () => {
     const store = makeStore({ maxDeltas: 10 });
     const id = randomUUID();
     await writeDeltas(store, id, 1, 300);
-    await store.end(id, COMPLETE);
+    await store.end(completed(id));
     const error = await collect(store.read(id, 0)).then(
       () => undefined,
       (e: unknown) => e,
@@ -193,8 +193,8 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     expect(lag).toMatchObject({ messageId: id, requestedAfterSeq: 0 });
     expect(lag.oldestSeq).toBeGreaterThan(1);
     expect(lag.oldestSeq).toBeLessThanOrEqual(291);
-    expect(await collect(store.read(id, lag.oldestSeq - 1))).toEqual(expected(lag.oldestSeq, 300, COMPLETE));
-    expect(await collect(store.read(id, 295))).toEqual(expected(296, 300, COMPLETE));
+    expect(await collect(store.read(id, lag.oldestSeq - 1))).toEqual(expected(id, lag.oldestSeq, 300, completed(id)));
+    expect(await collect(store.read(id, 295))).toEqual(expected(id, 296, 300, completed(id)));
   });
 
   it('drops an ended stream endedTtlMs after its end', async () => {
@@ -206,10 +206,10 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const atThree = new Promise<void>((resolve) => {
       caughtUp = resolve;
     });
-    const reading = collect(store.read(id, 0), (event) => event.type === 'delta' && event.seq === 3 && caughtUp());
+    const reading = collect(store.read(id, 0), (event) => event.kind === 'delta' && event.seq === 3 && caughtUp());
     await atThree;
-    await store.end(id, COMPLETE);
-    expect(await reading).toEqual(expected(1, 3, COMPLETE));
+    await store.end(completed(id));
+    expect(await reading).toEqual(expected(id, 1, 3, completed(id)));
     // Gone: a read now waits live, as for a message never seen, until it is stopped.
     await eventually(async () => (await collect(store.read(id, 0, AbortSignal.timeout(500)))).length === 0);
   });
@@ -231,37 +231,37 @@ export function streamStoreConformance(factory: StreamStoreFactory, hooks: Confo
     const fast = collect(store.read(id, 0));
     await listening(id);
     await writeDeltas(store, id, 1, total);
-    await store.end(id, COMPLETE);
+    await store.end(completed(id));
     // The writer and the fast reader are done while the slow reader still holds at most one event.
-    expect(await fast).toEqual(expected(1, total, COMPLETE));
+    expect(await fast).toEqual(expected(id, 1, total, completed(id)));
     expect(slowSeen).toBeLessThanOrEqual(1);
     release();
-    expect(await slow).toEqual(expected(1, total, COMPLETE));
+    expect(await slow).toEqual(expected(id, 1, total, completed(id)));
   });
 
   it('lets the first end win and drops deltas after it', async () => {
     const store = makeStore();
     const id = randomUUID();
     await writeDeltas(store, id, 1, 2);
-    const cancelled: EndEvent = { type: 'end', status: 'CANCELLED', code: 'CANCELLED', error: 'Cancelled' };
-    await store.end(id, cancelled);
-    await store.end(id, COMPLETE);
-    await store.appendDelta(id, 3, 'late');
-    expect(await collect(store.read(id, 0))).toEqual([...expected(1, 2), cancelled]);
+    const cancelled: MessageEnd = { kind: 'failed', messageId: id, code: 'CANCELLED', error: 'Cancelled' };
+    await store.end(cancelled);
+    await store.end(completed(id));
+    await store.appendDelta(delta(id, 3, 'late'));
+    expect(await collect(store.read(id, 0))).toEqual([...expected(id, 1, 2), cancelled]);
   });
 
   it('rejects a delta out of order and a bad afterSeq', async () => {
     const store = makeStore();
     const id = randomUUID();
     await writeDeltas(store, id, 1, 2);
-    await expect(store.appendDelta(id, 4, 'skipped 3')).rejects.toThrow(/does not follow 2/);
-    await expect(store.appendDelta(id, 2, 'again')).rejects.toThrow();
-    await expect(store.appendDelta(id, 0, 'zero')).rejects.toThrow(RangeError);
+    await expect(store.appendDelta(delta(id, 4, 'skipped 3'))).rejects.toThrow(/does not follow 2/);
+    await expect(store.appendDelta(delta(id, 2, 'again'))).rejects.toThrow();
+    await expect(store.appendDelta(delta(id, 0, 'zero'))).rejects.toThrow(RangeError);
     await expect(collect(store.read(id, -1))).rejects.toThrow(RangeError);
     await expect(collect(store.read(id, 1.5))).rejects.toThrow(RangeError);
-    await store.appendDelta(id, 3, 't3 ');
-    await store.end(id, COMPLETE);
-    expect(await collect(store.read(id, 0))).toEqual(expected(1, 3, COMPLETE));
+    await store.appendDelta(delta(id, 3, 't3 '));
+    await store.end(completed(id));
+    expect(await collect(store.read(id, 0))).toEqual(expected(id, 1, 3, completed(id)));
   });
 
   it('ends waiting readers when closed', async () => {

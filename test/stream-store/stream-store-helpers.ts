@@ -1,34 +1,38 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import type { EndEvent, MessageStreamStore, StreamEvent } from '../../src/stream-store/index.js';
+import type { MessageDelta, MessageEnd, MessageStreamEvent, MessageStreamStore } from '../../src/stream-store/index.js';
 
-export const COMPLETE: EndEvent = { type: 'end', status: 'COMPLETE' };
+export const completed = (messageId: string): MessageEnd => ({ kind: 'completed', messageId });
 
-export const delta = (seq: number): StreamEvent => ({ type: 'delta', seq, text: `t${seq} ` });
+export const delta = (messageId: string, seq: number, text = `t${seq} `): MessageDelta => ({
+  kind: 'delta',
+  messageId,
+  seq,
+  text,
+});
 
-/** Deltas `from..to` with the texts `writeDeltas` appends, then `end` when given. */
-export function expected(from: number, to: number, end?: EndEvent): StreamEvent[] {
-  const events: StreamEvent[] = [];
-  for (let seq = from; seq <= to; seq++) events.push(delta(seq));
+/** Deltas `from..to` of `messageId` with the texts `writeDeltas` appends, then `end` when given. */
+export function expected(messageId: string, from: number, to: number, end?: MessageEnd): MessageStreamEvent[] {
+  const events: MessageStreamEvent[] = [];
+  for (let seq = from; seq <= to; seq++) events.push(delta(messageId, seq));
   if (end) events.push(end);
   return events;
 }
 
 export async function writeDeltas(store: MessageStreamStore, messageId: string, from: number, to: number) {
-  for (let seq = from; seq <= to; seq++) await store.appendDelta(messageId, seq, `t${seq} `);
+  for (let seq = from; seq <= to; seq++) await store.appendDelta(delta(messageId, seq));
 }
 
 export async function collect(
-  events: AsyncIterable<StreamEvent>,
-  onEvent?: (event: StreamEvent) => unknown,
-): Promise<StreamEvent[]> {
-  const seen: StreamEvent[] = [];
+  events: AsyncIterable<MessageStreamEvent>,
+  onEvent?: (event: MessageStreamEvent) => unknown,
+): Promise<MessageStreamEvent[]> {
+  const seen: MessageStreamEvent[] = [];
   for await (const event of events) {
     seen.push(event);
     await onEvent?.(event);
   }
   return seen;
 }
-
 /** A few microtask turns, sometimes a real timer: lets readers and Redis replies interleave anywhere. */
 export async function jitter() {
   const roll = Math.random();
