@@ -46,7 +46,7 @@ export async function createServer(config: Config, logger: Logger = createLogger
     // Uploads stop buffering one byte past the document limit (the resolver then says why).
     fetchAPI: createFetch({ formDataLimits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fieldSize: 1024 * 1024 } }),
     plugins: [
-      useHealthRoutes(app.services.health),
+      ...useHealthRoutes(app.services.health),
       ...useQueryLimits(config.file.graphql),
       useArgumentLimits(argumentLimitsFor(config)),
       useRequestErrorCodes(),

@@ -1,20 +1,23 @@
-import type { Plugin } from 'graphql-yoga';
+import { type Plugin, useReadinessCheck } from 'graphql-yoga';
 import type { HealthService } from '../health/health-service.js';
 
 /**
- * `/health/live`: 200 while the process serves requests.
- * `/health/ready`: 200 only when migrations are applied and the database answers; else 503 with the reason.
+ * `/health/live`: 200 `{"status":"ok"}` while the process serves requests.
+ * `/health/ready`: 200 only when migrations are applied and the database (and Redis, when set)
+ * answers; else 503 with the reason. Both are yoga's readiness check answering with our JSON body.
  */
-export function useHealthRoutes(health: HealthService): Plugin {
-  return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname === '/health/live') {
-        endResponse(fetchAPI.Response.json({ status: 'ok' }));
-      } else if (url.pathname === '/health/ready') {
+export function useHealthRoutes(health: HealthService): Plugin[] {
+  return [
+    useReadinessCheck({
+      endpoint: '/health/live',
+      check: ({ fetchAPI }) => fetchAPI.Response.json({ status: 'ok' }),
+    }),
+    useReadinessCheck({
+      endpoint: '/health/ready',
+      check: async ({ fetchAPI }) => {
         const { ready, reason, report } = await health.readiness();
-        const body = { ready, reason, health: report };
-        endResponse(fetchAPI.Response.json(body, { status: ready ? 200 : 503 }));
-      }
-    },
-  };
+        return fetchAPI.Response.json({ ready, reason, health: report }, { status: ready ? 200 : 503 });
+      },
+    }),
+  ];
 }
