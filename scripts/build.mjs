@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 const dist = join(root, 'dist');
+const migrationsDir = join(root, 'prisma/migrations');
 const stampName = '.build-stamp';
 
 /** Every file under `dir`, as paths relative to it. */
@@ -40,7 +41,9 @@ function walk(dir, base = dir) {
 function fingerprint(files) {
   const hash = createHash('sha256');
   const inputs = [join(root, 'tsconfig.json'), join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
-  for (const file of [...files.map((f) => join(src, f)), ...inputs.filter((f) => existsSync(f))]) {
+  // Migrations are applied into the embedded database's template (makePgliteTemplate).
+  const migrations = walk(migrationsDir).map((f) => join(migrationsDir, f));
+  for (const file of [...files.map((f) => join(src, f)), ...migrations, ...inputs.filter((f) => existsSync(f))]) {
     const { size, mtimeMs } = statSync(file);
     hash.update(`${relative(root, file)}\t${size}\t${mtimeMs}\n`);
   }
@@ -68,7 +71,7 @@ try {
 }
 
 /** Bundled entry points, relative to src/: the server, and the files worker threads start on. */
-const ENTRIES = ['main.ts', 'rag/heavy-worker.ts', 'db/pglite-worker.ts'];
+const ENTRIES = ['main.ts', 'rag/heavy-worker.ts', 'db/pglite-worker.ts', 'db/make-pglite-template.ts'];
 /**
  * Left to node_modules: they load files relative to their own location (WASM, data, their worker
  * scripts), have optional native parts, or are one large file already.
@@ -97,12 +100,22 @@ function moduleUrlPlugin(outDir) {
 }
 
 /**
- * dist/db/pglite-template.tar: a data directory fresh from PGlite's initdb (about 9 s of CPU), so that
- * a server on a new DATA_DIR restores it instead (about 3 s). Made once per PGlite version.
+ * dist/db/pglite-template.tar: the data directory a new embedded DATA_DIR starts from, with every
+ * migration applied (made by the bundled db/make-pglite-template.js): a fresh start then runs neither
+ * initdb (about 9 s of CPU) nor the migrations. Made again only when PGlite, pgvector or a migration
+ * changes.
  */
 function makePgliteTemplate(dir) {
   const name = 'pglite-template.tar';
-  const { version } = JSON.parse(readFileSync(join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'));
+  const versionOf = (pkg) => JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  const migrations = createHash('sha256');
+  for (const file of walk(migrationsDir).sort())
+    migrations.update(`${file}\n`).update(readFileSync(join(migrationsDir, file)));
+  const version = [
+    `pglite ${versionOf('@electric-sql/pglite')}`,
+    `pgvector ${versionOf('@electric-sql/pglite-pgvector')}`,
+    `migrations ${migrations.digest('hex')}`,
+  ].join('\n');
   const previous = join(dist, 'db', name);
   mkdirSync(dir, { recursive: true });
   if (
@@ -112,13 +125,7 @@ function makePgliteTemplate(dir) {
   ) {
     copyFileSync(previous, join(dir, name));
   } else {
-    const script = `import { PGlite } from '@electric-sql/pglite';
-      import { writeFileSync } from 'node:fs';
-      const db = await PGlite.create();
-      const dump = await db.dumpDataDir('none');
-      writeFileSync(process.argv[1], Buffer.from(await dump.arrayBuffer()));
-      await db.close();`;
-    const made = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(dir, name)], {
+    const made = spawnSync(process.execPath, [join(dir, 'make-pglite-template.js'), join(dir, name)], {
       cwd: root,
       stdio: 'inherit',
     });

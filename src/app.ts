@@ -6,6 +6,7 @@ import { type Config, ConfigError, MEMORY_DATA_DIR } from './config.js';
 import type { Context } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
 import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
+import type { PgliteHost } from './db/pglite-host.js';
 import { type Embedder, embedderFromSpec } from './embeddings/index.js';
 import { createHealthService } from './health/health-service.js';
 import type { Logger } from './logger.js';
@@ -35,12 +36,17 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface AppOptions {
+  /** Embedded PGlite already starting (see main.ts); without it, createApp starts it. */
+  embeddedDatabase?: PgliteHost | undefined;
+}
+
 /**
  * Builds every dependency once. Bootstrapping (migrations, default user) retries in the
  * background until the database answers, so the process starts, reports not-ready, and
  * recovers by itself when the database comes up.
  */
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const providers = createProviderGateway(config);
   // Threads start on first use, so building this costs nothing until a document arrives.
   const heavyWork = createHeavyWork();
@@ -52,7 +58,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     await heavyWork.close();
     throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
   }
-  const database = await openDatabase(config, logger).catch(async (error) => {
+  const database = await openDatabase(config, logger, options.embeddedDatabase).catch(async (error) => {
     providers.close();
     await heavyWork.close();
     throw error;

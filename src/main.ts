@@ -1,13 +1,18 @@
 import { ConfigError, loadConfig } from './config.js';
-import { assertDataDirFree } from './db/data-dir-lock.js';
+import { startEmbeddedDatabase } from './db/embedded-database.js';
+import type { PgliteHost } from './db/pglite-host.js';
 import { createLogger } from './logger.js';
 
 /** Entry point: read config, start, and shut down cleanly on SIGINT/SIGTERM. */
 async function main() {
   let config: ReturnType<typeof loadConfig>;
+  let logger: ReturnType<typeof createLogger>;
+  // Embedded PGlite opens on its own thread while this one loads the server's modules.
+  let embeddedDatabase: PgliteHost | undefined;
   try {
     config = loadConfig();
-    if (config.database.kind === 'pglite') assertDataDirFree(config.database.dataDir);
+    logger = createLogger(config.logLevel);
+    if (config.database.kind === 'pglite') embeddedDatabase = startEmbeddedDatabase(config.database.dataDir, logger);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -15,10 +20,9 @@ async function main() {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
   // Loaded only now: its modules take seconds to load, and a refused start should not wait for them.
   const { createServer } = await import('./server.js');
-  const server = await createServer(config, logger).catch((error) => {
+  const server = await createServer(config, logger, { embeddedDatabase }).catch((error) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);

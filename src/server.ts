@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga } from 'graphql-yoga';
-import { type App, createApp } from './app.js';
+import { type App, type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
@@ -33,8 +33,12 @@ export interface Server {
 }
 
 /** One process, one port: GraphQL over HTTP, SSE and WebSocket on `/graphql`, health beside it. */
-export async function createServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Server> {
-  const app = await createApp(config, logger);
+export async function createServer(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+  options: AppOptions = {},
+): Promise<Server> {
+  const app = await createApp(config, logger, options);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     context: ({ request }) => app.createContext(request),

@@ -53,18 +53,6 @@ export function lockDataDir(dataDir: string): DataDirLock {
   throw new Error(`could not take the lock ${path}: it keeps changing`);
 }
 
-/**
- * Refuses a directory another live process holds, without taking it: a cheap early check for
- * `main`, before loading the server's modules (seconds), so a second process exits at once.
- * lockDataDir remains the real, race-free test.
- */
-export function assertDataDirFree(dataDir: string): void {
-  if (dataDir === MEMORY_DATA_DIR) return;
-  const path = join(dataDir, LOCK_FILE);
-  const holder = readHolder(path);
-  if (holder && isAlive(holder)) throw inUse(dataDir, holder.pid, path);
-}
-
 const inUse = (dataDir: string, pid: number, path: string) =>
   new ConfigError(
     'DATA_DIR',

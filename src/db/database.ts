@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { Config } from '../config.js';
@@ -6,9 +5,9 @@ import { HNSW_SESSION_SETTINGS } from '../embeddings/hnsw-settings.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { lockDataDir } from './data-dir-lock.js';
-import { applyMigrations, type MigrationResult } from './migrate.js';
-import { startPgliteHost } from './pglite-host.js';
+import { startEmbeddedDatabase } from './embedded-database.js';
+import { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
+import type { PgliteHost } from './pglite-host.js';
 import { startupOptions } from './session-settings.js';
 import { createSqlRunner, type SqlRunner } from './sql-runner.js';
 
@@ -26,22 +25,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-
 /**
  * Opens the configured database: the Postgres named by DATABASE_URL, or embedded PGlite.
  * Both are reached through node-postgres and Prisma's `pg` adapter, so nothing above this
- * module knows which one it has.
+ * module knows which one it has. `embedded` is PGlite already starting (`main` starts it before
+ * loading the server's modules); without it, this starts it.
  */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-  // Taken before PGlite opens the directory, released after it has closed it.
-  const lock = config.database.kind === 'pglite' ? lockDataDir(config.database.dataDir) : undefined;
+export async function openDatabase(config: Config, logger: Logger, embedded?: PgliteHost): Promise<Database> {
   const host =
     config.database.kind === 'pglite'
-      ? await startPgliteHost(config.database.dataDir, HNSW_SESSION_SETTINGS, logger).catch((error) => {
-          lock?.release();
-          throw error;
-        })
+      ? (embedded ?? startEmbeddedDatabase(config.database.dataDir, logger))
       : undefined;
   const poolConfig: pg.PoolConfig =
     config.database.kind === 'postgres'
@@ -62,6 +55,17 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     adapter: new PrismaPg(pool),
     transactionOptions: { maxWait: 30_000, timeout: 30_000 },
   });
+  // Connects nothing yet: loads Prisma's query compiler (a few hundred ms) while PGlite opens.
+  const compilerLoaded = prisma.$connect();
+  try {
+    await host?.ready;
+    await compilerLoaded;
+  } catch (error) {
+    await compilerLoaded.catch(() => {});
+    await prisma.$disconnect().catch(() => {});
+    await pool.end().catch(() => {});
+    throw error;
+  }
 
   return {
     kind: config.database.kind,
@@ -84,7 +88,6 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await prisma.$disconnect();
       await pool.end().catch(() => {});
       await host?.close();
-      lock?.release();
     },
   };
 }

@@ -1,11 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClientBase } from 'pg';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
 
 /** The advisory lock key `prisma migrate deploy` takes, so the CLI and our servers serialise too. */
 const PRISMA_MIGRATE_LOCK = 72707369;
+
+/** The project's migrations (prisma/migrations), from src/db and from dist/db alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+
+/** What applying migrations needs of a connection: node-postgres' client, or PGlite (see pglite-template.ts). */
+export interface MigrationClient {
+  /** Without values, `text` may hold several statements. */
+  query<R>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
 
 export interface MigrationResult {
   applied: string[];
@@ -20,7 +29,7 @@ export class MigrationError extends Error {
  * `prisma migrate deploy` records them, under Prisma's advisory lock so that replicas starting
  * together apply each migration once. Each migration and its record commit in one transaction.
  */
-export async function applyMigrations(client: ClientBase, dir: string, logger: Logger): Promise<MigrationResult> {
+export async function applyMigrations(client: MigrationClient, dir: string, logger: Logger): Promise<MigrationResult> {
   const migrations = await readMigrations(dir);
   await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
   try {
@@ -80,7 +89,7 @@ async function readMigrations(dir: string): Promise<Migration[]> {
   );
 }
 
-async function applyOne(client: ClientBase, migration: Migration): Promise<void> {
+async function applyOne(client: MigrationClient, migration: Migration): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query(migration.sql);

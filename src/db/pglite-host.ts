@@ -12,13 +12,15 @@ import type { SessionSettings } from './session-settings.js';
 export interface PgliteHost {
   /** Connection settings for node-postgres: a Unix socket only this process knows of. */
   connection: PoolConfig;
+  /** Resolves once PGlite serves the socket; rejects (thread stopped, socket removed) if it cannot. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
 const SOCKET_PORT = 5432;
 /**
- * A data directory fresh from PGlite's initdb, dumped once by `npm run build` (absent from source):
- * restoring it costs about a third of the CPU of running initdb on a new data directory.
+ * A new data directory with every migration applied, made by `npm run build` (absent from source;
+ * see make-pglite-template.ts): restoring it is much cheaper than PGlite's initdb plus migrating.
  */
 const TEMPLATE = fileURLToPath(new URL('./pglite-template.tar', import.meta.url));
 /** How long closing waits for PGlite to write out its data before the thread is terminated. */
@@ -30,47 +32,51 @@ const CLOSE_TIMEOUT_MS = 15_000;
  * `pg` adapter talks to it exactly as to a server, and the event loop only ever waits on a socket.
  * The socket server takes one connection: callers must use a pool of one.
  */
-export async function startPgliteHost(
-  dataDir: string,
-  settings: SessionSettings = {},
-  logger?: Logger,
-): Promise<PgliteHost> {
+export function startPgliteHost(dataDir: string, settings: SessionSettings = {}, logger?: Logger): PgliteHost {
   if (dataDir !== MEMORY_DATA_DIR) mkdirSync(dataDir, { recursive: true });
   // Unix socket paths are limited to ~100 bytes, so the socket lives in a short temp dir.
   const socketDir = mkdtempSync(join(tmpdir(), 'switchyard-pg-'));
-  const fresh = dataDir === MEMORY_DATA_DIR || !existsSync(join(dataDir, 'PG_VERSION'));
+  const inMemory = dataDir === MEMORY_DATA_DIR;
+  const fresh = inMemory || !existsSync(join(dataDir, 'PG_VERSION'));
   const workerData: PgliteWorkerData = {
     dataDir,
     settings,
     socketPath: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`),
     template: fresh && existsSync(TEMPLATE) ? TEMPLATE : undefined,
+    inMemory,
   };
   const worker = startWorker(workerFile(import.meta.url, 'pglite-worker'), { workerData });
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   let closing = false;
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (message: PgliteWorkerMessage) =>
-        message.type === 'ready'
-          ? resolve()
-          : reject(new Error(`embedded database did not start: ${messageOf(message)}`)),
-      );
-      worker.once('error', (error) => reject(new Error(`embedded database did not start: ${error.message}`)));
-      exited.then((code) => reject(new Error(`embedded database did not start: its thread exited (${code})`)));
-    });
-  } catch (error) {
-    await worker.terminate();
-    rmSync(socketDir, { recursive: true, force: true });
-    throw error;
-  }
-  worker.on('error', (error) => logger?.error('embedded database thread failed', { error }));
-  exited.then((code) => {
-    if (!closing) logger?.error('embedded database thread exited', { code });
-  });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', (message: PgliteWorkerMessage) =>
+      message.type === 'ready'
+        ? resolve()
+        : reject(new Error(`embedded database did not start: ${messageOf(message)}`)),
+    );
+    worker.once('error', (error) => reject(new Error(`embedded database did not start: ${error.message}`)));
+    exited.then((code) => reject(new Error(`embedded database did not start: its thread exited (${code})`)));
+  }).then(
+    () => {
+      worker.on('error', (error) => logger?.error('embedded database thread failed', { error }));
+      exited.then((code) => {
+        if (!closing) logger?.error('embedded database thread exited', { code });
+      });
+    },
+    async (error: unknown) => {
+      closing = true;
+      await worker.terminate();
+      rmSync(socketDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
+  // Reported to whoever awaits `ready`.
+  ready.catch(() => {});
 
   return {
     connection: { host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1 },
+    ready,
     async close() {
       if (closing) return;
       closing = true;

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { extractTar } from './extract-tar.js';
 import { type SessionSettings, setStatements } from './session-settings.js';
 
 export interface PgliteWorkerData {
@@ -13,6 +14,8 @@ export interface PgliteWorkerData {
   socketPath: string;
   /** A tarball of a new data directory to start from instead of running initdb (see pglite-host.ts). */
   template?: string | undefined;
+  /** Whether `dataDir` is PGlite's in-memory one, which only PGlite itself can fill. */
+  inMemory: boolean;
 }
 
 /** What the thread tells its host. */
@@ -20,14 +23,17 @@ export type PgliteWorkerMessage = { type: 'ready' } | { type: 'failed'; message:
 
 // Loaded as CommonJS from source (see startWorker): no top-level await here.
 const port = parentPort;
-const { dataDir, settings, socketPath, template } = workerData as PgliteWorkerData;
+const { dataDir, settings, socketPath, template, inMemory } = workerData as PgliteWorkerData;
 const send = (message: PgliteWorkerMessage) => port?.postMessage(message);
 
 /** Opens PGlite and serves it; answers `ready` or `failed`, then `closed` when told to close. */
 async function serve() {
   let db: PGlite | undefined;
   try {
-    const loadDataDir = template === undefined ? undefined : new Blob([readFileSync(template)]);
+    let loadDataDir: Blob | undefined;
+    if (template !== undefined && inMemory) loadDataDir = new Blob([readFileSync(template)]);
+    // PG_VERSION last: a start cut off while extracting finds no PG_VERSION and extracts again.
+    else if (template !== undefined) extractTar(readFileSync(template), dataDir, 'PG_VERSION');
     db = await PGlite.create({ dataDir, extensions: { vector }, loadDataDir });
     // PGlite has one session, which the socket's connections share; it ignores startup options.
     if (Object.keys(settings).length > 0) await db.exec(setStatements(settings));
