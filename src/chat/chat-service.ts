@@ -3,9 +3,11 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, notFound } from '../errors.js';
 import type { MemoryService } from '../memory/memory-service.js';
-import { fitPrompt, type Router } from '../providers/router/index.js';
+import type { HealthMonitor } from '../providers/health/index.js';
+import type { Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
+import { parseGlobalId } from '../schema/global-id.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
 import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
@@ -14,6 +16,7 @@ import { titleFrom } from './conversation-title.js';
 import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
+import { createContextWindowLookup } from './model-window.js';
 import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
@@ -37,6 +40,7 @@ export interface ChatServiceDeps {
   db: Db;
   sql: SqlRunner;
   router: Router;
+  monitor: HealthMonitor;
   store: MessageStreamStore;
   runner: GenerationRunner;
   /** Refuses new generations while the server drains, and counts readers for it. */
@@ -58,16 +62,19 @@ const CANCEL_WAIT_MS = 10_000;
 /** Conversations and their generations: what the chat mutations and subscriptions call. */
 export function createChatService(deps: ChatServiceDeps) {
   const { db, sql, router, store, runner, settings } = deps;
+  const contextWindowOf = createContextWindowLookup(deps.monitor);
 
-  const findConversation = async (userId: string, id: string) => {
-    const conversation = await db.conversation.findFirst({ where: { id, userId } });
-    if (!conversation) throw notFound('Conversation', id);
+  const findConversation = async (userId: string, globalId: string) => {
+    const conversation = await db.conversation.findFirst({
+      where: { id: parseGlobalId(globalId, 'Conversation'), userId },
+    });
+    if (!conversation) throw notFound('Conversation', globalId);
     return conversation;
   };
 
-  const findMessage = async (userId: string, id: string) => {
-    const message = await db.message.findFirst({ where: { id, userId } });
-    if (!message) throw notFound('Message', id);
+  const findMessage = async (userId: string, globalId: string) => {
+    const message = await db.message.findFirst({ where: { id: parseGlobalId(globalId, 'Message'), userId } });
+    if (!message) throw notFound('Message', globalId);
     return message;
   };
 
@@ -155,10 +162,9 @@ export function createChatService(deps: ChatServiceDeps) {
       model: input.model ?? conversation?.model ?? undefined,
       provider: input.provider ?? undefined,
     };
-    validateSendInput(input, settings);
-    // Resolved once: the prompt is budgeted to this plan and the generation streams with it.
-    const plan = router.plan({ ...target, temperature: input.temperature ?? undefined });
-    const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
+    const [first] = router.resolve(target).chain;
+    if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
+    validateSendInput(input, first.provider.kind, settings);
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     const earlier = conversation ? await history(conversation.id) : [];
     const grounding = await ground(deps, {
@@ -170,13 +176,13 @@ export function createChatService(deps: ChatServiceDeps) {
     });
     const contextFor = (preamble: string[]) =>
       buildContext({
-        model: plan.budgetedFor.model,
+        model: first.model,
         systemPrompt,
         preamble,
         history: earlier,
         message: { role: 'user', content: input.content },
-        contextWindow: plan.contextWindow,
-        reservedOutputTokens,
+        contextWindow: contextWindowOf(first.provider.name, first.model),
+        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
       });
     const { context, citations } = fitGrounding(grounding, contextFor);
 
@@ -206,7 +212,6 @@ export function createChatService(deps: ChatServiceDeps) {
         messages: context.messages,
         temperature: input.temperature ?? undefined,
         maxTokens: input.maxTokens ?? undefined,
-        plan: fitPrompt(plan, context.tokens + reservedOutputTokens),
       },
     });
     return { rows, written, finished };
@@ -247,10 +252,10 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
-    stream(userId: string, messageId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
+    stream(userId: string, messageGlobalId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
       return abortableIterator((signal) =>
         (async function* () {
-          const message = await findMessage(userId, messageId);
+          const message = await findMessage(userId, messageGlobalId);
           if (isTerminal(message.status)) {
             yield terminalEventOf(message);
             return;
@@ -261,8 +266,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Aborts the generation wherever it runs; the partial text is kept with status CANCELLED. */
-    async cancel(userId: string, messageId: string) {
-      const message = await findMessage(userId, messageId);
+    async cancel(userId: string, messageGlobalId: string) {
+      const message = await findMessage(userId, messageGlobalId);
       if (isTerminal(message.status)) return message;
       if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
       await waitForEnd(message.id, message.lastSeq, AbortSignal.timeout(CANCEL_WAIT_MS));
@@ -270,8 +275,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Deletes a conversation with its messages, ending any generation still streaming in it. */
-    async deleteConversation(userId: string, id: string) {
-      const conversation = await findConversation(userId, id);
+    async deleteConversation(userId: string, globalId: string) {
+      const conversation = await findConversation(userId, globalId);
       const streaming = await db.message.findMany({
         where: { conversationId: conversation.id, status: 'STREAMING' },
         select: { id: true },
@@ -281,7 +286,7 @@ export function createChatService(deps: ChatServiceDeps) {
         if (!runner.cancel(id)) await deps.requestCancel(id);
         await store.end(deletedEvent(id));
       }
-      return id;
+      return globalId;
     },
   };
 }
