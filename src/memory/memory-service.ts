@@ -3,7 +3,6 @@ import type { Db } from '../db/database.js';
 import type { Embedder } from '../embeddings/index.js';
 import { vectorParam, vectorType } from '../embeddings/vector-sql.js';
 import { badInput, notFound } from '../errors.js';
-import { parseGlobalId } from '../schema/global-id.js';
 
 export interface RememberInput {
   content: string;
@@ -127,11 +126,9 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
       return stale.length;
     },
 
-    async forget(userId: string, globalId: string) {
-      const id = parseGlobalId(globalId, 'Memory');
+    async forget(userId: string, id: string) {
       const { count } = await db.memory.deleteMany({ where: { id, userId } });
-      if (count === 0) throw notFound('Memory', globalId);
-      return globalId;
+      if (count === 0) throw notFound('Memory', id);
     },
   };
 }

@@ -4,7 +4,6 @@ import type { SqlRunner } from '../db/sql-runner.js';
 import type { Embedder } from '../embeddings/index.js';
 import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { parseGlobalId } from '../schema/global-id.js';
 import type { TextExtractor } from './extract/extract-upload.js';
 import type { Indexer } from './indexer.js';
 import { fuse, keywordSearchQuery, type SearchMode, searchHits, vectorSearchQuery } from './search.js';
@@ -132,13 +131,11 @@ export function createDocumentService({ db, sql, embedder, indexer, extractText 
       return stale.length;
     },
 
-    async delete(userId: string, globalId: string) {
-      const id = parseGlobalId(globalId, 'Document');
+    async delete(userId: string, id: string) {
       const { count } = await db.document.deleteMany({ where: { id, userId } });
-      if (count === 0) throw notFound('Document', globalId);
+      if (count === 0) throw notFound('Document', id);
       // Its chunks went with it; the work still under way for it would only be thrown away.
       indexer.cancel(id);
-      return globalId;
     },
 
     /** Top `k` chunks for a query: VECTOR (cosine, HNSW), KEYWORD (full text) or HYBRID (rank fusion). */

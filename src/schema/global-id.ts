@@ -1,4 +1,4 @@
-import { badInput } from '../errors.js';
+import { AppError, badInput, notFound } from '../errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,4 +24,44 @@ export function parseGlobalId(globalId: string, typename: string): string {
   const decoded = decodeGlobalId(globalId);
   if (decoded.typename !== typename) throw badInput(`"${globalId}" is not a ${typename} ID`, { id: globalId });
   return decoded.id;
+}
+
+/** An id argument decoded for a service, which takes `id`; the client sent `globalId`. */
+export interface ClientId {
+  typename: string;
+  globalId: string;
+  id: string;
+}
+
+export function clientId(globalId: string | number, typename: string): ClientId {
+  const sent = String(globalId);
+  return { typename, globalId: sent, id: parseGlobalId(sent, typename) };
+}
+
+/**
+ * Services name rows by database id, so their NOT_FOUND carries one; the client named the row by
+ * its global id, and the error it gets does too. Other errors pass through.
+ */
+function asSent(ref: ClientId | undefined) {
+  return (error: unknown): never => {
+    const named = AppError.isInstance(error) && error.code === 'NOT_FOUND' && error.details?.id === ref?.id;
+    throw named && ref ? notFound(ref.typename, ref.globalId) : error;
+  };
+}
+
+/** A service call on `ref.id`, its NOT_FOUND told in the global id (see `asSent`). */
+export function withClientId<T>(ref: ClientId | undefined, call: Promise<T>): Promise<T> {
+  return call.catch(asSent(ref));
+}
+
+/** `withClientId` for a subscription's events: a NOT_FOUND raised while reading them too. */
+export function eventsWithClientId<T>(ref: ClientId | undefined, events: AsyncIterableIterator<T>) {
+  const rethrow = asSent(ref);
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => events.next().catch(rethrow),
+    return: (value) => events.return?.(value) ?? Promise.resolve({ done: true, value }),
+    throw: (error) => events.throw?.(error) ?? Promise.reject(error),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

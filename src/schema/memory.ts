@@ -1,5 +1,6 @@
 import type { Memory } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { clientId, withClientId } from './global-id.js';
 
 export const MemoryRef = builder.prismaNode('Memory', {
   id: { field: 'id' },
@@ -64,6 +65,10 @@ builder.mutationFields((t) => ({
   }),
   forget: t.id({
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.memory.forget(ctx.viewer.id, String(args.id)),
+    resolve: async (_root, args, ctx) => {
+      const memory = clientId(args.id, 'Memory');
+      await withClientId(memory, ctx.services.memory.forget(ctx.viewer.id, memory.id));
+      return memory.globalId;
+    },
   }),
 }));

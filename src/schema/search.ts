@@ -2,6 +2,7 @@ import type { Document } from '../generated/prisma/client.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { builder } from './builder.js';
 import { ChunkRef, DocumentRef } from './document.js';
+import { clientId, withClientId } from './global-id.js';
 
 const SearchModeEnum = builder.enumType('SearchMode', { values: ['VECTOR', 'KEYWORD', 'HYBRID'] as const });
 
@@ -81,6 +82,10 @@ builder.mutationFields((t) => ({
   }),
   deleteDocument: t.id({
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.documents.delete(ctx.viewer.id, String(args.id)),
+    resolve: async (_root, args, ctx) => {
+      const document = clientId(args.id, 'Document');
+      await withClientId(document, ctx.services.documents.delete(ctx.viewer.id, document.id));
+      return document.globalId;
+    },
   }),
 }));
