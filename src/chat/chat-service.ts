@@ -7,7 +7,6 @@ import type { HealthMonitor } from '../providers/health/index.js';
 import type { Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
-import { parseGlobalId } from '../schema/global-id.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
 import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
@@ -64,17 +63,15 @@ export function createChatService(deps: ChatServiceDeps) {
   const { db, sql, router, store, runner, settings } = deps;
   const contextWindowOf = createContextWindowLookup(deps.monitor);
 
-  const findConversation = async (userId: string, globalId: string) => {
-    const conversation = await db.conversation.findFirst({
-      where: { id: parseGlobalId(globalId, 'Conversation'), userId },
-    });
-    if (!conversation) throw notFound('Conversation', globalId);
+  const findConversation = async (userId: string, id: string) => {
+    const conversation = await db.conversation.findFirst({ where: { id, userId } });
+    if (!conversation) throw notFound('Conversation', id);
     return conversation;
   };
 
-  const findMessage = async (userId: string, globalId: string) => {
-    const message = await db.message.findFirst({ where: { id: parseGlobalId(globalId, 'Message'), userId } });
-    if (!message) throw notFound('Message', globalId);
+  const findMessage = async (userId: string, id: string) => {
+    const message = await db.message.findFirst({ where: { id, userId } });
+    if (!message) throw notFound('Message', id);
     return message;
   };
 
@@ -252,10 +249,10 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
-    stream(userId: string, messageGlobalId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
+    stream(userId: string, messageId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
       return abortableIterator((signal) =>
         (async function* () {
-          const message = await findMessage(userId, messageGlobalId);
+          const message = await findMessage(userId, messageId);
           if (isTerminal(message.status)) {
             yield terminalEventOf(message);
             return;
@@ -266,8 +263,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Aborts the generation wherever it runs; the partial text is kept with status CANCELLED. */
-    async cancel(userId: string, messageGlobalId: string) {
-      const message = await findMessage(userId, messageGlobalId);
+    async cancel(userId: string, messageId: string) {
+      const message = await findMessage(userId, messageId);
       if (isTerminal(message.status)) return message;
       if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
       await waitForEnd(message.id, message.lastSeq, AbortSignal.timeout(CANCEL_WAIT_MS));
@@ -275,8 +272,8 @@ export function createChatService(deps: ChatServiceDeps) {
     },
 
     /** Deletes a conversation with its messages, ending any generation still streaming in it. */
-    async deleteConversation(userId: string, globalId: string) {
-      const conversation = await findConversation(userId, globalId);
+    async deleteConversation(userId: string, id: string) {
+      const conversation = await findConversation(userId, id);
       const streaming = await db.message.findMany({
         where: { conversationId: conversation.id, status: 'STREAMING' },
         select: { id: true },
@@ -286,7 +283,7 @@ export function createChatService(deps: ChatServiceDeps) {
         if (!runner.cancel(id)) await deps.requestCancel(id);
         await store.end(deletedEvent(id));
       }
-      return globalId;
+      return id;
     },
   };
 }

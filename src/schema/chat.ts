@@ -10,7 +10,7 @@ import type {
 } from '../stream-store/types.js';
 import { builder } from './builder.js';
 import { ConversationRef } from './conversation.js';
-import { encodeGlobalId } from './global-id.js';
+import { clientId, encodeGlobalId, eventsWithClientId, withClientId } from './global-id.js';
 import { MessageRef } from './message.js';
 
 const SendMessageInputRef = builder.inputType('SendMessageInput', {
@@ -78,6 +78,10 @@ const MessageStreamEventRef = builder.unionType('MessageStreamEvent', {
   types: [MessageDeltaRef, MessageCompletedRef, MessageFailedRef],
 });
 
+/** The conversation a message goes to, when the input names one. */
+const conversationOf = (input: { conversationId?: string | number | null }) =>
+  input.conversationId == null ? undefined : clientId(input.conversationId, 'Conversation');
+
 builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: SendMessagePayload,
@@ -85,18 +89,29 @@ builder.mutationFields((t) => ({
       "Persists the user's message, creates the assistant message (status STREAMING) and starts generation. Returns at once; tokens arrive on messageStream.",
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      return ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
+      const conversation = conversationOf(input);
+      return withClientId(
+        conversation,
+        ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+      );
     },
   }),
   cancelMessage: t.prismaField({
     type: 'Message',
     description: 'Aborts generation upstream; the partial content is kept with status CANCELLED.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_query, _root, args, ctx) => ctx.services.chat.cancel(ctx.viewer.id, String(args.id)),
+    resolve: (_query, _root, args, ctx) => {
+      const message = clientId(args.id, 'Message');
+      return withClientId(message, ctx.services.chat.cancel(ctx.viewer.id, message.id));
+    },
   }),
   deleteConversation: t.id({
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.chat.deleteConversation(ctx.viewer.id, String(args.id)),
+    resolve: async (_root, args, ctx) => {
+      const conversation = clientId(args.id, 'Conversation');
+      await withClientId(conversation, ctx.services.chat.deleteConversation(ctx.viewer.id, conversation.id));
+      return conversation.globalId;
+    },
   }),
 }));
 
@@ -106,7 +121,12 @@ builder.subscriptionFields((t) => ({
     description: 'Starts a generation like sendMessage and streams it in the same operation.',
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     subscribe: async (_root, { input }, ctx) => {
-      return ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: input.conversationId?.toString() });
+      const conversation = conversationOf(input);
+      const events = await withClientId(
+        conversation,
+        ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+      );
+      return eventsWithClientId(conversation, events);
     },
     resolve: (event: MessageStreamEvent) => event,
   }),
@@ -117,7 +137,8 @@ builder.subscriptionFields((t) => ({
     args: { messageId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
     subscribe: (_root, args, ctx) => {
       if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more');
-      return ctx.services.chat.stream(ctx.viewer.id, String(args.messageId), args.afterSeq ?? 0);
+      const message = clientId(args.messageId, 'Message');
+      return eventsWithClientId(message, ctx.services.chat.stream(ctx.viewer.id, message.id, args.afterSeq ?? 0));
     },
     resolve: (event: MessageStreamEvent) => event,
   }),
