@@ -88,7 +88,6 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     db,
     sql,
     router: providers.router,
-    monitor: providers.monitor,
     store,
     runner,
     gate,

@@ -3,8 +3,7 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, notFound } from '../errors.js';
 import type { MemoryService } from '../memory/memory-service.js';
-import type { HealthMonitor } from '../providers/health/index.js';
-import type { Router } from '../providers/router/index.js';
+import { fitPrompt, type Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
@@ -15,7 +14,6 @@ import { titleFrom } from './conversation-title.js';
 import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
-import { createContextWindowLookup } from './model-window.js';
 import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
@@ -39,7 +37,6 @@ export interface ChatServiceDeps {
   db: Db;
   sql: SqlRunner;
   router: Router;
-  monitor: HealthMonitor;
   store: MessageStreamStore;
   runner: GenerationRunner;
   /** Refuses new generations while the server drains, and counts readers for it. */
@@ -61,7 +58,6 @@ const CANCEL_WAIT_MS = 10_000;
 /** Conversations and their generations: what the chat mutations and subscriptions call. */
 export function createChatService(deps: ChatServiceDeps) {
   const { db, sql, router, store, runner, settings } = deps;
-  const contextWindowOf = createContextWindowLookup(deps.monitor);
 
   const findConversation = async (userId: string, id: string) => {
     const conversation = await db.conversation.findFirst({ where: { id, userId } });
@@ -159,9 +155,10 @@ export function createChatService(deps: ChatServiceDeps) {
       model: input.model ?? conversation?.model ?? undefined,
       provider: input.provider ?? undefined,
     };
-    const [first] = router.resolve(target).chain;
-    if (!first) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
-    validateSendInput(input, first.provider.kind, settings);
+    // Resolved once: the prompt is budgeted to this plan and the generation streams with it.
+    const plan = router.plan({ ...target, temperature: input.temperature ?? undefined });
+    validateSendInput(input, settings);
+    const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     const earlier = conversation ? await history(conversation.id) : [];
     const grounding = await ground(deps, {
@@ -173,13 +170,13 @@ export function createChatService(deps: ChatServiceDeps) {
     });
     const contextFor = (preamble: string[]) =>
       buildContext({
-        model: first.model,
+        model: plan.budgetedFor.model,
         systemPrompt,
         preamble,
         history: earlier,
         message: { role: 'user', content: input.content },
-        contextWindow: contextWindowOf(first.provider.name, first.model),
-        reservedOutputTokens: input.maxTokens ?? settings.defaultReservedOutputTokens,
+        contextWindow: plan.contextWindow,
+        reservedOutputTokens,
       });
     const { context, citations } = fitGrounding(grounding, contextFor);
 
@@ -209,6 +206,7 @@ export function createChatService(deps: ChatServiceDeps) {
         messages: context.messages,
         temperature: input.temperature ?? undefined,
         maxTokens: input.maxTokens ?? undefined,
+        plan: fitPrompt(plan, context.tokens + reservedOutputTokens),
       },
     });
     return { rows, written, finished };

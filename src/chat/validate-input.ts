@@ -1,5 +1,4 @@
 import { badInput } from '../errors.js';
-import { definitionOf } from '../providers/definitions.js';
 
 export interface SendMessageInput {
   conversationId?: string | null;
@@ -14,10 +13,12 @@ export interface SendMessageInput {
   useMemory?: boolean | null;
 }
 
-/** Rejects what no provider should be sent, with a message that says what is allowed. */
+/**
+ * Rejects what no provider should be sent, with a message that says what is allowed. What depends
+ * on the deployment (temperature, the context window) is checked by the route plan.
+ */
 export function validateSendInput(
   input: SendMessageInput,
-  kind: string,
   limits: { maxContentChars: number; maxSystemPromptChars: number },
 ): void {
   if (input.content.trim() === '') throw badInput('content must not be empty', { field: 'content' });
@@ -33,15 +34,5 @@ export function validateSendInput(
   }
   if (input.maxTokens != null && input.maxTokens <= 0) {
     throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
-  }
-  if (input.temperature != null) {
-    const { min, max } = definitionOf(kind).temperature;
-    if (!(input.temperature >= min && input.temperature <= max)) {
-      throw badInput(`temperature ${input.temperature} is outside ${kind}'s range ${min}..${max}`, {
-        field: 'temperature',
-        min,
-        max,
-      });
-    }
   }
 }

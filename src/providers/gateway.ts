@@ -1,5 +1,6 @@
 import { type Config, ConfigError } from '../config.js';
 import { createHealthMonitor, type HealthMonitor } from './health/index.js';
+import { listedContextWindow } from './listed-context-window.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { createRouter, type Router } from './router/index.js';
 
@@ -27,6 +28,7 @@ export function createProviderGateway(config: Config): ProviderGateway {
       providers,
       isAvailable: monitor.isAvailable,
       recorder: monitor.recorder,
+      contextWindowOf: listedContextWindow(monitor),
     });
   } catch (error) {
     // Routes naming unknown providers or an unroutable default are configuration mistakes.

@@ -13,6 +13,8 @@ function deployments(weights: number[]): Deployment[] {
     provider: createScriptedProvider(`p${i}`, [[]]),
     model: 'm',
     weight,
+    limits: { contextWindow: 8_192, temperature: { min: 0, max: 2 } },
+    capabilities: { embeddings: false, tools: false, images: false },
   }));
 }
 

@@ -15,7 +15,7 @@ export async function embedWithChain(
   retryConfig: ResilienceConfig['retry'],
   random: () => number,
 ): Promise<EmbedResult> {
-  const capable = chain.filter((d) => typeof d.provider.embed === 'function');
+  const capable = chain.filter((d) => d.capabilities.embeddings && typeof d.provider.embed === 'function');
   if (capable.length === 0) {
     const tried = chain.map((d) => d.id).join(', ');
     throw new AppError('BAD_USER_INPUT', `None of ${tried} can embed.`, { deployments: chain.map((d) => d.id) });

@@ -11,7 +11,8 @@ export {
   type StrategyName,
   strategyNameSchema,
 } from './config-schema.js';
-export { createRouter, type Router, type RouterOptions } from './router.js';
+export { fitPrompt } from './route-plan.js';
+export { createRouter, FALLBACK_CONTEXT_WINDOW, type Router, type RouterOptions } from './router.js';
 export { createSeededRandom } from './seeded-random.js';
 export type { CallHandle, CircuitStateName, TrafficRecorder } from './traffic-recorder.js';
 export type * from './types.js';

@@ -11,6 +11,8 @@ export interface RouteResolverOptions {
   defaultModel: string;
   /** Whether a registered provider may take traffic now. */
   isAvailable: (entry: ProviderRegistration) => boolean;
+  /** The limits and capabilities of a provider's model. */
+  describe: (provider: ProviderRegistration['provider'], model: string) => Pick<Deployment, 'limits' | 'capabilities'>;
 }
 
 export interface RouteResolver {
@@ -30,7 +32,7 @@ interface PartialRoute {
  * would go to an absent Ollama go to the default model instead.
  */
 export function createRouteResolver(options: RouteResolverOptions): RouteResolver {
-  const { registry, config, defaultModel, isAvailable } = options;
+  const { registry, config, defaultModel, isAvailable, describe } = options;
 
   const usable = (name: string) => {
     const entry = registry.get(name);
@@ -46,6 +48,7 @@ export function createRouteResolver(options: RouteResolverOptions): RouteResolve
     provider: entry.provider,
     model,
     weight,
+    ...describe(entry.provider, model),
   });
   const single = (entry: ProviderRegistration, model: string): DeploymentGroup => {
     const d = deployment(entry, model);

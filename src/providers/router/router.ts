@@ -1,8 +1,9 @@
 import { TimeoutStrategy, timeout } from 'cockatiel';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { definitionOf, knownContextWindow } from '../definitions.js';
 import { createProviderRegistry, type ProviderInput, type ProviderRegistration } from '../registry.js';
-import type { ModelInfo } from '../types.js';
+import type { ChatProvider, ModelInfo } from '../types.js';
 import { createBalancers } from './balancing/index.js';
 import { createCircuitBreakers } from './circuit-breakers.js';
 import { type RouterConfig, type RouterConfigInput, routerConfigSchema } from './config-schema.js';
@@ -10,17 +11,23 @@ import { createDeploymentStats } from './deployment-stats.js';
 import { embedWithChain } from './embed.js';
 import { collectStream } from './generate.js';
 import { createRouteResolver } from './resolve-route.js';
+import { planRoute } from './route-plan.js';
 import { routedStream } from './routed-stream.js';
 import { type CircuitStateName, noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
 import type {
   EmbedResult,
   GenerateResult,
+  PlanRequest,
   RoutedChatRequest,
   RoutedEmbedRequest,
   RoutedStreamPart,
+  RoutePlan,
   RouteResolution,
   RouteTarget,
 } from './types.js';
+
+/** When neither the provider's model list nor its kind's table knows a window, assume a small one. */
+export const FALLBACK_CONTEXT_WINDOW = 8_192;
 
 export interface RouterOptions extends RouterConfigInput {
   /** Every known provider; bare ChatProviders count as configured. */
@@ -33,12 +40,19 @@ export interface RouterOptions extends RouterConfigInput {
   random?: () => number;
   /** Milliseconds, monotonic; used for time to first token. */
   now?: () => number;
+  /** A model's window as its provider lists it (the health monitor's model lists), if it does. */
+  contextWindowOf?: (provider: string, model: string) => number | undefined;
 }
 
 export interface Router {
   readonly defaultModel: string;
   /** Deployment groups in fallback order, before balancing. Throws AppError BAD_USER_INPUT. */
   resolve(target: RouteTarget): RouteResolution;
+  /**
+   * The route once per request: only deployments that can take its parameters, and the window to
+   * budget its prompt to (see route-plan.ts for the rule). Throws AppError BAD_USER_INPUT.
+   */
+  plan(request: PlanRequest): RoutePlan;
   /**
    * Streams `start`, text deltas, then `finish` or `error` (never throws while iterating). Throws
    * AppError BAD_USER_INPUT at once when the model or provider cannot be routed.
@@ -75,10 +89,19 @@ export function createRouter(options: RouterOptions): Router {
   const isAvailable = (entry: ProviderRegistration) =>
     entry.configured === 'auto' ? (options.isAvailable?.(entry.provider.name) ?? true) : entry.configured;
   const defaultModel = config.defaultModel ?? pickDefaultModel(registry.entries, registry.defaultModelOf);
-  const resolver = createRouteResolver({ registry, config, defaultModel, isAvailable });
+  const describe = (provider: ChatProvider, model: string) => {
+    const definition = definitionOf(provider.kind);
+    const contextWindow =
+      options.contextWindowOf?.(provider.name, model) ??
+      knownContextWindow(provider.kind, model) ??
+      FALLBACK_CONTEXT_WINDOW;
+    return { limits: { contextWindow, temperature: definition.temperature }, capabilities: definition.capabilities };
+  };
+  const resolver = createRouteResolver({ registry, config, defaultModel, isAvailable, describe });
   checkDefaultModel(
-    createRouteResolver({ registry, config, defaultModel, isAvailable: (e) => e.configured !== false }),
+    createRouteResolver({ registry, config, defaultModel, isAvailable: (e) => e.configured !== false, describe }),
   );
+  const plan = (request: PlanRequest) => planRoute(resolver.resolve(request), request);
 
   const random = options.random ?? Math.random;
   const now = options.now ?? (() => performance.now());
@@ -96,11 +119,12 @@ export function createRouter(options: RouterOptions): Router {
     now,
   };
 
-  const stream = (request: RoutedChatRequest) => routedStream(deps, request, resolver.resolve(request).groups);
+  const stream = (request: RoutedChatRequest) => routedStream(deps, request, (request.plan ?? plan(request)).groups);
 
   return {
     defaultModel,
     resolve: (target) => resolver.resolve(target),
+    plan,
     stream,
     generate: (request) => collectStream(stream(request), now),
     async listModels(provider, signal) {

@@ -1,5 +1,13 @@
+import type { ProviderDefinition } from '../definition.js';
 import type { ChatMessage, ChatProvider, StreamPart, TokenUsage } from '../types.js';
 import type { StrategyName } from './config-schema.js';
+
+/** What a request may ask of one deployment. */
+export interface DeploymentLimits {
+  /** Prompt and reply together, in tokens: listed by the provider, else its kind's table, else a small default. */
+  contextWindow: number;
+  temperature: ProviderDefinition['temperature'];
+}
 
 /** One place a model can be served: a provider and that provider's own model id. */
 export interface Deployment {
@@ -8,6 +16,8 @@ export interface Deployment {
   provider: ChatProvider;
   model: string;
   weight: number;
+  limits: DeploymentLimits;
+  capabilities: ProviderDefinition['capabilities'];
 }
 
 /** Deployments balanced among themselves (one alias, or a single deployment). */
@@ -34,11 +44,29 @@ export interface RouteResolution {
   chain: Deployment[];
 }
 
+/** What a plan checks before any deployment is called. */
+export interface PlanRequest extends RouteTarget {
+  temperature?: number | undefined;
+}
+
+/**
+ * A request's route, decided once: the groups (in fallback order) of deployments that can take its
+ * parameters, and the window its prompt is budgeted to. Chat budgets with it and streams with it.
+ */
+export interface RoutePlan extends RouteResolution {
+  /** The smallest window in the first group: every deployment balanced there can hold the prompt. */
+  contextWindow: number;
+  /** The deployment whose window that is (named when a message cannot fit). */
+  budgetedFor: Deployment;
+}
+
 export interface RoutedChatRequest extends RouteTarget {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
   signal?: AbortSignal;
+  /** The plan the caller budgeted with; without one the router plans the request itself. */
+  plan?: RoutePlan;
 }
 
 /**
