@@ -8,16 +8,13 @@ import type { ProviderGateway } from '../providers/gateway.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { RedisClients } from '../pubsub/redis-clients.js';
 import type { DocumentService } from '../rag/document-service.js';
-import { createLayeredStreamStore, createMemoryStreamStore, createRedisStreamStore } from '../stream-store/index.js';
+import { createMessageStreamStore } from '../stream-store/index.js';
 import { type ChatService, createChatService } from './chat-service.js';
 import { noCrashTails, sharedStoreTails } from './crash-tail.js';
 import { createDeltaJournal } from './delta-journal.js';
 import { createDrainGate } from './drain-gate.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
-
-/** How long this process keeps an ended local stream for late local readers; Redis keeps it longer. */
-const LOCAL_ENDED_TTL_MS = 30_000;
 
 /** After the generations of a drain ended, how long their local readers get to take the terminal event. */
 const READER_GRACE_MS = 2_000;
@@ -51,29 +48,21 @@ export interface ChatModuleDeps {
 }
 
 /**
- * Wires the chat parts: the stream buffer (with Redis, Redis Streams so that any instance can
- * serve any subscriber, layered under a local buffer for this process's own generations; memory
- * otherwise), the generation runner, liveness, and
- * cancellation across instances over pub/sub.
+ * Wires the chat parts: the stream buffer (see createMessageStreamStore), the generation runner,
+ * liveness, and cancellation across instances over pub/sub.
  */
 export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const { db, sql, providers, redis, pubsub, logger, settings } = deps;
   const instanceId = randomUUID();
   const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
-  const shared = redis
-    ? createRedisStreamStore({ command: redis.command, subscriber: redis.streamSubscriber }, storeOptions)
-    : undefined;
   // Without Redis, what subscribers were sent survives a crash only in the journal (see delta-journal.ts).
-  const journal = !shared && deps.journalDir ? createDeltaJournal(deps.journalDir, logger) : undefined;
-  const store = shared
-    ? createLayeredStreamStore(
-        createMemoryStreamStore({ ...storeOptions, endedTtlMs: Math.min(storeOptions.endedTtlMs, LOCAL_ENDED_TTL_MS) }),
-        shared,
-        { logger },
-      )
-    : journal
-      ? journal.wrap(createMemoryStreamStore(storeOptions))
-      : createMemoryStreamStore(storeOptions);
+  const journal = !redis && deps.journalDir ? createDeltaJournal(deps.journalDir, logger) : undefined;
+  const { store, shared } = createMessageStreamStore({
+    redis: redis && { command: redis.command, subscriber: redis.streamSubscriber },
+    options: storeOptions,
+    logger,
+    wrapLocal: journal?.wrap,
+  });
   const tails = shared ? sharedStoreTails(shared) : (journal ?? noCrashTails);
   const runner = createGenerationRunner({ db, sql, router: providers.router, store, logger, settings });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running, tails });

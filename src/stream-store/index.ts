@@ -1,3 +1,8 @@
+export {
+  createMessageStreamStore,
+  type MessageStreamStoreDeps,
+  type MessageStreamStores,
+} from './create-stream-store.js';
 export { createLayeredStreamStore } from './layered-stream-store.js';
 export { createMemoryStreamStore } from './memory-stream-store.js';
 export {
