@@ -17,7 +17,7 @@ import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js
 import { createDocumentService } from './rag/document-service.js';
 import { createHeavyWork, type HeavyWork } from './rag/heavy-work.js';
 import { createIndexer } from './rag/indexer.js';
-import type { Services } from './services.js';
+import type { LocalTopics, Services } from './services.js';
 
 /** Indexing untouched this long on a shared database was cut off by a crash. */
 const STALE_INDEXING_MS = 10 * 60_000;
@@ -68,7 +68,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   let bootstrappedFlag = false;
   let draining = false;
 
-  const localEvents = createLocalEvents();
+  const localEvents = createLocalEvents<LocalTopics>();
   const unwatch = providers.monitor.onChange((snapshot) => localEvents.publish('providerHealth', snapshot));
   const pubsub = createAppPubSub(redis, logger);
   const indexer = createIndexer({

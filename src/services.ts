@@ -2,8 +2,14 @@ import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
 import type { ProviderGateway } from './providers/gateway.js';
+import type { ProviderHealthSnapshot } from './providers/health/index.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 import type { DocumentService } from './rag/document-service.js';
+
+/** Events about this instance alone: each instance probes providers itself, so its health view is its own. */
+export type LocalTopics = {
+  providerHealth: [ProviderHealthSnapshot];
+};
 
 /** Everything resolvers may call, built once in createApp and handed over through the context. */
 export interface Services {
@@ -11,7 +17,7 @@ export interface Services {
   /** Across instances when Redis is configured. */
   pubsub: PubSub;
   /** This instance's own observations (provider health), never shared. */
-  localEvents: LocalEvents;
+  localEvents: LocalEvents<LocalTopics>;
   providers: ProviderGateway;
   chat: ChatService;
   documents: DocumentService;

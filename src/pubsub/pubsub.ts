@@ -1,6 +1,5 @@
 import { createPubSub } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
-import type { ProviderHealthSnapshot } from '../providers/health/index.js';
 import type { RedisClients } from './redis-clients.js';
 import { createRedisEventTarget } from './redis-event-target.js';
 
@@ -15,14 +14,14 @@ export type Topics = {
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;
 
-/** Events about this instance alone: each instance probes providers itself, so its health view is its own. */
-export type LocalTopics = {
-  providerHealth: [ProviderHealthSnapshot];
-};
+/** Topic name -> payload, as createPubSub takes them. */
+type TopicMap = Record<string, [] | [unknown] | [string | number, unknown]>;
 
-export type LocalEvents = ReturnType<typeof createPubSub<LocalTopics>>;
+/** Events that stay in this process; the composition root names their topics. */
+export type LocalEvents<LocalTopics extends TopicMap> = ReturnType<typeof createPubSub<LocalTopics>>;
 
-export function createLocalEvents(): LocalEvents {
+/** Events about this instance alone, never sent through Redis. */
+export function createLocalEvents<LocalTopics extends TopicMap>(): LocalEvents<LocalTopics> {
   return createPubSub<LocalTopics>();
 }
 
