@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import type { Embedder } from '../embeddings/index.js';
@@ -84,18 +85,8 @@ export function createIndexer({
   const tokenCounter = createTokenCounter();
   const chunkDocumentWith =
     chunk ?? (async (content: string, mimeType: ChunkMimeType) => chunkDocument(content, { mimeType, tokenCounter }));
-  const queue: (() => void)[] = [];
-  let running = 0;
-  const slot = async () => {
-    if (running >= concurrency) await new Promise<void>((resolve) => queue.push(resolve));
-    else running++;
-  };
-  // A finishing job hands its slot straight to the next in line, so `running` never dips.
-  const release = () => {
-    const next = queue.shift();
-    if (next) next();
-    else running--;
-  };
+  // At most `concurrency` documents are chunked, embedded and written at once; the rest wait their turn.
+  const limit = pLimit(concurrency);
 
   /**
    * Takes a document that is still PENDING as of `pendingSince`: INDEXING, its old chunks gone
@@ -173,8 +164,10 @@ export function createIndexer({
       DELETE FROM "chunks" WHERE "document_id" IN (SELECT "id" FROM failed)`);
   }
 
-  async function run(documentId: string, pendingSince: Date, signal: AbortSignal) {
-    await slot();
+  const run = (documentId: string, pendingSince: Date, signal: AbortSignal) =>
+    limit(() => runNow(documentId, pendingSince, signal));
+
+  async function runNow(documentId: string, pendingSince: Date, signal: AbortSignal) {
     let mark: { at: Date } | undefined;
     try {
       signal.throwIfAborted();
@@ -198,8 +191,6 @@ export function createIndexer({
       await recordFailure(documentId, mark.at, error).catch((cleanup) =>
         logger.error('could not record an indexing failure', { documentId, error: cleanup }),
       );
-    } finally {
-      release();
     }
   }
 
