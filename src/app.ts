@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { createProviderCatalog } from './catalog/provider-catalog.js';
 import { createChatModule } from './chat/chat-module.js';
 import { type Config, ConfigError, MEMORY_DATA_DIR } from './config.js';
 import type { Context } from './context.js';
@@ -11,7 +12,7 @@ import { type Embedder, embedderFromSpec } from './embeddings/index.js';
 import { createHealthService } from './health/health-service.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
-import { createProviderGateway } from './providers/gateway.js';
+import { createProviderGateway, type ProviderGateway } from './providers/gateway.js';
 import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
 import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
 import { createDocumentService } from './rag/document-service.js';
@@ -24,6 +25,8 @@ const STALE_INDEXING_MS = 10 * 60_000;
 
 export interface App {
   services: Services;
+  /** The router and its health monitor; resolvers reach them through services.catalog. */
+  providers: ProviderGateway;
   database: Database;
   redis: RedisClients | undefined;
   /** Worker threads for uploads, chunking and local embedding. */
@@ -134,7 +137,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     }),
     pubsub,
     localEvents,
-    providers,
+    catalog: createProviderCatalog(providers),
     chat: chat.service,
     documents,
     memory,
@@ -142,6 +145,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
 
   return {
     services,
+    providers,
     database,
     redis,
     heavyWork,

@@ -1,7 +1,7 @@
+import type { ProviderCatalog } from './catalog/provider-catalog.js';
 import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
-import type { ProviderGateway } from './providers/gateway.js';
 import type { ProviderHealthSnapshot } from './providers/health/index.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 import type { DocumentService } from './rag/document-service.js';
@@ -18,7 +18,8 @@ export interface Services {
   pubsub: PubSub;
   /** This instance's own observations (provider health), never shared. */
   localEvents: LocalEvents<LocalTopics>;
-  providers: ProviderGateway;
+  /** The providers and models queries' source. */
+  catalog: ProviderCatalog;
   chat: ChatService;
   documents: DocumentService;
   memory: MemoryService;

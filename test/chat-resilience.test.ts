@@ -147,7 +147,7 @@ describe('context window', () => {
   beforeAll(async () => {
     ollama = await startOllamaFake({ models: [{ id: 'tiny', contextWindow: 120 }] });
     server = await startTestServer({ OLLAMA_HOST: ollama.url });
-    await server.app.services.providers.monitor.probeAll();
+    await server.app.providers.monitor.probeAll();
   });
   afterAll(async () => {
     await server?.close();

@@ -222,7 +222,7 @@ for (const backend of backends) {
     it.skipIf(!scratchWanted(backend))('plans the VECTOR query on the HNSW index of its dimension', async () => {
       const db = server.app.database.prisma;
       const user = await db.document.findFirstOrThrow({ where: { title: 'Telescopes' }, select: { userId: true } });
-      const query = (await embedderFromSpec(undefined, server.app.services.providers.router).embed(['telescope']))[0];
+      const query = (await embedderFromSpec(undefined, server.app.providers.router).embed(['telescope']))[0];
       const sql = vectorSearchQuery(
         { userId: user.userId, model: 'local/hash-384', collection: null },
         query as number[],

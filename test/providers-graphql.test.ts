@@ -116,7 +116,7 @@ describe('providers with the three fakes configured through the environment', ()
     try {
       // Subscribed once an event published on the server reaches the client: republish the mock's
       // unchanged snapshot until one arrives, then start counting from nothing.
-      const mock = server.app.services.providers.monitor.get('mock');
+      const mock = server.app.providers.monitor.get('mock');
       if (!mock) throw new Error('the mock provider has no health snapshot');
       await eventually(
         async () => {

@@ -22,7 +22,7 @@ export const HealthRef = builder.objectRef<HealthReport>('Health').implement({
     }),
     providers: t.field({
       type: [ProviderHealthRef],
-      resolve: (_report, _args, ctx) => ctx.services.providers.monitor.snapshot(),
+      resolve: (_report, _args, ctx) => ctx.services.catalog.providers(),
     }),
   }),
 });

@@ -1,5 +1,4 @@
-import type { ProviderHealthSnapshot } from '../providers/health/index.js';
-import type { ModelInfo } from '../providers/types.js';
+import type { CatalogModel, CatalogProvider } from '../catalog/provider-catalog.js';
 import { builder } from './builder.js';
 
 const ProviderStatusEnum = builder.enumType('ProviderStatus', { values: ['UP', 'DEGRADED', 'DOWN', 'UNCONFIGURED'] });
@@ -7,7 +6,7 @@ const CircuitStateEnum = builder.enumType('CircuitState', { values: ['CLOSED', '
 
 const MOCK_NOTE = 'the built-in mock provider: deterministic canned replies, no language model behind them.';
 
-export const ModelRef = builder.objectRef<ModelInfo & { kind?: string }>('Model').implement({
+export const ModelRef = builder.objectRef<CatalogModel>('Model').implement({
   fields: (t) => ({
     id: t.exposeString('id'),
     provider: t.exposeString('provider'),
@@ -19,7 +18,7 @@ export const ModelRef = builder.objectRef<ModelInfo & { kind?: string }>('Model'
   }),
 });
 
-export const ProviderHealthRef = builder.objectRef<ProviderHealthSnapshot>('ProviderHealth').implement({
+export const ProviderHealthRef = builder.objectRef<CatalogProvider>('ProviderHealth').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     kind: t.exposeString('kind', { description: 'openai, anthropic, ollama or mock: the adapter behind this name.' }),
@@ -43,16 +42,12 @@ builder.queryFields((t) => ({
   providers: t.field({
     type: [ProviderHealthRef],
     description: 'Every configured or known provider, with status aggregated by the router.',
-    resolve: (_root, _args, ctx) => ctx.services.providers.monitor.snapshot(),
+    resolve: (_root, _args, ctx) => ctx.services.catalog.providers(),
   }),
   models: t.field({
     type: [ModelRef],
     args: { provider: t.arg.string() },
-    resolve: async (_root, args, ctx) => {
-      const { router, monitor } = ctx.services.providers;
-      const models = await router.listModels(args.provider ?? undefined);
-      return models.map((m) => ({ ...m, kind: monitor.get(m.provider)?.kind }));
-    },
+    resolve: (_root, args, ctx) => ctx.services.catalog.models(args.provider ?? undefined),
   }),
 }));
 
