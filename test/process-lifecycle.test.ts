@@ -191,4 +191,49 @@ describe('npm run build', () => {
     },
     PROCESS_TIMEOUT,
   );
+  it(
+    'on the built server a new DATA_DIR starts from a template holding every migration, and keeps its data on restart',
+    async () => {
+      const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root, encoding: 'utf8' });
+      expect(build.status, build.stderr).toBe(0);
+      const dataDir = join(tempDir(), 'data');
+      const graphql = async (url: string, query: string) => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        });
+        return (await response.json()) as { data?: Record<string, unknown>; errors?: unknown };
+      };
+      const readyAt = (url: string) =>
+        eventually(
+          () => fetch(new URL('/health/ready', url)).then((r) => r.status),
+          (status) => status === 200,
+          { what: '/health/ready answering 200', timeoutMs: WAIT },
+        );
+
+      const first = start({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' }, [process.execPath, 'dist/main.js']);
+      const firstUrl = await first.url;
+      await readyAt(firstUrl);
+      // Nothing was left to apply: the template holds every migration.
+      expect(first.stderr()).not.toContain('migration applied');
+      const remembered = await graphql(
+        firstUrl,
+        'mutation { remember(input: { content: "The template keeps me" }) { id } }',
+      );
+      expect(remembered.errors).toBeUndefined();
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+
+      const second = start({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' }, [process.execPath, 'dist/main.js']);
+      const secondUrl = await second.url;
+      await readyAt(secondUrl);
+      expect(second.stderr()).not.toContain('migration applied');
+      const recalled = await graphql(secondUrl, '{ memories(first: 5) { edges { node { content } } } }');
+      expect(JSON.stringify(recalled.data)).toContain('The template keeps me');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    },
+    PROCESS_TIMEOUT,
+  );
 });
