@@ -1,10 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { TimeoutStrategy, timeout } from 'cockatiel';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { HNSW_SESSION_SETTINGS } from '../embeddings/hnsw-settings.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { withTimeout } from '../util/with-timeout.js';
 import { startEmbeddedDatabase } from './embedded-database.js';
 import { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 import type { PgliteHost } from './pglite-host.js';
@@ -81,7 +81,7 @@ export async function openDatabase(config: Config, logger: Logger, embedded?: Pg
     },
     async ping(timeoutMs) {
       const started = performance.now();
-      await withTimeout(prisma.$queryRaw`SELECT 1`, timeoutMs, 'database did not answer in time');
+      await timeout(timeoutMs, TimeoutStrategy.Aggressive).execute(() => prisma.$queryRaw`SELECT 1`);
       return performance.now() - started;
     },
     async close() {

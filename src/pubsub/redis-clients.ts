@@ -1,6 +1,6 @@
+import { TimeoutStrategy, timeout } from 'cockatiel';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { withTimeout } from '../util/with-timeout.js';
 
 export interface RedisClients {
   /** Commands (streams, rate limits, health). */
@@ -56,7 +56,7 @@ export function createRedisClients(url: string, logger: Logger): RedisClients {
       // While reconnecting a PING would only wait in the offline queue: down is the answer now.
       if (command.status !== 'ready') throw new Error('redis is not connected');
       const started = performance.now();
-      await withTimeout(command.ping(), timeoutMs, 'redis did not answer in time');
+      await timeout(timeoutMs, TimeoutStrategy.Aggressive).execute(() => command.ping());
       return performance.now() - started;
     },
     async close() {

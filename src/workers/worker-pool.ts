@@ -126,11 +126,10 @@ export function createWorkerPool<T, R>(options: WorkerPoolOptions): WorkerPool<T
         throw new WorkerCancelled(signal.reason);
       }
       await acquire(signal);
-      const timer = new AbortController();
-      const timeout = setTimeout(() => timer.abort(), timeoutMs);
+      const deadline = AbortSignal.timeout(timeoutMs);
       try {
         const result = await piscina.run(task, {
-          signal: signal ? AbortSignal.any([signal, timer.signal]) : timer.signal,
+          signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
           transferList,
         });
         counts.completed++;
@@ -140,14 +139,13 @@ export function createWorkerPool<T, R>(options: WorkerPoolOptions): WorkerPool<T
           counts.cancelled++;
           throw new WorkerCancelled(signal.reason);
         }
-        if (timer.signal.aborted) {
+        if (deadline.aborted) {
           counts.timedOut++;
           throw new WorkerTimeout(timeoutMs);
         }
         counts.failed++;
         throw error;
       } finally {
-        clearTimeout(timeout);
         release();
       }
     },
