@@ -4,6 +4,7 @@ import type { SqlRunner } from '../db/sql-runner.js';
 import type { Embedder } from '../embeddings/index.js';
 import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { MAX_DOCUMENT_BYTES } from './document-limits.js';
 import type { TextExtractor } from './extract/extract-upload.js';
 import type { Indexer } from './indexer.js';
 import { fuse, keywordSearchQuery, type SearchMode, searchHits, vectorSearchQuery } from './search.js';
@@ -22,10 +23,11 @@ export interface IngestFileInput extends Omit<IngestInput, 'content' | 'mimeType
   mimeType: string;
 }
 
+export { MAX_DOCUMENT_BYTES };
+
 export const ACCEPTED_MIME_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
 /** Types an uploaded file may keep as its document's mimeType; its extracted text is what gets indexed. */
 export const ACCEPTED_FILE_MIME_TYPES = [...ACCEPTED_MIME_TYPES, 'application/pdf'] as const;
-export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 export const MAX_SEARCH_K = 50;
 
 export interface DocumentServiceDeps {

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { badInput } from '../../errors.js';
-import { MAX_DOCUMENT_BYTES } from '../document-service.js';
+import { MAX_DOCUMENT_BYTES } from '../document-limits.js';
 import type { ExtractedText, UploadMimeType } from './extract-text.js';
 
 export type { UploadMimeType } from './extract-text.js';
