@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { createProviderCatalog } from './catalog/provider-catalog.js';
@@ -10,6 +9,7 @@ import { DEFAULT_USER_ID, ensureDefaultUser } from './db/default-user.js';
 import type { PgliteHost } from './db/pglite-host.js';
 import { type Embedder, embedderFromSpec } from './embeddings/index.js';
 import { createHealthService } from './health/health-service.js';
+import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
 import { createProviderGateway, type ProviderGateway } from './providers/gateway.js';
@@ -175,9 +175,4 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       await database.close();
     },
   };
-}
-
-/** A client may choose its request id (to find it in the log), within a safe shape; else a new one. */
-function requestIdFrom(header: string | null | undefined): string {
-  return header && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 }
