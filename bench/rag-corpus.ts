@@ -1,5 +1,5 @@
-import { createSeededRandom } from '../src/providers/router/seeded-random.js';
 import { chunkDocument } from '../src/rag/chunking/index.js';
+import { createSeededRandom } from '../src/util/seeded-random.js';
 
 /**
  * A deterministic synthetic corpus for the RAG benchmark: `TOPICS` topics, each with its own

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { routerConfigSchema } from './providers/router/config-schema.js';
+import { routerConfigSchema } from './config/router-schema.js';
 
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderInput } from '../../src/providers/registry.js';
 import { createRouter, type RoutedStreamPart, type RouterOptions } from '../../src/providers/router/index.js';
-import { retryDelayMs } from '../../src/providers/router/retry-policy.js';
+import { retryDelayMs } from '../../src/providers/router/resilience.js';
 import {
   collect,
   createScriptedProvider,
@@ -159,24 +159,21 @@ describe('Retry-After', () => {
   });
 });
 
-describe('generate', () => {
-  it('collects the stream with the provider, model and timings', async () => {
+describe('a routed stream', () => {
+  it('starts with the answering deployment, then its text and finish', async () => {
     const a = createScriptedProvider('a', [[text('one'), text(' two'), finish(2)]]);
-    const result = await routerFor([a]).generate({ model: 'chat', messages });
-    expect(result).toMatchObject({
-      text: 'one two',
+    const parts = await collect(routerFor([a]).stream({ model: 'chat', messages }));
+    expect(parts[0]).toMatchObject({ type: 'start', provider: 'a', model: 'm', deploymentId: 'a/m', attempt: 1 });
+    expect(textOf(parts)).toBe('one two');
+    expect(parts.at(-1)).toMatchObject({
+      type: 'finish',
       usage: { promptTokens: 1, completionTokens: 2 },
       finishReason: { unified: 'stop' },
-      provider: 'a',
-      model: 'm',
-      deploymentId: 'a/m',
-      attempt: 1,
     });
-    expect(result.latencyMs).toBeGreaterThanOrEqual(result.ttftMs);
   });
 
-  it('rejects with the ProviderError', async () => {
+  it('ends with the ProviderError of a rejected request', async () => {
     const a = createScriptedProvider('a', [[fail('a', { status: 400 })]]);
-    await expect(routerFor([a]).generate({ model: 'chat', messages })).rejects.toMatchObject({ status: 400 });
+    expect(errorOf(await collect(routerFor([a]).stream({ model: 'chat', messages })))).toMatchObject({ status: 400 });
   });
 });

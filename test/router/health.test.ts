@@ -12,7 +12,7 @@ import {
 import { createMockProvider } from '../../src/providers/mock/index.js';
 import { createRouter } from '../../src/providers/router/index.js';
 import { until } from '../helpers/eventually.js';
-import { collect, createScriptedProvider, fail, ok, providerError, text } from './helpers/scripted-provider.js';
+import { collect, createScriptedProvider, fail, ok, providerError, text, textOf } from './helpers/scripted-provider.js';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 const healthy: StatusInputs = {
@@ -124,7 +124,7 @@ describe('health monitor: active probes', () => {
     await health.probeAll();
     expect(health.get('ollama')?.status).toBe('UP');
     expect(health.isAvailable('ollama')).toBe(true);
-    expect((await router.generate({ model: 'llama3.2', messages })).text).toBe('from ollama');
+    expect(textOf(await collect(router.stream({ model: 'llama3.2', messages })))).toBe('from ollama');
 
     // Once seen, a failing probe is DOWN rather than UNCONFIGURED.
     ollama.probeError = providerError('ollama', { status: undefined, message: 'gone' });

@@ -78,8 +78,9 @@ describe('zero config: the router over the mock alone', () => {
   const router = createRouter({ providers: [createMockProvider({ tokenDelayMs: 0 })] });
 
   it('answers a request that names no model', async () => {
-    const result = await router.generate({ messages: [{ role: 'user', content: 'hi' }] });
-    expect(result).toMatchObject({ text: 'Mock reply to: hi', provider: 'mock', model: 'mock-echo', attempt: 1 });
+    const parts = await collect(router.stream({ messages: [{ role: 'user', content: 'hi' }] }));
+    expect(parts[0]).toMatchObject({ type: 'start', provider: 'mock', model: 'mock-echo', attempt: 1 });
+    expect(textOf(parts)).toBe('Mock reply to: hi');
   });
 
   it('lists the mock models and embeds through it', async () => {

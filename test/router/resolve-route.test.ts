@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { routerConfigSchema } from '../../src/config/router-schema.js';
 import { AppError } from '../../src/errors.js';
 import { createMockProvider } from '../../src/providers/mock/index.js';
 import type { ProviderInput } from '../../src/providers/registry.js';
-import { createRouter, type RouterOptions, routerConfigSchema } from '../../src/providers/router/index.js';
+import { createRouter, type RouterOptions } from '../../src/providers/router/index.js';
 import { createScriptedProvider } from './helpers/scripted-provider.js';
 
 const provider = (name: string, kind: 'openai' | 'anthropic' | 'ollama') => createScriptedProvider(name, [[]], kind);

@@ -1,22 +1,25 @@
 import { TimeoutStrategy, timeout } from 'cockatiel';
 import { z } from 'zod';
+import {
+  type RouterConfig,
+  type RouterConfigInput,
+  routerConfigSchema,
+  type StrategyName,
+} from '../../config/router-schema.js';
 import { AppError } from '../../errors.js';
 import { definitionOf, knownContextWindow } from '../definitions.js';
+import type { ProviderError } from '../provider-error.js';
 import { createProviderRegistry, type ProviderInput, type ProviderRegistration } from '../registry.js';
 import type { ChatProvider, ModelInfo } from '../types.js';
-import { createBalancers } from './balancing/index.js';
-import { createCircuitBreakers } from './circuit-breakers.js';
-import { type RouterConfig, type RouterConfigInput, routerConfigSchema } from './config-schema.js';
-import { createDeploymentStats } from './deployment-stats.js';
-import { embedWithChain } from './embed.js';
-import { collectStream } from './generate.js';
-import { createRouteResolver } from './resolve-route.js';
-import { planRoute } from './route-plan.js';
-import { routedStream } from './routed-stream.js';
-import { type CircuitStateName, noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
+import { type Balancer, createBalancers, createDeploymentStats } from './balancing.js';
+import { asProviderError, type Failure, finalError } from './errors.js';
+import { createCircuitBreakers, createRequestScope, createRetryPolicy, endsRequest } from './resilience.js';
+import { createRouteResolver, planRoute } from './resolve-route.js';
+import { type AttemptDeps, type OpenedStream, openWithRetries, relayStream, releaseStream } from './stream-attempt.js';
+import { noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
 import type {
+  DeploymentGroup,
   EmbedResult,
-  GenerateResult,
   PlanRequest,
   RoutedChatRequest,
   RoutedEmbedRequest,
@@ -50,20 +53,22 @@ export interface Router {
   resolve(target: RouteTarget): RouteResolution;
   /**
    * The route once per request: only deployments that can take its parameters, and the window to
-   * budget its prompt to (see route-plan.ts for the rule). Throws AppError BAD_USER_INPUT.
+   * budget its prompt to (see planRoute for the rule). Throws AppError BAD_USER_INPUT.
    */
   plan(request: PlanRequest): RoutePlan;
   /**
-   * Streams `start`, text deltas, then `finish` or `error` (never throws while iterating). Throws
-   * AppError BAD_USER_INPUT at once when the model or provider cannot be routed.
+   * Streams `start`, text deltas, then `finish` or `error` (never throws while iterating), over
+   * `request.plan` or else a plan of its own. Throws AppError BAD_USER_INPUT at once when the
+   * request cannot be routed.
    */
   stream(request: RoutedChatRequest): AsyncIterable<RoutedStreamPart>;
-  /** The stream collected; rejects with its ProviderError. */
-  generate(request: RoutedChatRequest): Promise<GenerateResult>;
   /** One provider's models, or every available provider's (those that fail to answer are left out). */
   listModels(provider?: string, signal?: AbortSignal): Promise<ModelInfo[]>;
   embed(request: RoutedEmbedRequest): Promise<EmbedResult>;
-  circuitState(deploymentId: string): CircuitStateName;
+}
+
+interface StreamDeps extends AttemptDeps {
+  balancers: Record<StrategyName, Balancer>;
 }
 
 /**
@@ -104,11 +109,10 @@ export function createRouter(options: RouterOptions): Router {
   const plan = (request: PlanRequest) => planRoute(resolver.resolve(request), request);
 
   const random = options.random ?? Math.random;
-  const now = options.now ?? (() => performance.now());
   const recorder = options.recorder ?? noopRecorder;
   const stats = createDeploymentStats();
   const { timeouts } = config.resilience;
-  const deps = {
+  const deps: StreamDeps = {
     resilience: config.resilience,
     balancers: createBalancers({ random, stats }),
     breakers: createCircuitBreakers(config.resilience.breaker, recorder),
@@ -116,17 +120,14 @@ export function createRouter(options: RouterOptions): Router {
     recorder,
     firstTokenLimit: timeout(timeouts.firstTokenMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
     random,
-    now,
+    now: options.now ?? (() => performance.now()),
   };
-
-  const stream = (request: RoutedChatRequest) => routedStream(deps, request, (request.plan ?? plan(request)).groups);
 
   return {
     defaultModel,
     resolve: (target) => resolver.resolve(target),
     plan,
-    stream,
-    generate: (request) => collectStream(stream(request), now),
+    stream: (request) => routedStream(deps, request, (request.plan ?? plan(request)).groups),
     async listModels(provider, signal) {
       if (provider !== undefined) {
         const entry = registry.get(provider);
@@ -144,9 +145,94 @@ export function createRouter(options: RouterOptions): Router {
       );
       return lists.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
     },
-    embed: (request) => embedWithChain(resolver.resolve(request).chain, request, config.resilience.retry, random),
-    circuitState: (id) => deps.breakers.state(id),
+    embed: (request) => embedWithChain(resolver.resolve(request), request, config.resilience.retry, random),
   };
+}
+
+/**
+ * Runs one request over its deployment groups: each group balanced, each deployment tried with
+ * its retries and breaker (stream-attempt.ts), then the next, until one answers. Retries and
+ * fallbacks stop at the first token; after it a failure ends the stream with an error part.
+ */
+async function* routedStream(
+  deps: StreamDeps,
+  request: RoutedChatRequest,
+  groups: readonly DeploymentGroup[],
+): AsyncGenerator<RoutedStreamPart> {
+  const startedAt = deps.now();
+  const scope = createRequestScope(request.signal, deps.resilience.timeouts.totalMs);
+  const chain = groups.flatMap((g) => deps.balancers[g.strategy].order(g.deployments, g.key));
+  const failures: Failure[] = [];
+  let attempts = 0;
+  let opened: OpenedStream | undefined;
+  let finished = false;
+  try {
+    for (const deployment of chain) {
+      if (scope.signal.aborted) break;
+      try {
+        opened = await openWithRetries(deps, deployment, request, scope, () => attempts++);
+        break;
+      } catch (raw) {
+        const error = asProviderError(raw, deployment);
+        failures.push({ deployment, error });
+        if (endsRequest(error)) break;
+      }
+    }
+    if (!opened) {
+      const blamed = failures.at(-1)?.error.provider ?? chain[0]?.provider.name ?? 'router';
+      yield { type: 'error', error: finalError(failures, scope.signal.aborted ? scope.stopError(blamed) : undefined) };
+      return;
+    }
+    const { deployment } = opened;
+    yield {
+      type: 'start',
+      provider: deployment.provider.name,
+      kind: deployment.provider.kind,
+      model: deployment.model,
+      deploymentId: deployment.id,
+      attempt: attempts,
+      ttftMs: deps.now() - startedAt,
+    };
+    finished = yield* relayStream(deps, opened, scope);
+  } finally {
+    // Also reached when the consumer stops early: release the upstream call.
+    if (opened) releaseStream(opened, finished);
+    scope.dispose();
+  }
+}
+
+/**
+ * Embeds with the first deployment of the route that can, retrying transient failures and falling
+ * back like chat does. Throws BAD_USER_INPUT when no deployment embeds, else the last ProviderError.
+ */
+async function embedWithChain(
+  { chain }: RouteResolution,
+  request: RoutedEmbedRequest,
+  retryConfig: RouterConfig['resilience']['retry'],
+  random: () => number,
+): Promise<EmbedResult> {
+  const capable = chain.filter((d) => d.capabilities.embeddings && typeof d.provider.embed === 'function');
+  if (capable.length === 0) {
+    const tried = chain.map((d) => d.id).join(', ');
+    throw new AppError('BAD_USER_INPUT', `None of ${tried} can embed.`, { deployments: chain.map((d) => d.id) });
+  }
+  const signal = request.signal ?? new AbortController().signal;
+  let lastError: ProviderError | undefined;
+  for (const deployment of capable) {
+    const embed = deployment.provider.embed?.bind(deployment.provider);
+    if (!embed) continue;
+    try {
+      const embeddings = await createRetryPolicy(retryConfig, random, signal).execute(
+        () => embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal }),
+        signal,
+      );
+      return { embeddings, provider: deployment.provider.name, model: deployment.model };
+    } catch (raw) {
+      lastError = asProviderError(raw, deployment);
+      if (endsRequest(lastError)) break;
+    }
+  }
+  throw lastError;
 }
 
 /** A typo in an alias stops start-up instead of failing every request. */

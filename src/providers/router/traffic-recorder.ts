@@ -23,7 +23,5 @@ export interface TrafficRecorder {
 
 const noopHandle: CallHandle = { firstToken() {}, succeeded() {}, failed() {}, abandoned() {} };
 
-export const noopRecorder: TrafficRecorder = {
-  callStarted: () => noopHandle,
-  circuitChanged() {},
-};
+/** For a router without health (tests, scripts). */
+export const noopRecorder: TrafficRecorder = { callStarted: () => noopHandle, circuitChanged() {} };

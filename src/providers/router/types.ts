@@ -1,6 +1,6 @@
+import type { StrategyName } from '../../config/router-schema.js';
 import type { ProviderDefinition } from '../definition.js';
-import type { ChatMessage, ChatProvider, StreamPart, TokenUsage } from '../types.js';
-import type { StrategyName } from './config-schema.js';
+import type { ChatMessage, ChatProvider, StreamPart } from '../types.js';
 
 /** What a request may ask of one deployment. */
 export interface DeploymentLimits {
@@ -86,18 +86,6 @@ export interface RouteStartPart {
 
 /** `start`, then the contract's parts: text deltas, then one `finish` or `error`. */
 export type RoutedStreamPart = RouteStartPart | StreamPart;
-
-export interface GenerateResult {
-  text: string;
-  usage: TokenUsage;
-  finishReason: Extract<StreamPart, { type: 'finish' }>['finishReason'];
-  provider: string;
-  model: string;
-  deploymentId: string;
-  attempt: number;
-  ttftMs: number;
-  latencyMs: number;
-}
 
 export interface RoutedEmbedRequest extends RouteTarget {
   input: string[];
