@@ -52,12 +52,12 @@ describe('packAtoms', () => {
   });
 
   it('ends at a sentence boundary when a paragraph boundary would leave the chunk under half full', () => {
-    // the paragraph starting at q leaves 3 of 20; the next atom continues a sentence
-    const atoms = [sentence('p', true), sentence('q', true), sentence('r'), sentence('s'), sentence('t')];
-    const piece = atom('tail of t', 0, '');
+    // the paragraph starting at q would leave 7 of 20; the next atom continues the sentence s
+    const atoms = [sentence('p', true), sentence('o'), sentence('q', true), sentence('r'), sentence('s')];
+    const piece = atom(' and more', 0, '');
     expect(contents([...atoms, piece], options(20))).toEqual([
-      'pa pb pc.\n\nqa qb qc. ra rb rc. sa sb sc.',
-      'ta tb tc.tail of t',
+      'pa pb pc. oa ob oc.\n\nqa qb qc. ra rb rc.',
+      'sa sb sc. and more',
     ]);
   });
 
