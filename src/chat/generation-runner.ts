@@ -60,8 +60,10 @@ export interface GenerationRunnerDeps {
 
 /**
  * Runs generations: routes the request, numbers and buffers each delta for subscribers, saves
- * the partial text every `flushIntervalMs` (all running messages in one statement), and writes the final row before the stream's end
- * event, so that anyone who sees the end finds the finished message in the database.
+ * the partial text every `flushIntervalMs` (all running messages in one statement), and writes
+ * the final row before the stream's end event, so that anyone who sees the end finds the
+ * finished message in the database. The provider's StreamParts stop here: their text becomes
+ * MessageDelta events and their outcome one MessageEnd, the events every reader gets.
  */
 export function createGenerationRunner({
   db,
