@@ -185,7 +185,10 @@ export function planRoute(resolution: RouteResolution, request: PlanRequest): Ro
     temperature === undefined || (temperature >= d.limits.temperature.min && temperature <= d.limits.temperature.max);
   const groups = keep(resolution.groups, takes);
   const first = groups[0];
-  if (!first) throw temperatureError(temperature as number, resolution.chain);
+  if (!first) {
+    if (temperature === undefined) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
+    throw temperatureError(temperature, resolution.chain);
+  }
   const budgetedFor = first.deployments.reduce((a, b) => (b.limits.contextWindow < a.limits.contextWindow ? b : a));
   return {
     source: resolution.source,

@@ -30,7 +30,7 @@ import type {
 } from './types.js';
 
 /** When neither the provider's model list nor its kind's table knows a window, assume a small one. */
-export const FALLBACK_CONTEXT_WINDOW = 8_192;
+const FALLBACK_CONTEXT_WINDOW = 8_192;
 
 export interface RouterOptions extends RouterConfigInput {
   /** Every known provider; bare ChatProviders count as configured. */
