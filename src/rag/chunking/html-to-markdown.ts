@@ -27,26 +27,22 @@ const LINE = new Set(['tr', 'dt', 'dd', 'caption', 'thead', 'tbody', 'tfoot']);
  * HTML to the Markdown the chunker reads: headings become `#` headings, blocks become
  * paragraphs, list items `- ` or `1. ` lines, `<pre>` a fenced block; entities are decoded and
  * scripts, styles and navigation dropped. Text that would read as Markdown syntax at the start of
- * a line (`#`, a fence) is escaped so that only real headings start sections.
+ * a line (`#`, a fence) is escaped so that only real headings start sections. One pass over a
+ * streaming parser, in time linear in the input and at any nesting depth (uploads are hostile).
  */
 export function htmlToMarkdown(html: string): string {
-  let out = '';
+  const out = createOutput();
   let skipDepth = 0;
   let heading = false;
   let preDepth = 0;
-  let preStart = 0;
+  let preStart: OutputMark | undefined;
   const lists: { ordered: boolean; count: number }[] = [];
 
-  const lineStart = () => {
-    let i = out.length - 1;
-    while (i >= 0 && out[i] === ' ') i--;
-    return i < 0 || out[i] === '\n';
-  };
   // a heading stays on one line, and a paragraph opening a list item on the marker's line
   const breakLine = (gap: '\n' | '\n\n') => {
-    if (heading) out += ' ';
-    else if (gap === '\n') out += lineStart() ? '' : '\n';
-    else if (!/^\s*(?:- |\d+\. )$/.test(out.slice(out.lastIndexOf('\n') + 1))) out += gap;
+    if (heading) out.add(' ');
+    else if (gap === '\n') out.add(out.atLineStart() ? '' : '\n');
+    else if (!out.onlyListMarker()) out.add(gap);
   };
 
   const parser = new Parser(
@@ -59,12 +55,12 @@ export function htmlToMarkdown(html: string): string {
         const level = /^h([1-6])$/.exec(name)?.[1];
         if (level && preDepth === 0) {
           breakLine('\n\n');
-          out += `${'#'.repeat(Number(level))} `;
+          out.add(`${'#'.repeat(Number(level))} `);
           heading = true;
         } else if (name === 'pre') {
           if (preDepth++ === 0) {
             breakLine('\n\n');
-            preStart = out.length;
+            preStart = out.mark();
           }
         } else if (name === 'ul' || name === 'ol') {
           breakLine('\n\n');
@@ -72,21 +68,24 @@ export function htmlToMarkdown(html: string): string {
         } else if (name === 'li') {
           const list = lists.at(-1);
           breakLine('\n');
-          out += list?.ordered ? `${++list.count}. ` : '- ';
+          out.add(list?.ordered ? `${++list.count}. ` : '- ');
         } else if (name === 'br') breakLine('\n');
-        else if (name === 'td' || name === 'th') out += ' ';
+        else if (name === 'td' || name === 'th') out.add(' ');
         else if (PARAGRAPH.has(name)) breakLine('\n\n');
         else if (LINE.has(name)) breakLine('\n');
       },
       ontext(text) {
         if (skipDepth > 0) return;
         if (preDepth > 0) {
-          out += text;
+          out.add(text);
           return;
         }
         const collapsed = text.replace(/\s+/g, ' ');
-        out +=
-          !heading && lineStart() && /^\s*(?:#|```|~~~)/.test(collapsed) ? `\\${collapsed.trimStart()}` : collapsed;
+        out.add(
+          !heading && out.atLineStart() && /^\s*(?:#|```|~~~)/.test(collapsed)
+            ? `\\${collapsed.trimStart()}`
+            : collapsed,
+        );
       },
       onclosetag(name) {
         if (skipDepth > 0) {
@@ -95,10 +94,10 @@ export function htmlToMarkdown(html: string): string {
         }
         if (/^h[1-6]$/.test(name) && heading) {
           heading = false;
-          out += '\n\n';
-        } else if (name === 'pre' && --preDepth === 0) {
-          out = out.slice(0, preStart) + fenced(out.slice(preStart));
-          out += '\n\n';
+          out.add('\n\n');
+        } else if (name === 'pre' && --preDepth === 0 && preStart) {
+          out.rewriteFrom(preStart, fenced);
+          out.add('\n\n');
         } else if (name === 'ul' || name === 'ol') {
           lists.pop();
           breakLine('\n\n');
@@ -111,7 +110,61 @@ export function htmlToMarkdown(html: string): string {
   );
   parser.write(html);
   parser.end();
-  return tidy(out);
+  return tidy(out.text());
+}
+
+/** A place in the output to rewrite from (the start of a `<pre>`). */
+interface OutputMark {
+  parts: number;
+  line: LineState;
+}
+
+interface LineState {
+  /** The current line (since the last newline) is empty or spaces only. */
+  blank: boolean;
+  /** The current line without its leading whitespace, while short enough to be a list marker; else undefined. */
+  short: string | undefined;
+}
+
+/** Longest line (after its indentation) still checked for being a bare list marker (`- `, `12. `). */
+const MARKER_LINE_MAX = 32;
+
+/**
+ * The Markdown being written, as pieces plus what is known of its current line, so that no step
+ * rereads or copies what came before: appending to one growing string and looking back into it
+ * made a 1 MB page take a minute.
+ */
+function createOutput() {
+  const parts: string[] = [];
+  let line: LineState = { blank: true, short: '' };
+  const add = (text: string) => {
+    if (text === '') return;
+    parts.push(text);
+    const newline = text.lastIndexOf('\n');
+    const rest = newline < 0 ? text : text.slice(newline + 1);
+    const before = newline < 0 ? line : { blank: true, short: '' };
+    let short: string | undefined;
+    if (before.short !== undefined) {
+      const joined = before.short === '' ? rest.trimStart() : before.short + rest;
+      short = joined.length <= MARKER_LINE_MAX ? joined : undefined;
+    }
+    line = { blank: before.blank && /^ *$/.test(rest), short };
+  };
+  return {
+    add,
+    /** Nothing but spaces since the last newline (or the start). */
+    atLineStart: () => line.blank,
+    /** The current line is a list item's marker and nothing else yet. */
+    onlyListMarker: () => line.short !== undefined && /^(?:- |\d+\. )$/.test(line.short),
+    mark: (): OutputMark => ({ parts: parts.length, line }),
+    /** Replaces everything written since `mark` with `rewrite` of it. */
+    rewriteFrom(mark: OutputMark, rewrite: (written: string) => string) {
+      const written = parts.splice(mark.parts).join('');
+      line = mark.line;
+      add(rewrite(written));
+    },
+    text: () => parts.join(''),
+  };
 }
 
 /** A fenced block longer than any backtick run in the code, so the code cannot close it. */
