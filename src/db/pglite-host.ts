@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from 'pg';
 import { MEMORY_DATA_DIR } from '../config.js';
 import type { Logger } from '../logger.js';
-import { startWorker, workerFile } from '../workers/worker-file.js';
+import { startWorker, workerFile } from '../util/worker-file.js';
 import type { PgliteWorkerData, PgliteWorkerMessage } from './pglite-worker.js';
 import type { SessionSettings } from './session-settings.js';
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { AppError, badInput } from '../errors.js';
-import { workerFile } from '../workers/worker-file.js';
+import { workerFile } from '../util/worker-file.js';
 import { createWorkerPool, PoolBusy, type PoolStats, WorkerTimeout } from '../workers/worker-pool.js';
 import type { Chunk, ChunkMimeType } from './chunking/index.js';
 import { MAX_DOCUMENT_BYTES } from './document-service.js';

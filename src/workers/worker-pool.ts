@@ -1,6 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { WorkerFile } from './worker-file.js';
+import type { WorkerFile } from '../util/worker-file.js';
 
 /** A task ran past its time: its worker thread was terminated. */
 export class WorkerTimeout extends Error {

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import type { HeavyResult, HeavyTask } from '../../src/rag/heavy-tasks.js';
 import { createHeavyWork, type HeavyWork } from '../../src/rag/heavy-work.js';
 import { createIndexer } from '../../src/rag/indexer.js';
-import { workerFile } from '../../src/workers/worker-file.js';
+import { workerFile } from '../../src/util/worker-file.js';
 import { createWorkerPool, PoolBusy, WorkerCancelled, WorkerTimeout } from '../../src/workers/worker-pool.js';
 import { bigMarkdown } from '../fixtures/big-markdown.js';
 import { eventually } from '../helpers/eventually.js';
