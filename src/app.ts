@@ -19,6 +19,7 @@ import { createDocumentService } from './rag/document-service.js';
 import { createHeavyWork, type HeavyWork } from './rag/heavy-work.js';
 import { createIndexer } from './rag/indexer.js';
 import type { LocalTopics, Services } from './services.js';
+import { createMessageStreams } from './stream-store/index.js';
 
 /** Indexing untouched this long on a shared database was cut off by a crash. */
 const STALE_INDEXING_MS = 10 * 60_000;
@@ -95,14 +96,18 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     db: database.prisma,
     sql: database.sql,
     providers,
-    redis,
     pubsub,
     logger,
     settings: config.file.chat,
-    journalDir:
-      config.database.kind === 'pglite' && config.database.dataDir !== MEMORY_DATA_DIR
-        ? join(config.database.dataDir, 'chat-journal')
-        : undefined,
+    streams: createMessageStreams({
+      redis: redis && { command: redis.command, subscriber: redis.streamSubscriber },
+      options: { maxDeltas: config.file.chat.maxBufferedDeltas, endedTtlMs: config.file.chat.endedStreamTtlMs },
+      logger,
+      journalDir:
+        config.database.kind === 'pglite' && config.database.dataDir !== MEMORY_DATA_DIR
+          ? join(config.database.dataDir, 'chat-journal')
+          : undefined,
+    }),
     documents,
     memory,
   });

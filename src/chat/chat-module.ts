@@ -6,12 +6,9 @@ import type { Logger } from '../logger.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { ProviderGateway } from '../providers/gateway.js';
 import type { PubSub } from '../pubsub/pubsub.js';
-import type { RedisClients } from '../pubsub/redis-clients.js';
 import type { DocumentService } from '../rag/document-service.js';
-import { createMessageStreamStore } from '../stream-store/index.js';
+import type { MessageStreams } from '../stream-store/types.js';
 import { type ChatService, createChatService } from './chat-service.js';
-import { noCrashTails, sharedStoreTails } from './crash-tail.js';
-import { createDeltaJournal } from './delta-journal.js';
 import { createDrainGate } from './drain-gate.js';
 import { createGenerationRunner } from './generation-runner.js';
 import { createLiveness, type Liveness } from './liveness.js';
@@ -28,7 +25,7 @@ export interface ChatModule {
    * have taken their terminal event. Readers keep being served meanwhile.
    */
   drain(timeoutMs: number): Promise<void>;
-  /** Ends local generations as INTERRUPTED, then stops listening. */
+  /** Ends local generations as INTERRUPTED, then stops listening and closes the stream store. */
   close(): Promise<void>;
 }
 
@@ -37,33 +34,20 @@ export interface ChatModuleDeps {
   /** Writes each turn's rows and its end: two statements per chat, the hottest writes. */
   sql: SqlRunner;
   providers: ProviderGateway;
-  redis: RedisClients | undefined;
   pubsub: PubSub;
   logger: Logger;
   settings: ConfigFile['chat'];
-  /** Where running messages journal their deltas when there is no Redis (embedded data directory); unset: nowhere. */
-  journalDir?: string;
+  /** The stream buffer and what a dead writer streamed after its last partial write. */
+  streams: MessageStreams;
   documents: DocumentService;
   memory: MemoryService;
 }
 
-/**
- * Wires the chat parts: the stream buffer (see createMessageStreamStore), the generation runner,
- * liveness, and cancellation across instances over pub/sub.
- */
+/** Wires the chat parts: the generation runner, liveness, and cancellation across instances over pub/sub. */
 export function createChatModule(deps: ChatModuleDeps): ChatModule {
-  const { db, sql, providers, redis, pubsub, logger, settings } = deps;
+  const { db, sql, providers, pubsub, logger, settings } = deps;
+  const { store, tails } = deps.streams;
   const instanceId = randomUUID();
-  const storeOptions = { maxDeltas: settings.maxBufferedDeltas, endedTtlMs: settings.endedStreamTtlMs };
-  // Without Redis, what subscribers were sent survives a crash only in the journal (see delta-journal.ts).
-  const journal = !redis && deps.journalDir ? createDeltaJournal(deps.journalDir, logger) : undefined;
-  const { store, shared } = createMessageStreamStore({
-    redis: redis && { command: redis.command, subscriber: redis.streamSubscriber },
-    options: storeOptions,
-    logger,
-    wrapLocal: journal?.wrap,
-  });
-  const tails = shared ? sharedStoreTails(shared) : (journal ?? noCrashTails);
   const runner = createGenerationRunner({ db, sql, router: providers.router, store, logger, settings });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running, tails });
 

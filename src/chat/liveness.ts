@@ -1,8 +1,7 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import type { MessageStreamStore } from '../stream-store/types.js';
-import type { CrashTails } from './crash-tail.js';
+import type { CrashTails, MessageStreamStore } from '../stream-store/types.js';
 
 export interface Liveness {
   /** Marks orphaned generations INTERRUPTED now; `all` takes every STREAMING message (single-instance start-up). */

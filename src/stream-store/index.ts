@@ -1,8 +1,5 @@
-export {
-  createMessageStreamStore,
-  type MessageStreamStoreDeps,
-  type MessageStreamStores,
-} from './create-stream-store.js';
+export { createMessageStreams, type MessageStreamStoreDeps } from './create-stream-store.js';
+export { createDeltaJournal } from './delta-journal.js';
 export { createLayeredStreamStore } from './layered-stream-store.js';
 export { createMemoryStreamStore } from './memory-stream-store.js';
 export {

@@ -102,6 +102,33 @@ export interface LocalStreamStore extends MessageStreamStore {
   has(messageId: string): boolean;
 }
 
+/** Text a dead writer sent its readers after the partial text the database holds. */
+export interface CrashTail {
+  text: string;
+  /** The seq of the last delta in `text`. */
+  lastSeq: number;
+}
+
+/**
+ * Where the sweep finds what a dead instance streamed after its last partial write: the shared
+ * Redis Stream, or this machine's delta journal (embedded database). Undefined: nothing known.
+ */
+export interface CrashTails {
+  tail(messageId: string, afterSeq: number): Promise<CrashTail | undefined>;
+  /** The message is settled; what was kept for it can go. */
+  forget(messageId: string): void;
+  /** After the start-up sweep: drops whatever earlier processes left behind. */
+  prune(): void;
+}
+
+/** A process's stream buffer as chat uses it (see createMessageStreams). */
+export interface MessageStreams {
+  /** What the generations write and the readers follow. */
+  store: MessageStreamStore;
+  /** What a dead writer streamed after its last partial write, for the sweep. */
+  tails: CrashTails;
+}
+
 export interface StreamStoreOptions {
   /** Deltas kept per message; older ones are trimmed. */
   maxDeltas?: number;

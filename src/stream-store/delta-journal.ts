@@ -1,8 +1,8 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import type { LocalStreamStore, MessageDelta } from '../stream-store/types.js';
-import { type CrashTails, joinTail } from './crash-tail.js';
+import { joinTail } from './crash-tail.js';
+import type { CrashTails, LocalStreamStore, MessageDelta } from './types.js';
 
 export interface DeltaJournal extends CrashTails {
   /** The local buffer with every delta written here before any reader can see it. */

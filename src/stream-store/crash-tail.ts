@@ -1,23 +1,4 @@
-import type { MessageDelta, MessageStreamStore } from '../stream-store/types.js';
-
-/** Text a dead writer sent its readers after the partial text the database holds. */
-export interface CrashTail {
-  text: string;
-  /** The seq of the last delta in `text`. */
-  lastSeq: number;
-}
-
-/**
- * Where the sweep finds what a dead instance streamed after its last partial write: the shared
- * Redis Stream, or this machine's delta journal (embedded database). Undefined: nothing known.
- */
-export interface CrashTails {
-  tail(messageId: string, afterSeq: number): Promise<CrashTail | undefined>;
-  /** The message is settled; what was kept for it can go. */
-  forget(messageId: string): void;
-  /** After the start-up sweep: drops whatever earlier processes left behind. */
-  prune(): void;
-}
+import type { CrashTail, CrashTails, MessageDelta, MessageStreamStore } from './types.js';
 
 /**
  * The deltas that follow `afterSeq` without a gap, joined. A stream trimmed past `afterSeq`
