@@ -1,5 +1,4 @@
 export { createMessageStreams, type MessageStreamStoreDeps } from './create-stream-store.js';
-export { createDeltaJournal } from './delta-journal.js';
 export { createLayeredStreamStore } from './layered-stream-store.js';
 export { createMemoryStreamStore } from './memory-stream-store.js';
 export {
