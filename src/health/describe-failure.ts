@@ -15,7 +15,7 @@ export function describeFailure(error: unknown): string {
   const phrase = phrases[String(adapter?.kind)] ?? phrases[String(adapter?.originalCode)] ?? phrases[String(code)];
   if (phrase) return phrase;
   if (typeof message === 'string') {
-    if (/did not answer in time|timeout|timed out/i.test(message)) return 'timed out';
+    if (/timeout|timed out/i.test(message)) return 'timed out';
     if (/not connected|connection (terminated|closed|ended)/i.test(message)) return 'connection lost';
   }
   return 'probe failed';
