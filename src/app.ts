@@ -119,11 +119,16 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const bootstrapped = bootstrapPolicy
     .execute(async () => {
       await database.migrate();
-      await ensureDefaultUser(database.prisma);
-      // Embedded PGlite belongs to this process alone: anything still STREAMING was cut off by a crash.
-      await chat.liveness.sweep({ all: database.kind === 'pglite' });
+      // Independent once the schema is there: their queries overlap (a tenth of a cold start).
+      const steps = await Promise.allSettled([
+        ensureDefaultUser(database.prisma),
+        // Embedded PGlite belongs to this process alone: anything still STREAMING was cut off by a crash.
+        chat.liveness.sweep({ all: database.kind === 'pglite' }),
+        indexer.resume(database.kind === 'pglite' ? 0 : STALE_INDEXING_MS),
+      ]);
+      const failed = steps.find((step) => step.status === 'rejected');
+      if (failed) throw failed.reason;
       chat.liveness.start();
-      await indexer.resume(database.kind === 'pglite' ? 0 : STALE_INDEXING_MS);
       bootstrappedFlag = true;
     }, stop.signal)
     .catch((error) => {
