@@ -1,7 +1,7 @@
 /**
  * The layering of src/ (issue #14), checked by `npm run lint`. Top to bottom:
  *   edge      main, server, app (the composition root), context, services, schema/**, http/**
- *   services  chat/**, rag/**, memory/**, health/**, catalog/**
+ *   services  chat/**, rag/**, memory/**, health/**, catalog/**, policy/**
  *   adapters  providers/**, db/**, pubsub/**, stream-store/**, embeddings/**, workers/**
  *   base      config.ts, config-file.ts, config/**, util/**, errors.ts, logger.ts, generated/**
  * A module imports from its own layer or the layers below it, never above; adapters do not import
@@ -9,7 +9,7 @@
  * Services take database ids: global ids are decoded in src/schema.
  */
 const EDGE = '^src/(main|server|app|context|services)[.]ts$|^src/(schema|http)/';
-const SERVICES = '^src/(chat|rag|memory|health|catalog)/';
+const SERVICES = '^src/(chat|rag|memory|health|catalog|policy)/';
 const ADAPTERS = '^src/(providers|db|pubsub|stream-store|embeddings|workers)/';
 const BASE = '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)';
 

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { createProviderCatalog } from './catalog/provider-catalog.js';
 import { createChatModule } from './chat/chat-module.js';
+import { isLoopbackHost } from './config/auth-settings.js';
 import { type Config, ConfigError, MEMORY_DATA_DIR } from './config.js';
 import type { Context } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
@@ -12,6 +13,8 @@ import { createHealthService } from './health/health-service.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
+import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
+import type { Viewer } from './policy/viewer.js';
 import { createProviderGateway, type ProviderGateway } from './providers/gateway.js';
 import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
 import { createRedisClients, type RedisClients } from './pubsub/redis-clients.js';
@@ -34,7 +37,16 @@ export interface App {
   heavyWork: HeavyWork;
   /** Resolves once migrations are applied and the default user exists. */
   bootstrapped: Promise<void>;
-  createContext(request: { headers: { get(name: string): string | null } } | undefined): Promise<Context>;
+  /** Who may call, and how revocations reach open sockets. */
+  auth: Authenticator;
+  /**
+   * A resolver's context. Without `viewer`, the request's `Authorization` header is checked
+   * (throws AppError UNAUTHENTICATED); a WebSocket passes the viewer its connection signed in as.
+   */
+  createContext(
+    request: { headers: { get(name: string): string | null } } | undefined,
+    viewer?: Viewer,
+  ): Promise<Context>;
   /** Shutdown's first step: not ready any more, no new generations, running ones finish (see ChatModule.drain). */
   drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -137,6 +149,15 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     });
   bootstrapped.catch(() => {});
 
+  const auth = createAuthenticator({
+    db: database.prisma,
+    settings: config.auth,
+    loopbackOnly: isLoopbackHost(config.host),
+    defaultUserId: DEFAULT_USER_ID,
+    pubsub,
+    logger,
+  });
+
   const services: Services = {
     health: createHealthService({
       database,
@@ -151,6 +172,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     chat: chat.service,
     documents,
     memory,
+    auth,
   };
 
   return {
@@ -160,10 +182,11 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     redis,
     heavyWork,
     bootstrapped,
-    async createContext(request) {
+    auth,
+    async createContext(request, viewer) {
       return {
         db: database.prisma,
-        viewer: { id: DEFAULT_USER_ID },
+        viewer: viewer ?? (await auth.authenticate(request?.headers.get('authorization'))),
         requestId: requestIdFrom(request?.headers.get('x-request-id')),
         logger,
         services,
@@ -175,6 +198,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     },
     async close() {
       stop.abort();
+      auth.close();
       // Cancelled, not failed: documents cut off here stay INDEXING for `resume` at the next start.
       await indexer.stop();
       await heavyWork.close();

@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { type AuthSettings, MIN_SECRET_LENGTH, normaliseOrigin } from './config/auth-settings.js';
 import { type ConfigFile, readConfigFile } from './config-file.js';
 import type { LogLevel } from './logger.js';
 
@@ -30,6 +31,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM/SIGINT lets running generations finish before they end INTERRUPTED. */
   shutdownTimeoutMs: number;
+  /** Credentials the server accepts, and the browser origins it serves. */
+  auth: AuthSettings;
 }
 
 export class ConfigError extends Error {
@@ -154,5 +157,59 @@ export function loadConfig(env: Env = process.env): Config {
       'a whole number of milliseconds',
       '30000',
     ),
+    auth: readAuthSettings(env),
+  };
+}
+
+function readAuthSettings(env: Env): AuthSettings {
+  const secret = z.string().min(MIN_SECRET_LENGTH).max(512);
+  const adminKey = parse(
+    env,
+    'SWITCHYARD_ADMIN_KEY',
+    secret.optional(),
+    `at least ${MIN_SECRET_LENGTH} characters (e.g. the output of: openssl rand -base64 36)`,
+  );
+  const jwksUrl = parse(env, 'AUTH_JWKS_URL', optionalUrl(['https:', 'http:']), 'an https:// URL of a JWKS');
+  const jwtSecret = parse(
+    env,
+    'AUTH_JWT_SECRET',
+    secret.optional(),
+    `an HS256 secret of at least ${MIN_SECRET_LENGTH} characters`,
+  );
+  if (jwksUrl && jwtSecret) {
+    throw new ConfigError('AUTH_JWT_SECRET', '(set)', 'either AUTH_JWKS_URL or AUTH_JWT_SECRET, not both');
+  }
+  const issuer = optional(env.AUTH_JWT_ISSUER);
+  const audience = optional(env.AUTH_JWT_AUDIENCE);
+  if (!jwksUrl && !jwtSecret && (issuer || audience)) {
+    throw new ConfigError(
+      issuer ? 'AUTH_JWT_ISSUER' : 'AUTH_JWT_AUDIENCE',
+      issuer ?? audience,
+      'AUTH_JWKS_URL or AUTH_JWT_SECRET set beside it',
+    );
+  }
+  const corsOrigins = (optional(env.CORS_ORIGINS) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const origin = normaliseOrigin(entry);
+      if (!origin) {
+        throw new ConfigError(
+          'CORS_ORIGINS',
+          env.CORS_ORIGINS,
+          'comma-separated origins such as https://app.example.com',
+        );
+      }
+      return origin;
+    });
+  return {
+    adminKey,
+    jwt: jwksUrl
+      ? { kind: 'jwks', jwksUrl: new URL(jwksUrl), issuer, audience }
+      : jwtSecret
+        ? { kind: 'secret', secret: new TextEncoder().encode(jwtSecret), issuer, audience }
+        : undefined,
+    corsOrigins,
   };
 }

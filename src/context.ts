@@ -1,6 +1,9 @@
 import type { Db } from './db/database.js';
 import type { Logger } from './logger.js';
+import type { Viewer } from './policy/viewer.js';
 import type { Services } from './services.js';
+
+export type { Viewer };
 
 /** What every resolver receives: built per request (HTTP) or per operation (WebSocket). */
 export interface Context {
@@ -9,8 +12,4 @@ export interface Context {
   requestId: string;
   logger: Logger;
   services: Services;
-}
-
-export interface Viewer {
-  id: string;
 }

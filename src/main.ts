@@ -30,7 +30,20 @@ async function main() {
     throw error;
   });
   server.ready.then(
-    () => process.stdout.write(`Switchyard is running at ${server.url}\n`),
+    async () => {
+      const refusal = await server.app.auth.refusal();
+      if (refusal) {
+        process.stderr.write(`${refusal}\n`);
+        await server.close().catch(() => {});
+        process.exit(1);
+      }
+      if (await server.app.auth.localDefault()) {
+        logger.info(
+          'no credentials configured and listening on loopback: requests without one act as the local default user (README: Keys and sign-in)',
+        );
+      }
+      process.stdout.write(`Switchyard is running at ${server.url}\n`);
+    },
     () => {},
   );
 

@@ -6,6 +6,7 @@ import { type App, type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
+import { asHttpAuthError } from './http/authentication.js';
 import { withBodyLimit } from './http/body-limit.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
@@ -13,6 +14,7 @@ import { useQueryLimits } from './http/query-limits.js';
 import { useRequestErrorCodes } from './http/request-error-codes.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
+import type { Viewer } from './policy/viewer.js';
 import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
 import { schema } from './schema/index.js';
 
@@ -41,7 +43,11 @@ export async function createServer(
   const app = await createApp(config, logger, options);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
-    context: ({ request }) => app.createContext(request),
+    // A WebSocket operation brings the viewer its connection signed in as; HTTP has its header checked.
+    context: ({ request, viewer }) =>
+      app.createContext(request, viewer as Viewer | undefined).catch((error) => {
+        throw asHttpAuthError(error);
+      }),
     graphiql: { title: 'Switchyard', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     // The GraphiQL page is a 9 MB module: loaded when a browser first asks for it, not at start-up.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
@@ -65,7 +71,12 @@ export async function createServer(
   });
 
   const http = createHttpServer(withBodyLimit(yoga, config.file.graphql.maxBodyBytes));
-  const websocket = attachGraphqlWebSocket(http, yoga, config.file.graphql.websocket);
+  const websocket = attachGraphqlWebSocket(
+    http,
+    yoga,
+    { auth: app.auth, allowedOrigins: config.auth.corsOrigins },
+    config.file.graphql.websocket,
+  );
   try {
     await listen(http, config.port, config.host);
   } catch (error) {

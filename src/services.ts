@@ -2,6 +2,7 @@ import type { ProviderCatalog } from './catalog/provider-catalog.js';
 import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
+import type { Authenticator } from './policy/authenticator.js';
 import type { ProviderHealthSnapshot } from './providers/health/index.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 import type { DocumentService } from './rag/document-service.js';
@@ -23,4 +24,6 @@ export interface Services {
   chat: ChatService;
   documents: DocumentService;
   memory: MemoryService;
+  /** Credentials: resolvers announce revocations through it. */
+  auth: Authenticator;
 }

@@ -2,7 +2,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import { type DocumentNode, type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { AppError } from '../errors.js';
+import type { Authenticator } from '../policy/authenticator.js';
+import type { Viewer } from '../policy/viewer.js';
+import { isAllowedOrigin, socketAuthorization } from './authentication.js';
 
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
@@ -10,6 +14,23 @@ type EnvelopedArgs = ExecutionArgs & {
 
 /** How long a client gets to answer the server's close frame at shutdown. */
 const CLOSE_HANDSHAKE_MS = 1_000;
+/** graphql-ws' close code for a refused connection_init; also used when the credential goes away. */
+const FORBIDDEN = 4403;
+/** setTimeout's largest delay: a key expiring later than this is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a socket's connection signed in as, kept on graphql-ws' `extra`. */
+type SocketExtra = {
+  request: IncomingMessage;
+  socket: WebSocket;
+  viewer?: Viewer;
+};
+
+export interface SocketAccess {
+  auth: Pick<Authenticator, 'authenticate' | 'onRevoked'>;
+  /** CORS_ORIGINS: pages there (and the server's own origin) may open sockets. */
+  allowedOrigins: readonly string[];
+}
 
 export interface GraphqlWebSocket {
   /** Closes every socket with 1001 (going away) and stops the server. */
@@ -35,14 +56,26 @@ export function attachGraphqlWebSocket(
   server: Server,
   // biome-ignore lint/suspicious/noExplicitAny: yoga's server and user context types are not needed here
   yoga: YogaServerInstance<any, any>,
+  access: SocketAccess,
   limits: WebSocketLimits = DEFAULT_LIMITS,
 ): GraphqlWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const openPerAddress = new Map<string, number>();
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const stopRevocations = access.auth.onRevoked((apiKeyId) => {
+    for (const ws of socketsByKey.get(apiKeyId) ?? []) ws.close(FORBIDDEN, 'Forbidden: the API key was revoked');
+  });
   server.on('upgrade', (request: IncomingMessage, socket, head) => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname !== yoga.graphqlEndpoint) {
       socket.destroy();
+      return;
+    }
+    if (!isAllowedOrigin(request, access.allowedOrigins)) {
+      const reason = 'this origin may not open WebSockets here';
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`,
+      );
       return;
     }
     const address = request.socket.remoteAddress ?? 'unknown';
@@ -64,8 +97,43 @@ export function attachGraphqlWebSocket(
     });
   });
 
-  const disposable = useServer(
+  /** Closes the socket when its credential is revoked or expires. */
+  function watchCredential(ws: WebSocket, viewer: Viewer) {
+    const { apiKeyId, expiresAt } = viewer;
+    if (apiKeyId) {
+      const sockets = socketsByKey.get(apiKeyId) ?? new Set();
+      socketsByKey.set(apiKeyId, sockets.add(ws));
+      ws.once('close', () => {
+        sockets.delete(ws);
+        if (sockets.size === 0) socketsByKey.delete(apiKeyId);
+      });
+    }
+    if (expiresAt) {
+      let timer: NodeJS.Timeout;
+      const check = () => {
+        const left = expiresAt.getTime() - Date.now();
+        if (left <= 0) ws.close(FORBIDDEN, 'Forbidden: the credential has expired');
+        else timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
+      };
+      check();
+      ws.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
+      // Once per socket: every operation on it runs as this viewer. `false` closes with 4403.
+      onConnect: async (ctx) => {
+        try {
+          const viewer = await access.auth.authenticate(socketAuthorization(ctx.connectionParams, ctx.extra.request));
+          ctx.extra.viewer = viewer;
+          watchCredential(ctx.extra.socket, viewer);
+          return true;
+        } catch (error) {
+          if (AppError.isInstance(error) && error.code === 'UNAUTHENTICATED') return false;
+          throw error;
+        }
+      },
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
       // yoga marks validation errors with the HTTP status to answer; a socket has none to send
@@ -87,6 +155,7 @@ export function attachGraphqlWebSocket(
           socket: ctx.extra.socket,
           params,
           request: { headers },
+          viewer: ctx.extra.viewer,
         });
         let document: DocumentNode;
         try {
@@ -112,6 +181,7 @@ export function attachGraphqlWebSocket(
 
   return {
     async close() {
+      stopRevocations();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       // A client that never answers the close handshake is cut after a moment, not after ws's 30 s.
       const cut = setTimeout(() => {

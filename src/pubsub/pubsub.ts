@@ -10,6 +10,8 @@ import { createRedisEventTarget } from './redis-event-target.js';
 export type Topics = {
   /** Asks the instance running a generation to abort it. */
   cancelMessage: [messageId: string];
+  /** Every instance forgets the key at once and closes the WebSockets that used it. */
+  apiKeyRevoked: [apiKeyId: string];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;

@@ -92,7 +92,7 @@ builder.mutationFields((t) => ({
       const conversation = conversationOf(input);
       return withClientId(
         conversation,
-        ctx.services.chat.send(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+        ctx.services.chat.send(ctx.viewer.userId, { ...input, conversationId: conversation?.id }),
       );
     },
   }),
@@ -102,14 +102,14 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: (_query, _root, args, ctx) => {
       const message = clientId(args.id, 'Message');
-      return withClientId(message, ctx.services.chat.cancel(ctx.viewer.id, message.id));
+      return withClientId(message, ctx.services.chat.cancel(ctx.viewer.userId, message.id));
     },
   }),
   deleteConversation: t.id({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const conversation = clientId(args.id, 'Conversation');
-      await withClientId(conversation, ctx.services.chat.deleteConversation(ctx.viewer.id, conversation.id));
+      await withClientId(conversation, ctx.services.chat.deleteConversation(ctx.viewer.userId, conversation.id));
       return conversation.globalId;
     },
   }),
@@ -124,7 +124,7 @@ builder.subscriptionFields((t) => ({
       const conversation = conversationOf(input);
       const events = await withClientId(
         conversation,
-        ctx.services.chat.chat(ctx.viewer.id, { ...input, conversationId: conversation?.id }),
+        ctx.services.chat.chat(ctx.viewer.userId, { ...input, conversationId: conversation?.id }),
       );
       return eventsWithClientId(conversation, events);
     },
@@ -138,7 +138,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) => {
       if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more');
       const message = clientId(args.messageId, 'Message');
-      return eventsWithClientId(message, ctx.services.chat.stream(ctx.viewer.id, message.id, args.afterSeq ?? 0));
+      return eventsWithClientId(message, ctx.services.chat.stream(ctx.viewer.userId, message.id, args.afterSeq ?? 0));
     },
     resolve: (event: MessageStreamEvent) => event,
   }),

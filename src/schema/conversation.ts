@@ -5,7 +5,7 @@ export const ConversationRef = builder.prismaNode('Conversation', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.userId }),
   fields: (t) => ({
     title: t.exposeString('title', { nullable: true }),
     systemPrompt: t.exposeString('systemPrompt', { nullable: true }),
@@ -32,7 +32,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) =>
       ctx.db.conversation.findFirst({
         ...query,
-        where: { id: parseGlobalId(String(args.id), 'Conversation'), userId: ctx.viewer.id },
+        where: { id: parseGlobalId(String(args.id), 'Conversation'), userId: ctx.viewer.userId },
       }),
   }),
   conversations: t.prismaConnection(
@@ -42,7 +42,7 @@ builder.queryFields((t) => ({
       resolve: (query, _root, _args, ctx) =>
         ctx.db.conversation.findMany({
           ...query,
-          where: { userId: ctx.viewer.id },
+          where: { userId: ctx.viewer.userId },
           orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
         }),
     },

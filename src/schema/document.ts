@@ -6,7 +6,7 @@ export const DocumentRef = builder.prismaNode('Document', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.userId }),
   fields: (t) => ({
     title: t.exposeString('title'),
     collection: t.exposeString('collection', { nullable: true }),
@@ -32,7 +32,7 @@ export const ChunkRef = builder.prismaNode('Chunk', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.userId }),
   fields: (t) => ({
     ordinal: t.exposeInt('ordinal'),
     content: t.exposeString('content'),
@@ -49,7 +49,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) =>
       ctx.db.document.findFirst({
         ...query,
-        where: { id: parseGlobalId(String(args.id), 'Document'), userId: ctx.viewer.id },
+        where: { id: parseGlobalId(String(args.id), 'Document'), userId: ctx.viewer.userId },
       }),
   }),
   documents: t.prismaConnection(
@@ -60,7 +60,7 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) =>
         ctx.db.document.findMany({
           ...query,
-          where: { userId: ctx.viewer.id, ...(args.collection == null ? {} : { collection: args.collection }) },
+          where: { userId: ctx.viewer.userId, ...(args.collection == null ? {} : { collection: args.collection }) },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         }),
     },

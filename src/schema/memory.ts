@@ -6,7 +6,7 @@ export const MemoryRef = builder.prismaNode('Memory', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.userId }),
   fields: (t) => ({
     content: t.exposeString('content'),
     kind: t.exposeString('kind', { nullable: true }),
@@ -24,7 +24,7 @@ builder.queryField('memories', (t) =>
       resolve: (query, _root, _args, ctx) =>
         ctx.db.memory.findMany({
           ...query,
-          where: { userId: ctx.viewer.id },
+          where: { userId: ctx.viewer.userId },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         }),
     },
@@ -52,7 +52,7 @@ builder.queryField('recall', (t) =>
   t.field({
     type: [MemoryHit],
     args: { query: t.arg.string({ required: true }), k: t.arg.int({ defaultValue: 5 }) },
-    resolve: (_root, args, ctx) => ctx.services.memory.recall(ctx.viewer.id, args.query, args.k ?? 5),
+    resolve: (_root, args, ctx) => ctx.services.memory.recall(ctx.viewer.userId, args.query, args.k ?? 5),
   }),
 );
 
@@ -61,13 +61,13 @@ builder.mutationFields((t) => ({
     type: MemoryRef,
     description: 'Stores a fact about the viewer; a near-duplicate updates the existing memory instead.',
     args: { input: t.arg({ type: RememberInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.id, input),
+    resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.userId, input),
   }),
   forget: t.id({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const memory = clientId(args.id, 'Memory');
-      await withClientId(memory, ctx.services.memory.forget(ctx.viewer.id, memory.id));
+      await withClientId(memory, ctx.services.memory.forget(ctx.viewer.userId, memory.id));
       return memory.globalId;
     },
   }),

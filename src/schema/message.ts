@@ -19,7 +19,7 @@ export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
   // node(id) of a row the viewer cannot see is null, not an error.
   nullable: true,
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.id }),
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer.userId }),
   fields: (t) => ({
     conversation: t.relation('conversation'),
     role: t.expose('role', { type: RoleEnum }),
@@ -58,7 +58,7 @@ builder.queryField('message', (t) =>
     resolve: (query, _root, args, ctx) =>
       ctx.db.message.findFirst({
         ...query,
-        where: { id: parseGlobalId(String(args.id), 'Message'), userId: ctx.viewer.id },
+        where: { id: parseGlobalId(String(args.id), 'Message'), userId: ctx.viewer.userId },
       }),
   }),
 );

@@ -58,7 +58,7 @@ builder.queryField('search', (t) =>
       collection: t.arg.string(),
     },
     resolve: (_root, args, ctx) =>
-      ctx.services.documents.search(ctx.viewer.id, args.query, args.k ?? 8, args.mode ?? 'HYBRID', args.collection),
+      ctx.services.documents.search(ctx.viewer.userId, args.query, args.k ?? 8, args.mode ?? 'HYBRID', args.collection),
   }),
 );
 
@@ -67,7 +67,7 @@ builder.mutationFields((t) => ({
     type: DocumentRef,
     description: 'Stores the document and indexes it in the background (status PENDING -> INDEXING -> READY).',
     args: { input: t.arg({ type: IngestDocumentInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.documents.ingest(ctx.viewer.id, input),
+    resolve: (_root, { input }, ctx) => ctx.services.documents.ingest(ctx.viewer.userId, input),
   }),
   reembed: t.field({
     type: ReembedResult,
@@ -75,8 +75,8 @@ builder.mutationFields((t) => ({
       "Moves the viewer's documents (optionally one collection) and memories to the active EMBEDDING_MODEL: documents are indexed again in the background from their stored text.",
     args: { collection: t.arg.string() },
     resolve: async (_root, args, ctx) => ({
-      documents: await ctx.services.documents.reembed(ctx.viewer.id, args.collection),
-      memories: await ctx.services.memory.reembed(ctx.viewer.id),
+      documents: await ctx.services.documents.reembed(ctx.viewer.userId, args.collection),
+      memories: await ctx.services.memory.reembed(ctx.viewer.userId),
       model: ctx.services.documents.embeddingModel,
     }),
   }),
@@ -84,7 +84,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const document = clientId(args.id, 'Document');
-      await withClientId(document, ctx.services.documents.delete(ctx.viewer.id, document.id));
+      await withClientId(document, ctx.services.documents.delete(ctx.viewer.userId, document.id));
       return document.globalId;
     },
   }),

@@ -55,7 +55,7 @@ builder.mutationField('uploadDocument', (t) =>
     resolve: async (_root, args, ctx) => {
       const metadata = metadataObject(args.metadata);
       const upload = await extractUpload(args.file, ctx.services.documents.extractText);
-      return ctx.services.documents.ingestFile(ctx.viewer.id, {
+      return ctx.services.documents.ingestFile(ctx.viewer.userId, {
         title: args.title ?? args.file.name,
         text: upload.text,
         mimeType: upload.mimeType,
