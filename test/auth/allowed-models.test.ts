@@ -19,7 +19,7 @@ const A = 'gpt-4o-mini';
 const B = 'claude-haiku-4-5';
 
 const SEND = `mutation ($input: SendMessageInput!) {
-  sendMessage(input: $input) { assistantMessage { id } }
+  sendMessage(input: $input) { conversation { id } assistantMessage { id } }
 }`;
 const MESSAGE = 'query ($id: ID!) { message(id: $id) { status provider model content error } }';
 
@@ -29,6 +29,10 @@ interface Message {
   model: string | null;
   content: string;
   error: string | null;
+}
+interface SendPayload {
+  conversation: { id: string };
+  assistantMessage: { id: string };
 }
 interface GraphqlBody {
   data?: Record<string, unknown> | null;
@@ -120,16 +124,19 @@ for (const backend of backends)
       }
 
       /** Sends a message and waits for its end; returns the stored assistant message. */
-      async function send(secret: string, input: Record<string, unknown>): Promise<Message> {
+      async function send(
+        secret: string,
+        input: Record<string, unknown>,
+      ): Promise<Message & { conversationId: string }> {
         const sent = await post(secret, SEND, { input: { content: 'hello', ...input } });
         expect(sent.errors).toBeUndefined();
-        const { id } = (sent.data as { sendMessage: { assistantMessage: { id: string } } }).sendMessage
-          .assistantMessage;
-        return eventually(
-          async () => (await post(secret, MESSAGE, { id })).data?.message as Message,
+        const { conversation, assistantMessage } = (sent.data as { sendMessage: SendPayload }).sendMessage;
+        const message = await eventually(
+          async () => (await post(secret, MESSAGE, { id: assistantMessage.id })).data?.message as Message,
           (message) => message?.status !== 'STREAMING',
-          { what: `message ${id} to end` },
+          { what: `message ${assistantMessage.id} to end` },
         );
+        return { ...message, conversationId: conversation.id };
       }
 
       it('refuses B by bare id, by provider/ prefix, by explicit provider and by an alias of B, before anything is written', async () => {
@@ -161,6 +168,19 @@ for (const backend of backends)
           provider: 'openai',
           content: 'from A',
         });
+      });
+
+      it("refuses a conversation's stored model B when the message names none", async () => {
+        const { conversationId } = await send(keys.all, { model: B });
+        const before = bCalls();
+        const refused = await post(keys.onlyA, SEND, { input: { content: 'again', conversationId } });
+        expect(refused.errors?.[0]).toMatchObject({
+          message: `this API key may not use model "${B}"`,
+          extensions: { code: 'FORBIDDEN' },
+        });
+        // Naming A in the same conversation is the key's own choice, and allowed.
+        expect(await send(keys.onlyA, { model: A, conversationId })).toMatchObject({ provider: 'openai' });
+        expect(bCalls()).toBe(before);
       });
 
       it('refuses B on the chat subscription over graphql-ws too', async () => {
