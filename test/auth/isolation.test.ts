@@ -13,6 +13,7 @@ import {
   type TransportName,
 } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
+import { createScratchDatabase, postgresUrl, redisUrl } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /**
@@ -209,443 +210,461 @@ const BY_ID: ByIdProbe[] = [
 
 const TRANSPORT_NAMES = Object.keys(TRANSPORTS) as TransportName[];
 
-describe('isolation between users (issue #15)', () => {
-  let server: TestServer;
-  let jwks: Awaited<ReturnType<typeof startJwks>>;
-  const owners: Owned[] = [];
-  /** Every user's rows as the setup left them. */
-  let before: Awaited<ReturnType<typeof rowsOf>>[];
+const BACKENDS = [
+  { name: 'embedded PGlite', skip: false },
+  { name: 'Postgres and Redis', skip: !postgresUrl || !redisUrl },
+];
 
-  const as = (caller: Caller, operation: Operation, transport: TransportName = 'HTTP') =>
-    TRANSPORTS[transport](server.url, caller.authorization, operation);
+for (const backend of BACKENDS)
+  describe.skipIf(backend.skip)(`isolation between users (issue #15) on ${backend.name}`, () => {
+    let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+    let server: TestServer;
+    let jwks: Awaited<ReturnType<typeof startJwks>>;
+    const owners: Owned[] = [];
+    /** Every user's rows as the setup left them. */
+    let before: Awaited<ReturnType<typeof rowsOf>>[];
 
-  /** Runs `operation` as `caller` over HTTP and returns its data, failing on any error. */
-  async function ok<T = Record<string, unknown>>(caller: Caller, operation: Operation): Promise<T> {
-    const outcome = await overHttp(server.url, caller.authorization, operation);
-    expect(outcome.errors, `${caller.name}: ${operation.query}`).toBeUndefined();
-    return outcome.data as T;
-  }
+    const as = (caller: Caller, operation: Operation, transport: TransportName = 'HTTP') =>
+      TRANSPORTS[transport](server.url, caller.authorization, operation);
 
-  async function upload(caller: Caller, name: string, text: string): Promise<string> {
-    const form = new FormData();
-    form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
-    form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-    form.append('0', new File([text], name, { type: 'text/markdown' }), name);
-    const response = await fetch(server.url, {
-      method: 'POST',
-      body: form,
-      headers: { accept: 'application/json', authorization: caller.authorization, 'x-graphql-yoga-csrf': '1' },
-    });
-    const body = (await response.json()) as Outcome;
-    expect(body.errors).toBeUndefined();
-    return dataOf<{ uploadDocument: { id: string } }>(body).uploadDocument.id;
-  }
-
-  const status = async (caller: Caller, id: string) => {
-    const node = (
-      await ok<{ node: { document?: string; message?: string } | null }>(caller, {
-        query:
-          'query ($id: ID!) { node(id: $id) { ... on Document { document: status } ... on Message { message: status } } }',
-        variables: { id },
-      })
-    ).node;
-    return node?.document ?? node?.message;
-  };
-
-  /**
-   * The rows a user made in the setup, and whatever now hangs off them (a message sent into one
-   * of their conversations by anyone is found here). A memory's recall stamps (`lastRecalledAt`,
-   * `updatedAt`) are left out: each user recalls their own memories in these tests; the list
-   * test checks that another user's recall leaves them as they were.
-   */
-  async function rowsOf(owner: Owned) {
-    const db = server.app.database.prisma;
-    const conversations = [raw(owner.ids.conversation), raw(owner.ids.longConversation)];
-    const documents = [raw(owner.ids.document), raw(owner.ids.upload)];
-    const order = { id: 'asc' } as const;
-    const [messages, running] = await Promise.all([
-      db.message.findMany({
-        where: { conversationId: { in: conversations }, id: { not: raw(owner.ids.longMessage) } },
-        include: { citations: true },
-        orderBy: order,
-      }),
-      db.message.findUnique({ where: { id: raw(owner.ids.longMessage) }, select: { userId: true, status: true } }),
-    ]);
-    return {
-      conversations: await db.conversation.findMany({ where: { id: { in: conversations } }, orderBy: order }),
-      messages,
-      running,
-      documents: await db.document.findMany({ where: { id: { in: documents } }, orderBy: order }),
-      chunks: await db.chunk.findMany({ where: { documentId: { in: documents } }, orderBy: order }),
-      memories: (await db.memory.findMany({ where: { id: raw(owner.ids.memory) } })).map(
-        ({ lastRecalledAt: _r, updatedAt: _u, ...memory }) => memory,
-      ),
-    };
-  }
-
-  beforeAll(async () => {
-    jwks = await startJwks();
-    server = await startTestServer({ ...jwksEnv(jwks), MOCK_TOKEN_DELAY_MS });
-    const db = server.app.database.prisma;
-    const carol: Caller = {
-      name: 'carol',
-      userId: '',
-      authorization: `Bearer ${await jwks.sign('carol-subject', { name: 'Carol' })}`,
-    };
-    const callers = [await keyCaller(db, 'alice'), await keyCaller(db, 'bob'), carol];
-
-    for (const caller of callers) {
-      const secret = token();
-      const uploadSecret = token();
-      const memoryText = `${caller.name} keeps bees called ${token()}`;
-      const uploadText = `# ${caller.name}'s upload\n\nThe hive ledger mentions ${uploadSecret} twice: ${uploadSecret}.`;
-      const memory = await ok<{ remember: { id: string } }>(caller, {
-        query: 'mutation ($input: RememberInput!) { remember(input: $input) { id } }',
-        variables: { input: { content: memoryText } },
-      });
-      const document = await ok<{ ingestDocument: { id: string } }>(caller, {
-        query: 'mutation ($input: IngestDocumentInput!) { ingestDocument(input: $input) { id } }',
-        variables: {
-          input: { title: `${caller.name}'s notes`, content: `The hive notes of ${caller.name} say ${secret}.` },
-        },
-      });
-      const uploaded = await upload(caller, `${caller.name}.md`, uploadText);
-      for (const id of [document.ingestDocument.id, uploaded]) {
-        await eventually(
-          () => status(caller, id),
-          (s) => s === 'READY',
-          { what: `${caller.name}'s document ${id} READY` },
-        );
-      }
-      // Grounded in their own documents and memory, so the stored message has citations.
-      const sent = await ok<{
-        sendMessage: { conversation: { id: string }; userMessage: { id: string }; assistantMessage: { id: string } };
-      }>(caller, {
-        query: SEND,
-        variables: {
-          input: { content: `what do the hive notes say, ${caller.name}?`, useDocuments: true, useMemory: true },
-        },
-      });
-      const long = await ok<{ sendMessage: { conversation: { id: string }; assistantMessage: { id: string } } }>(
-        caller,
-        { query: SEND, variables: { input: { content: LONG_CONTENT } } },
-      );
-      const userId = (await db.conversation.findUniqueOrThrow({ where: { id: raw(sent.sendMessage.conversation.id) } }))
-        .userId;
-      caller.userId = userId;
-      const chunk = await db.chunk.findFirstOrThrow({ where: { documentId: raw(document.ingestDocument.id) } });
-      owners.push({
-        caller,
-        secret,
-        uploadSecret,
-        memoryText,
-        uploadText,
-        ids: {
-          conversation: sent.sendMessage.conversation.id,
-          userMessage: sent.sendMessage.userMessage.id,
-          assistantMessage: sent.sendMessage.assistantMessage.id,
-          longConversation: long.sendMessage.conversation.id,
-          longMessage: long.sendMessage.assistantMessage.id,
-          document: document.ingestDocument.id,
-          upload: uploaded,
-          chunk: encodeGlobalId('Chunk', chunk.id),
-          memory: memory.remember.id,
-        },
-      });
+    /** Runs `operation` as `caller` over HTTP and returns its data, failing on any error. */
+    async function ok<T = Record<string, unknown>>(caller: Caller, operation: Operation): Promise<T> {
+      const outcome = await overHttp(server.url, caller.authorization, operation);
+      expect(outcome.errors, `${caller.name}: ${operation.query}`).toBeUndefined();
+      return outcome.data as T;
     }
-    expect(new Set(owners.map((o) => o.caller.userId)).size).toBe(3);
-    for (const owner of owners) {
-      await eventually(
-        () => status(owner.caller, owner.ids.assistantMessage),
-        (s) => s === 'COMPLETE',
-        { what: `${owner.caller.name}'s grounded reply COMPLETE` },
-      );
-      // The control: the owner sees what the others must not.
-      const citations = await server.app.database.prisma.citation.findMany({
-        where: { messageId: raw(owner.ids.assistantMessage) },
+
+    async function upload(caller: Caller, name: string, text: string): Promise<string> {
+      const form = new FormData();
+      form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+      form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+      form.append('0', new File([text], name, { type: 'text/markdown' }), name);
+      const response = await fetch(server.url, {
+        method: 'POST',
+        body: form,
+        headers: { accept: 'application/json', authorization: caller.authorization, 'x-graphql-yoga-csrf': '1' },
       });
-      expect(citations.length, `${owner.caller.name}'s reply cites their documents`).toBeGreaterThan(0);
+      const body = (await response.json()) as Outcome;
+      expect(body.errors).toBeUndefined();
+      return dataOf<{ uploadDocument: { id: string } }>(body).uploadDocument.id;
     }
-    before = await Promise.all(owners.map(rowsOf));
-  });
 
-  afterAll(async () => {
-    await server?.close();
-    await jwks?.close();
-  });
+    const status = async (caller: Caller, id: string) => {
+      const node = (
+        await ok<{ node: { document?: string; message?: string } | null }>(caller, {
+          query:
+            'query ($id: ID!) { node(id: $id) { ... on Document { document: status } ... on Message { message: status } } }',
+          variables: { id },
+        })
+      ).node;
+      return node?.document ?? node?.message;
+    };
 
-  /** Every ordered pair of different users. */
-  const pairs = () =>
-    owners.flatMap((intruder) => owners.filter((o) => o !== intruder).map((victim) => ({ intruder, victim })));
+    /**
+     * The rows a user made in the setup, and whatever now hangs off them (a message sent into one
+     * of their conversations by anyone is found here). A memory's recall stamps (`lastRecalledAt`,
+     * `updatedAt`) are left out: each user recalls their own memories in these tests; the list
+     * test checks that another user's recall leaves them as they were.
+     */
+    async function rowsOf(owner: Owned) {
+      const db = server.app.database.prisma;
+      const conversations = [raw(owner.ids.conversation), raw(owner.ids.longConversation)];
+      const documents = [raw(owner.ids.document), raw(owner.ids.upload)];
+      const order = { id: 'asc' } as const;
+      const [messages, running] = await Promise.all([
+        db.message.findMany({
+          where: { conversationId: { in: conversations }, id: { not: raw(owner.ids.longMessage) } },
+          include: { citations: true },
+          orderBy: order,
+        }),
+        db.message.findUnique({ where: { id: raw(owner.ids.longMessage) }, select: { userId: true, status: true } }),
+      ]);
+      return {
+        conversations: await db.conversation.findMany({ where: { id: { in: conversations } }, orderBy: order }),
+        messages,
+        running,
+        documents: await db.document.findMany({ where: { id: { in: documents } }, orderBy: order }),
+        chunks: await db.chunk.findMany({ where: { documentId: { in: documents } }, orderBy: order }),
+        memories: (await db.memory.findMany({ where: { id: raw(owner.ids.memory) } })).map(
+          ({ lastRecalledAt: _r, updatedAt: _u, ...memory }) => memory,
+        ),
+      };
+    }
 
-  const applicable = BY_ID.flatMap((probe) =>
-    TRANSPORT_NAMES.filter((t) => !(probe.subscription && t === 'HTTP')).map((transport) => ({ probe, transport })),
-  );
+    beforeAll(async () => {
+      jwks = await startJwks();
+      scratch = backend.name === 'embedded PGlite' ? undefined : await createScratchDatabase(postgresUrl as string);
+      const services = scratch ? { DATABASE_URL: scratch.url, REDIS_URL: redisUrl as string } : {};
+      server = await startTestServer({ ...jwksEnv(jwks), MOCK_TOKEN_DELAY_MS, ...services });
+      const db = server.app.database.prisma;
+      const carol: Caller = {
+        name: 'carol',
+        userId: '',
+        authorization: `Bearer ${await jwks.sign('carol-subject', { name: 'Carol' })}`,
+      };
+      const callers = [await keyCaller(db, 'alice'), await keyCaller(db, 'bob'), carol];
 
-  it.each(applicable.map((c) => [c.probe.name, c.transport, c] as const))(
-    "%s over %s: another user's id answers as a missing one does",
-    async (_name, transport, { probe }) => {
-      for (const { intruder, victim } of pairs()) {
-        const theirs = probe.target(victim);
-        const nowhere = missing(probe.kind);
-        const [foreign, absent] = await Promise.all([
-          as(intruder.caller, probe.operation(theirs), transport),
-          as(intruder.caller, probe.operation(nowhere), transport),
-        ]);
-        const label = `${intruder.caller.name} on ${victim.caller.name}'s ${probe.name} over ${transport}`;
-        if (probe.answer === 'NOT_FOUND') {
-          expect(
-            foreign.errors?.map((e) => e.extensions?.code),
-            label,
-          ).toEqual(['NOT_FOUND']);
-        } else {
-          expect(foreign.errors, label).toBeUndefined();
-          expect(Object.values(foreign.data ?? {}), label).toEqual([null]);
+      for (const caller of callers) {
+        const secret = token();
+        const uploadSecret = token();
+        const memoryText = `${caller.name} keeps bees called ${token()}`;
+        const uploadText = `# ${caller.name}'s upload\n\nThe hive ledger mentions ${uploadSecret} twice: ${uploadSecret}.`;
+        const memory = await ok<{ remember: { id: string } }>(caller, {
+          query: 'mutation ($input: RememberInput!) { remember(input: $input) { id } }',
+          variables: { input: { content: memoryText } },
+        });
+        const document = await ok<{ ingestDocument: { id: string } }>(caller, {
+          query: 'mutation ($input: IngestDocumentInput!) { ingestDocument(input: $input) { id } }',
+          variables: {
+            input: { title: `${caller.name}'s notes`, content: `The hive notes of ${caller.name} say ${secret}.` },
+          },
+        });
+        const uploaded = await upload(caller, `${caller.name}.md`, uploadText);
+        for (const id of [document.ingestDocument.id, uploaded]) {
+          await eventually(
+            () => status(caller, id),
+            (s) => s === 'READY',
+            { what: `${caller.name}'s document ${id} READY` },
+          );
         }
-        expect(blind(foreign, theirs), label).toEqual(blind(absent, nowhere));
+        // Grounded in their own documents and memory, so the stored message has citations.
+        const sent = await ok<{
+          sendMessage: { conversation: { id: string }; userMessage: { id: string }; assistantMessage: { id: string } };
+        }>(caller, {
+          query: SEND,
+          variables: {
+            input: { content: `what do the hive notes say, ${caller.name}?`, useDocuments: true, useMemory: true },
+          },
+        });
+        const long = await ok<{ sendMessage: { conversation: { id: string }; assistantMessage: { id: string } } }>(
+          caller,
+          { query: SEND, variables: { input: { content: LONG_CONTENT } } },
+        );
+        const userId = (
+          await db.conversation.findUniqueOrThrow({ where: { id: raw(sent.sendMessage.conversation.id) } })
+        ).userId;
+        caller.userId = userId;
+        const chunk = await db.chunk.findFirstOrThrow({ where: { documentId: raw(document.ingestDocument.id) } });
+        owners.push({
+          caller,
+          secret,
+          uploadSecret,
+          memoryText,
+          uploadText,
+          ids: {
+            conversation: sent.sendMessage.conversation.id,
+            userMessage: sent.sendMessage.userMessage.id,
+            assistantMessage: sent.sendMessage.assistantMessage.id,
+            longConversation: long.sendMessage.conversation.id,
+            longMessage: long.sendMessage.assistantMessage.id,
+            document: document.ingestDocument.id,
+            upload: uploaded,
+            chunk: encodeGlobalId('Chunk', chunk.id),
+            memory: memory.remember.id,
+          },
+        });
       }
-    },
-  );
-
-  /** The ids of the nodes a connection or list answered. */
-  const idsIn = (value: unknown): string[] =>
-    JSON.stringify(value)
-      .match(/"id":"([^"]+)"/g)
-      ?.map((m) => m.slice(6, -1)) ?? [];
-  const documentIdsOf = (o: Owned) => [o.ids.document, o.ids.upload];
-
-  const LISTS: {
-    name: string;
-    operation: (intruder: Owned, victim: Owned) => Operation;
-    /** The intruder's own ids it must answer (the control); none of the victim's. */
-    own: (intruder: Owned) => string[];
-  }[] = [
-    {
-      name: 'conversations',
-      operation: () => ({ query: '{ conversations(first: 50) { edges { node { id } } } }' }),
-      own: (o) => [o.ids.conversation, o.ids.longConversation],
-    },
-    {
-      name: 'documents',
-      operation: () => ({ query: '{ documents(first: 50) { edges { node { id } } } }' }),
-      own: documentIdsOf,
-    },
-    {
-      name: 'memories',
-      operation: () => ({ query: '{ memories(first: 50) { edges { node { id } } } }' }),
-      own: (o) => [o.ids.memory],
-    },
-    {
-      name: "search (HYBRID) for the victim's words",
-      operation: (_i, victim) => ({
-        query: 'query ($q: String!) { search(query: $q, k: 50) { document { id } chunk { id } } }',
-        // websearch_to_tsquery: either word finds their document by keyword.
-        variables: { q: `${victim.secret} or ${victim.uploadSecret}` },
-      }),
-      own: documentIdsOf,
-    },
-    {
-      name: "recall of the victim's memory",
-      operation: (_i, victim) => ({
-        query: 'query ($q: String!) { recall(query: $q, k: 50) { memory { id } } }',
-        variables: { q: victim.memoryText },
-      }),
-      own: (o) => [o.ids.memory],
-    },
-  ];
-
-  it.each(LISTS.flatMap((list) => TRANSPORT_NAMES.map((t) => [list.name, t, list] as const)))(
-    '%s over %s lists only what the viewer owns',
-    async (_name, transport, list) => {
-      const memoryOf = (o: Owned) =>
-        server.app.database.prisma.memory.findUniqueOrThrow({ where: { id: raw(o.ids.memory) } });
-      for (const { intruder, victim } of pairs()) {
-        const victimsMemory = await memoryOf(victim);
-        const outcome = await as(intruder.caller, list.operation(intruder, victim), transport);
-        const label = `${intruder.caller.name}'s ${list.name} over ${transport}`;
-        // Not even a recall stamp on theirs.
-        expect(await memoryOf(victim), label).toEqual(victimsMemory);
-        expect(outcome.errors, label).toBeUndefined();
-        const ids = idsIn(outcome.data);
-        expect(ids, label).toEqual(expect.arrayContaining(list.own(intruder)));
-        const foreign = owners.filter((o) => o !== intruder).flatMap((o) => Object.values(o.ids));
-        expect(
-          ids.filter((id) => foreign.includes(id)),
-          label,
-        ).toEqual([]);
+      expect(new Set(owners.map((o) => o.caller.userId)).size).toBe(3);
+      for (const owner of owners) {
+        await eventually(
+          () => status(owner.caller, owner.ids.assistantMessage),
+          (s) => s === 'COMPLETE',
+          { what: `${owner.caller.name}'s grounded reply COMPLETE` },
+        );
+        // The control: the owner sees what the others must not.
+        const citations = await server.app.database.prisma.citation.findMany({
+          where: { messageId: raw(owner.ids.assistantMessage) },
+        });
+        expect(citations.length, `${owner.caller.name}'s reply cites their documents`).toBeGreaterThan(0);
       }
-    },
-  );
+      before = await Promise.all(owners.map(rowsOf));
+    });
 
-  it.each(TRANSPORT_NAMES)(
-    "KEYWORD search for another user's words over %s finds what a word nobody wrote finds",
-    async (transport) => {
-      for (const { intruder, victim } of pairs()) {
-        const search = (q: string) =>
-          as(
-            intruder.caller,
-            { query: 'query ($q: String!) { search(query: $q, mode: KEYWORD) { chunk { id } } }', variables: { q } },
+    afterAll(async () => {
+      await server?.close();
+      await jwks?.close();
+      await scratch?.drop();
+    });
+
+    /** Every ordered pair of different users. */
+    const pairs = () =>
+      owners.flatMap((intruder) => owners.filter((o) => o !== intruder).map((victim) => ({ intruder, victim })));
+
+    const applicable = BY_ID.flatMap((probe) =>
+      TRANSPORT_NAMES.filter((t) => !(probe.subscription && t === 'HTTP')).map((transport) => ({ probe, transport })),
+    );
+
+    it.each(applicable.map((c) => [c.probe.name, c.transport, c] as const))(
+      "%s over %s: another user's id answers as a missing one does",
+      async (_name, transport, { probe }) => {
+        for (const { intruder, victim } of pairs()) {
+          const theirs = probe.target(victim);
+          const nowhere = missing(probe.kind);
+          const [foreign, absent] = await Promise.all([
+            as(intruder.caller, probe.operation(theirs), transport),
+            as(intruder.caller, probe.operation(nowhere), transport),
+          ]);
+          const label = `${intruder.caller.name} on ${victim.caller.name}'s ${probe.name} over ${transport}`;
+          if (probe.answer === 'NOT_FOUND') {
+            expect(
+              foreign.errors?.map((e) => e.extensions?.code),
+              label,
+            ).toEqual(['NOT_FOUND']);
+          } else {
+            expect(foreign.errors, label).toBeUndefined();
+            expect(Object.values(foreign.data ?? {}), label).toEqual([null]);
+          }
+          expect(blind(foreign, theirs), label).toEqual(blind(absent, nowhere));
+        }
+      },
+    );
+
+    /** The ids of the nodes a connection or list answered. */
+    const idsIn = (value: unknown): string[] =>
+      JSON.stringify(value)
+        .match(/"id":"([^"]+)"/g)
+        ?.map((m) => m.slice(6, -1)) ?? [];
+    const documentIdsOf = (o: Owned) => [o.ids.document, o.ids.upload];
+
+    const LISTS: {
+      name: string;
+      operation: (intruder: Owned, victim: Owned) => Operation;
+      /** The intruder's own ids it must answer (the control); none of the victim's. */
+      own: (intruder: Owned) => string[];
+    }[] = [
+      {
+        name: 'conversations',
+        operation: () => ({ query: '{ conversations(first: 50) { edges { node { id } } } }' }),
+        own: (o) => [o.ids.conversation, o.ids.longConversation],
+      },
+      {
+        name: 'documents',
+        operation: () => ({ query: '{ documents(first: 50) { edges { node { id } } } }' }),
+        own: documentIdsOf,
+      },
+      {
+        name: 'memories',
+        operation: () => ({ query: '{ memories(first: 50) { edges { node { id } } } }' }),
+        own: (o) => [o.ids.memory],
+      },
+      {
+        name: "search (HYBRID) for the victim's words",
+        operation: (_i, victim) => ({
+          query: 'query ($q: String!) { search(query: $q, k: 50) { document { id } chunk { id } } }',
+          // websearch_to_tsquery: either word finds their document by keyword.
+          variables: { q: `${victim.secret} or ${victim.uploadSecret}` },
+        }),
+        own: documentIdsOf,
+      },
+      {
+        name: "recall of the victim's memory",
+        operation: (_i, victim) => ({
+          query: 'query ($q: String!) { recall(query: $q, k: 50) { memory { id } } }',
+          variables: { q: victim.memoryText },
+        }),
+        own: (o) => [o.ids.memory],
+      },
+    ];
+
+    it.each(LISTS.flatMap((list) => TRANSPORT_NAMES.map((t) => [list.name, t, list] as const)))(
+      '%s over %s lists only what the viewer owns',
+      async (_name, transport, list) => {
+        const memoryOf = (o: Owned) =>
+          server.app.database.prisma.memory.findUniqueOrThrow({ where: { id: raw(o.ids.memory) } });
+        for (const { intruder, victim } of pairs()) {
+          const victimsMemory = await memoryOf(victim);
+          const outcome = await as(intruder.caller, list.operation(intruder, victim), transport);
+          const label = `${intruder.caller.name}'s ${list.name} over ${transport}`;
+          // Not even a recall stamp on theirs.
+          expect(await memoryOf(victim), label).toEqual(victimsMemory);
+          expect(outcome.errors, label).toBeUndefined();
+          const ids = idsIn(outcome.data);
+          expect(ids, label).toEqual(expect.arrayContaining(list.own(intruder)));
+          const foreign = owners.filter((o) => o !== intruder).flatMap((o) => Object.values(o.ids));
+          expect(
+            ids.filter((id) => foreign.includes(id)),
+            label,
+          ).toEqual([]);
+        }
+      },
+    );
+
+    it.each(TRANSPORT_NAMES)(
+      "KEYWORD search for another user's words over %s finds what a word nobody wrote finds",
+      async (transport) => {
+        for (const { intruder, victim } of pairs()) {
+          const search = (q: string) =>
+            as(
+              intruder.caller,
+              { query: 'query ($q: String!) { search(query: $q, mode: KEYWORD) { chunk { id } } }', variables: { q } },
+              transport,
+            );
+          const [theirs, nobodys] = await Promise.all([search(victim.secret), search(token())]);
+          expect(theirs, `${intruder.caller.name} searching ${victim.caller.name}'s word`).toEqual(nobodys);
+          expect(theirs.data).toEqual({ search: [] });
+          // The control: the owner finds it.
+          const own = await as(
+            victim.caller,
+            {
+              query: 'query ($q: String!) { search(query: $q, mode: KEYWORD) { chunk { id } } }',
+              variables: { q: victim.secret },
+            },
             transport,
           );
-        const [theirs, nobodys] = await Promise.all([search(victim.secret), search(token())]);
-        expect(theirs, `${intruder.caller.name} searching ${victim.caller.name}'s word`).toEqual(nobodys);
-        expect(theirs.data).toEqual({ search: [] });
-        // The control: the owner finds it.
-        const own = await as(
-          victim.caller,
-          {
-            query: 'query ($q: String!) { search(query: $q, mode: KEYWORD) { chunk { id } } }',
-            variables: { q: victim.secret },
-          },
-          transport,
-        );
-        expect(dataOf<{ search: unknown[] }>(own).search.length).toBeGreaterThan(0);
-      }
-    },
-  );
+          expect(dataOf<{ search: unknown[] }>(own).search.length).toBeGreaterThan(0);
+        }
+      },
+    );
 
-  const CITED = 'citations { document { id } chunk { id } }';
+    const CITED = 'citations { document { id } chunk { id } }';
 
-  it.each(TRANSPORT_NAMES)("a grounded answer over %s cites only the viewer's documents", async (transport) => {
-    const askAbout = async ({ intruder, victim }: { intruder: Owned; victim: Owned }) => {
-      const content = `${victim.secret} or ${victim.uploadSecret}`;
-      const input = { content, useDocuments: true };
-      let messageId: string;
-      if (transport === 'HTTP') {
-        const sent = await ok<{ sendMessage: { assistantMessage: { id: string } } }>(intruder.caller, {
-          query: SEND,
-          variables: { input },
-        });
-        messageId = sent.sendMessage.assistantMessage.id;
-      } else {
-        // The first event of chat is a delta naming the message.
-        const first = await as(
-          intruder.caller,
-          {
-            query: `subscription ($input: SendMessageInput!) { chat(input: $input) {
-              ... on MessageDelta { messageId } ... on MessageCompleted { message { id } } } }`,
+    it.each(TRANSPORT_NAMES)("a grounded answer over %s cites only the viewer's documents", async (transport) => {
+      const askAbout = async ({ intruder, victim }: { intruder: Owned; victim: Owned }) => {
+        const content = `${victim.secret} or ${victim.uploadSecret}`;
+        const input = { content, useDocuments: true };
+        let messageId: string;
+        if (transport === 'HTTP') {
+          const sent = await ok<{ sendMessage: { assistantMessage: { id: string } } }>(intruder.caller, {
+            query: SEND,
             variables: { input },
-          },
-          transport,
-        );
-        expect(first.errors).toBeUndefined();
-        const event = first.data?.chat as { messageId?: string; message?: { id: string } };
-        messageId = (event.messageId ?? event.message?.id) as string;
-      }
-      const done = await eventually(
-        () =>
-          as(intruder.caller, {
-            query: `query ($id: ID!) { message(id: $id) { status ${CITED} } }`,
-            variables: { id: messageId },
-          }),
-        (o) => (o.data?.message as { status: string } | undefined)?.status === 'COMPLETE',
-        { what: `${intruder.caller.name}'s grounded reply COMPLETE` },
-      );
-      const cited = idsIn(dataOf<{ message: { citations: unknown } }>(done).message.citations);
-      expect(cited.length, 'the answer cites something (its own documents)').toBeGreaterThan(0);
-      const mine = [...documentIdsOf(intruder)];
-      const myChunks = (
-        await server.app.database.prisma.chunk.findMany({ where: { userId: intruder.caller.userId } })
-      ).map((c) => encodeGlobalId('Chunk', c.id));
-      expect(cited.filter((id) => !mine.includes(id) && !myChunks.includes(id))).toEqual([]);
-      const stored = await server.app.database.prisma.citation.findMany({
-        where: { messageId: raw(messageId) },
-        include: { document: true, chunk: true },
-      });
-      expect(stored.length).toBeGreaterThan(0);
-      for (const citation of stored) {
-        expect(citation.document.userId).toBe(intruder.caller.userId);
-        expect(citation.chunk.userId).toBe(intruder.caller.userId);
-      }
-    };
-    await Promise.all(pairs().map(askAbout));
-  });
-
-  it('nothing of any user changed, and each running generation still runs until its owner cancels it', async () => {
-    expect(await Promise.all(owners.map(rowsOf))).toEqual(before);
-    for (const owner of owners) {
-      expect(await status(owner.caller, owner.ids.longMessage)).toBe('STREAMING');
-      const cancelled = await as(owner.caller, {
-        query: 'mutation ($id: ID!) { cancelMessage(id: $id) { status } }',
-        variables: { id: owner.ids.longMessage },
-      });
-      expect(cancelled.data).toEqual({ cancelMessage: { status: 'CANCELLED' } });
-    }
-  });
-
-  it.each(TRANSPORT_NAMES)("reembed over %s moves only the viewer's own documents and memories", async (transport) => {
-    const db = server.app.database.prisma;
-    for (const { intruder, victim } of pairs()) {
-      // The victim's vectors look as if made by another model; the intruder's do not.
-      await db.chunk.updateMany({ where: { userId: victim.caller.userId }, data: { embeddingModel: 'old-model' } });
-      await db.$executeRaw`UPDATE "memories" SET "embedding_model" = 'old-model' WHERE "user_id" = ${victim.caller.userId}::uuid`;
-      const outcome = await as(intruder.caller, { query: 'mutation { reembed { documents memories } }' }, transport);
-      expect(outcome.errors).toBeUndefined();
-      expect(outcome.data).toEqual({ reembed: { documents: 0, memories: 0 } });
-      expect(
-        await db.chunk.count({ where: { userId: victim.caller.userId, embeddingModel: { not: 'old-model' } } }),
-      ).toBe(0);
-      expect(
-        await db.memory.count({ where: { userId: victim.caller.userId, embeddingModel: { not: 'old-model' } } }),
-      ).toBe(0);
-      // The control: the owner's reembed moves them back.
-      const own = await as(victim.caller, { query: 'mutation { reembed { documents memories } }' });
-      expect(own.data).toEqual({ reembed: { documents: 2, memories: 1 } });
-      for (const id of documentIdsOf(victim)) {
-        await eventually(
-          () => status(victim.caller, id),
-          (s) => s === 'READY',
-          { what: `${victim.caller.name}'s document READY again` },
-        );
-      }
-    }
-  });
-
-  it.each(TRANSPORT_NAMES)(
-    'the same document and memory sent again over %s by another user are theirs, not a link to the first',
-    async (transport) => {
-      for (const { intruder, victim } of pairs()) {
-        const ingested = await as(
-          intruder.caller,
-          {
-            query: 'mutation ($input: IngestDocumentInput!) { ingestDocument(input: $input) { id } }',
-            variables: {
-              input: { title: 'copy', content: `The hive notes of ${victim.caller.name} say ${victim.secret}.` },
+          });
+          messageId = sent.sendMessage.assistantMessage.id;
+        } else {
+          // The first event of chat is a delta naming the message.
+          const first = await as(
+            intruder.caller,
+            {
+              query: `subscription ($input: SendMessageInput!) { chat(input: $input) {
+              ... on MessageDelta { messageId } ... on MessageCompleted { message { id } } } }`,
+              variables: { input },
             },
-          },
-          transport,
+            transport,
+          );
+          expect(first.errors).toBeUndefined();
+          const event = first.data?.chat as { messageId?: string; message?: { id: string } };
+          messageId = (event.messageId ?? event.message?.id) as string;
+        }
+        const done = await eventually(
+          () =>
+            as(intruder.caller, {
+              query: `query ($id: ID!) { message(id: $id) { status ${CITED} } }`,
+              variables: { id: messageId },
+            }),
+          (o) => (o.data?.message as { status: string } | undefined)?.status === 'COMPLETE',
+          { what: `${intruder.caller.name}'s grounded reply COMPLETE` },
         );
-        const remembered = await as(
-          intruder.caller,
-          {
-            query: 'mutation ($input: RememberInput!) { remember(input: $input) { id content } }',
-            variables: { input: { content: victim.memoryText, importance: 1 } },
-          },
-          transport,
-        );
-        for (const outcome of [ingested, remembered]) expect(outcome.errors).toBeUndefined();
-        const documentId = dataOf<{ ingestDocument: { id: string } }>(ingested).ingestDocument.id;
-        const memoryId = dataOf<{ remember: { id: string } }>(remembered).remember.id;
-        expect(documentId).not.toBe(victim.ids.document);
-        expect(memoryId).not.toBe(victim.ids.memory);
-        const db = server.app.database.prisma;
-        expect((await db.document.findUniqueOrThrow({ where: { id: raw(documentId) } })).userId).toBe(
-          intruder.caller.userId,
-        );
-        expect((await db.memory.findUniqueOrThrow({ where: { id: raw(memoryId) } })).userId).toBe(
-          intruder.caller.userId,
-        );
-        expect((await db.memory.findUniqueOrThrow({ where: { id: raw(victim.ids.memory) } })).importance).toBe(0.5);
-      }
-    },
-  );
+        const cited = idsIn(dataOf<{ message: { citations: unknown } }>(done).message.citations);
+        expect(cited.length, 'the answer cites something (its own documents)').toBeGreaterThan(0);
+        const mine = [...documentIdsOf(intruder)];
+        const myChunks = (
+          await server.app.database.prisma.chunk.findMany({ where: { userId: intruder.caller.userId } })
+        ).map((c) => encodeGlobalId('Chunk', c.id));
+        expect(cited.filter((id) => !mine.includes(id) && !myChunks.includes(id))).toEqual([]);
+        const stored = await server.app.database.prisma.citation.findMany({
+          where: { messageId: raw(messageId) },
+          include: { document: true, chunk: true },
+        });
+        expect(stored.length).toBeGreaterThan(0);
+        for (const citation of stored) {
+          expect(citation.document.userId).toBe(intruder.caller.userId);
+          expect(citation.chunk.userId).toBe(intruder.caller.userId);
+        }
+      };
+      await Promise.all(pairs().map(askAbout));
+    });
 
-  it('an uploaded file already uploaded by another user becomes a document of the uploader', async () => {
-    for (const { intruder, victim } of pairs()) {
-      const id = await upload(intruder.caller, `${victim.caller.name}.md`, victim.uploadText);
-      expect(id).not.toBe(victim.ids.upload);
-      const row = await server.app.database.prisma.document.findUniqueOrThrow({ where: { id: raw(id) } });
-      expect(row.userId).toBe(intruder.caller.userId);
-    }
+    it('nothing of any user changed, and each running generation still runs until its owner cancels it', async () => {
+      expect(await Promise.all(owners.map(rowsOf))).toEqual(before);
+      for (const owner of owners) {
+        expect(await status(owner.caller, owner.ids.longMessage)).toBe('STREAMING');
+        const cancelled = await as(owner.caller, {
+          query: 'mutation ($id: ID!) { cancelMessage(id: $id) { status } }',
+          variables: { id: owner.ids.longMessage },
+        });
+        expect(cancelled.data).toEqual({ cancelMessage: { status: 'CANCELLED' } });
+      }
+    });
+
+    it.each(TRANSPORT_NAMES)(
+      "reembed over %s moves only the viewer's own documents and memories",
+      async (transport) => {
+        const db = server.app.database.prisma;
+        for (const { intruder, victim } of pairs()) {
+          // The victim's vectors look as if made by another model; the intruder's do not.
+          await db.chunk.updateMany({ where: { userId: victim.caller.userId }, data: { embeddingModel: 'old-model' } });
+          await db.$executeRaw`UPDATE "memories" SET "embedding_model" = 'old-model' WHERE "user_id" = ${victim.caller.userId}::uuid`;
+          const outcome = await as(
+            intruder.caller,
+            { query: 'mutation { reembed { documents memories } }' },
+            transport,
+          );
+          expect(outcome.errors).toBeUndefined();
+          expect(outcome.data).toEqual({ reembed: { documents: 0, memories: 0 } });
+          expect(
+            await db.chunk.count({ where: { userId: victim.caller.userId, embeddingModel: { not: 'old-model' } } }),
+          ).toBe(0);
+          expect(
+            await db.memory.count({ where: { userId: victim.caller.userId, embeddingModel: { not: 'old-model' } } }),
+          ).toBe(0);
+          // The control: the owner's reembed moves them back.
+          const own = await as(victim.caller, { query: 'mutation { reembed { documents memories } }' });
+          expect(own.data).toEqual({ reembed: { documents: 2, memories: 1 } });
+          for (const id of documentIdsOf(victim)) {
+            await eventually(
+              () => status(victim.caller, id),
+              (s) => s === 'READY',
+              { what: `${victim.caller.name}'s document READY again` },
+            );
+          }
+        }
+      },
+    );
+
+    it.each(TRANSPORT_NAMES)(
+      'the same document and memory sent again over %s by another user are theirs, not a link to the first',
+      async (transport) => {
+        for (const { intruder, victim } of pairs()) {
+          const ingested = await as(
+            intruder.caller,
+            {
+              query: 'mutation ($input: IngestDocumentInput!) { ingestDocument(input: $input) { id } }',
+              variables: {
+                input: { title: 'copy', content: `The hive notes of ${victim.caller.name} say ${victim.secret}.` },
+              },
+            },
+            transport,
+          );
+          const remembered = await as(
+            intruder.caller,
+            {
+              query: 'mutation ($input: RememberInput!) { remember(input: $input) { id content } }',
+              variables: { input: { content: victim.memoryText, importance: 1 } },
+            },
+            transport,
+          );
+          for (const outcome of [ingested, remembered]) expect(outcome.errors).toBeUndefined();
+          const documentId = dataOf<{ ingestDocument: { id: string } }>(ingested).ingestDocument.id;
+          const memoryId = dataOf<{ remember: { id: string } }>(remembered).remember.id;
+          expect(documentId).not.toBe(victim.ids.document);
+          expect(memoryId).not.toBe(victim.ids.memory);
+          const db = server.app.database.prisma;
+          expect((await db.document.findUniqueOrThrow({ where: { id: raw(documentId) } })).userId).toBe(
+            intruder.caller.userId,
+          );
+          expect((await db.memory.findUniqueOrThrow({ where: { id: raw(memoryId) } })).userId).toBe(
+            intruder.caller.userId,
+          );
+          expect((await db.memory.findUniqueOrThrow({ where: { id: raw(victim.ids.memory) } })).importance).toBe(0.5);
+        }
+      },
+    );
+
+    it('an uploaded file already uploaded by another user becomes a document of the uploader', async () => {
+      for (const { intruder, victim } of pairs()) {
+        const id = await upload(intruder.caller, `${victim.caller.name}.md`, victim.uploadText);
+        expect(id).not.toBe(victim.ids.upload);
+        const row = await server.app.database.prisma.document.findUniqueOrThrow({ where: { id: raw(id) } });
+        expect(row.userId).toBe(intruder.caller.userId);
+      }
+    });
   });
-});
