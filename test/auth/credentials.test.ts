@@ -62,6 +62,7 @@ async function socketRefusal(url: string, authorization: string | undefined) {
 /** A socket signed in as `caller`, kept open, and when (and how) it closed. */
 async function openSocket(server: TestServer, caller: Caller) {
   let connected!: () => void;
+  // Resolves when signed in, or when refused (closed) instead: it never waits forever.
   const ready = new Promise<void>((resolve) => {
     connected = resolve;
   });
@@ -77,6 +78,7 @@ async function openSocket(server: TestServer, caller: Caller) {
       closed: (event) => {
         const close = event as { code: number; reason: string };
         closed = { code: close.code, reason: close.reason, at: performance.now() };
+        connected();
       },
     },
     onNonLazyError: () => {},
@@ -228,6 +230,27 @@ describe('credentials (issue #15)', () => {
     // The embedded database runs one statement at a time, in order: a write the requests
     // above had started would be done before this read.
     expect(await lastUsed()).toEqual(first);
+  });
+
+  it('a socket signed in with a key or a JWT that expires while it is open is closed with 4403', async () => {
+    const soon = Date.now() + 5_000;
+    const key = await keyCaller(db(), 'expiring-key-user', { expiresAt: new Date(soon) });
+    const jwt: Caller = {
+      name: 'expiring-jwt-user',
+      userId: '',
+      authorization: `Bearer ${await jwks.sign('expiring-jwt-user', {}, { expiresAt: Math.ceil(soon / 1000) })}`,
+    };
+    const sockets = await Promise.all([openSocket(server, key), openSocket(server, jwt)]);
+    try {
+      for (const socket of sockets) {
+        const closed = await eventually(socket.closed, (c) => c !== undefined, { what: 'the socket closed at expiry' });
+        // (On a machine so slow that the sign-in came after the expiry, the refusal is 4403 too.)
+        expect(closed?.code).toBe(4403);
+      }
+      await expectRefusedEverywhere(server, key.authorization, /expired/);
+    } finally {
+      await Promise.all(sockets.map((s) => s.dispose()));
+    }
   });
 
   it('a revoked key is refused on a new request, and its open socket is closed with 4403', async () => {
