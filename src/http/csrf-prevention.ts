@@ -3,15 +3,17 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /**
  * Headers a browser may only send after a CORS preflight; any one of them shows the request was
- * not forged by a form or a plain `fetch` on another site. Yoga's own, Apollo's (its docs tell
- * apollo-upload-client users to send `Apollo-Require-Preflight`; Apollo iOS and Kotlin send the
- * operation name) and the GraphQL-over-HTTP draft's.
+ * not forged by a form or a plain `fetch` on another site. Yoga's own; Apollo Server's (its docs
+ * tell apollo-upload-client users to send `Apollo-Require-Preflight`; Apollo iOS and Kotlin send
+ * the operation name); and `GraphQL-Require-Preflight`, proposed to the GraphQL-over-HTTP working
+ * group and required by Hot Chocolate and GraphQL.NET. urql sends none by itself: its
+ * `fetchOptions.headers` add one.
  */
 export const PREFLIGHT_HEADERS = [
   'x-graphql-yoga-csrf',
   'apollo-require-preflight',
   'x-apollo-operation-name',
-  'graphql-preflight',
+  'graphql-require-preflight',
 ];
 
 const REFUSAL =

@@ -173,7 +173,9 @@ describe('browser requests: CORS for CORS_ORIGINS only, CSRF prevention, WebSock
       expectForbidden(await send(url, { headers: { origin: EVIL } }));
       const sameOrigin = await send(url, { headers: { 'sec-fetch-site': 'same-origin' } });
       expect(sameOrigin.body).toEqual({ data: { __typename: 'Query' } });
-      const withHeader = await send(url, { headers: { 'sec-fetch-site': 'cross-site', 'graphql-preflight': '1' } });
+      const withHeader = await send(url, {
+        headers: { 'sec-fetch-site': 'cross-site', 'graphql-require-preflight': '1' },
+      });
       expect(withHeader.body).toEqual({ data: { __typename: 'Query' } });
     });
 
