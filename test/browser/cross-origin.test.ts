@@ -124,7 +124,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a web app on another origin, in a real b
   });
 
   describe('from the allowed origin', () => {
-    it('queries with urql (a GET carrying the key and a preflight header)', async () => {
+    it('queries with urql (a GET carrying the key and a preflight header; refused without the header)', async () => {
       const result = await run(
         app,
         'query',
@@ -134,6 +134,9 @@ describe.skipIf(!existsSync(CHROMIUM))('a web app on another origin, in a real b
       expect(result.networkError).toBeUndefined();
       expect(result.errors).toBeUndefined();
       expect(result.data).toMatchObject({ health: { status: expect.any(String) } });
+      // urql's GET without the header: another site could have sent that one
+      const bare = await run(app, 'query', target, '{ health { status } }', {});
+      expect(bare.errors?.[0]?.code).toBe('FORBIDDEN');
     });
 
     it('streams a chat over graphql-ws signed in with connectionParams', async () => {
