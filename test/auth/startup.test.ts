@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'graphql-ws';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventually } from '../helpers/eventually.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from '../helpers/postgres.js';
@@ -15,6 +15,12 @@ const PROCESS_TIMEOUT = 240_000;
 const WAIT = 120_000;
 const ADMIN_KEY = 'an-admin-key-for-the-startup-tests-0123456789';
 const MEMORY_QUERY = '{ memories(first: 10) { edges { node { content } } } }';
+
+// `npm run keys` builds dist/ first when it is stale, which says so on stderr: build it once here.
+beforeAll(() => {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root, encoding: 'utf8' });
+  expect(build.status, build.stderr).toBe(0);
+});
 
 const dirs: string[] = [];
 afterAll(() => {
