@@ -138,7 +138,8 @@ async function shutdown(http: HttpServer, timeoutMs: number, closeRest: () => Pr
   clearTimeout(timer);
 }
 
-const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Switchyard. Try:
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Switchyard. Signing in: put your key in the Headers tab below,
+# {"Authorization": "Bearer sk-sy-..."} (README: Keys and sign-in). Try:
 query Health {
   health { status database { status latencyMs } redis { status } }
   conversations(first: 5) { edges { node { id title updatedAt } } }
