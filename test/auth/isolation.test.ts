@@ -242,7 +242,7 @@ for (const backend of BACKENDS)
       const response = await fetch(server.url, {
         method: 'POST',
         body: form,
-        headers: { accept: 'application/json', authorization: caller.authorization, 'x-graphql-yoga-csrf': '1' },
+        headers: { accept: 'application/json', authorization: caller.authorization, 'graphql-require-preflight': '1' },
       });
       const body = (await response.json()) as Outcome;
       expect(body.errors).toBeUndefined();
