@@ -54,6 +54,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const adminHash = settings.adminKey ? sha256(settings.adminKey) : undefined;
   const verifyJwt: JwtVerifier | undefined = settings.jwt ? createJwtVerifier(settings.jwt) : undefined;
   const keys = new LRUCache<string, CachedKey>({ max: 10_000, ttl: KEY_CACHE_MS });
+  // Revocations heard lately: a lookup that read the row before it was revoked must not cache it as valid.
+  const revokedIds = new LRUCache<string, true>({ max: 10_000, ttl: KEY_CACHE_MS });
   const jwtUsers = new LRUCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
   const touchedAt = new LRUCache<string, number>({ max: 10_000 });
   const listeners = new Set<(apiKeyId: string) => void>();
@@ -93,7 +95,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       const row = await db.apiKey.findUnique({ where: { hash } });
       if (!row) throw unauthenticated('the API key is not valid');
       cached = {
-        revoked: row.revokedAt !== null,
+        revoked: row.revokedAt !== null || revokedIds.has(row.id),
         viewer: {
           userId: row.userId,
           apiKeyId: row.id,
@@ -152,6 +154,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const revocations = deps.pubsub.subscribe('apiKeyRevoked');
   (async () => {
     for await (const apiKeyId of revocations) {
+      revokedIds.set(apiKeyId, true);
       for (const [hash, entry] of keys.entries()) {
         if (entry.viewer.apiKeyId === apiKeyId) keys.set(hash, { ...entry, revoked: true });
       }
