@@ -1,4 +1,5 @@
 import { createClient } from 'graphql-ws';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -57,6 +58,14 @@ async function socketRefusal(url: string, authorization: string | undefined) {
   } finally {
     await client.dispose();
   }
+}
+
+/** Signs a socket in as `caller`: `accepted`, or the close that refused it. */
+async function socketOutcome(server: TestServer, caller: Caller) {
+  const socket = await openSocket(server, caller);
+  const closed = socket.closed();
+  await socket.dispose();
+  return closed ? { code: closed.code } : 'accepted';
 }
 
 /** A socket signed in as `caller`, kept open, and when (and how) it closed. */
@@ -320,6 +329,49 @@ describe.skipIf(!postgresUrl || !redisUrl)('revocation across two instances shar
       for (const server of [b, a]) await expectRefusedEverywhere(server, caller.authorization, /revoked/);
     } finally {
       await Promise.all(sockets.map((s) => s.dispose()));
+    }
+  });
+
+  it('a revocation heard while a sign-in is still reading the key row wins over that row', async () => {
+    const caller = await keyCaller(a.app.database.prisma, 'revoked-mid-lookup');
+    let stopListening = () => {};
+    const heard = new Promise<void>((resolve) => {
+      const stop = b.app.auth.onRevoked((id) => {
+        if (id === caller.apiKeyId) resolve();
+      });
+      stopListening = () => void stop();
+    });
+    // Holds B's first lookups of the key: they read the row as it was, unrevoked, after the announcement.
+    const lock = new pg.Client({ connectionString: scratch.url });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE "api_keys" IN ACCESS EXCLUSIVE MODE');
+      const request = overHttp(b.url, caller.authorization, QUERY);
+      const socket = socketOutcome(b, caller);
+      await eventually(
+        async () =>
+          (
+            await lock.query<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_locks WHERE NOT granted AND relation = 'api_keys'::regclass`,
+            )
+          ).rows[0]?.waiting,
+        (waiting) => waiting === 2,
+        { what: "B's two lookups of the key waiting" },
+      );
+      await a.app.services.auth.announceRevoked(caller.apiKeyId);
+      await heard;
+      await lock.query('ROLLBACK');
+      const answered = await request;
+      expect(answered.status).toBe(401);
+      expect(codes(answered)).toEqual(['UNAUTHENTICATED']);
+      expect(await socket).toMatchObject({ code: 4403 });
+      // And not cached as valid afterwards either.
+      expect((await overHttp(b.url, caller.authorization, QUERY)).status).toBe(401);
+    } finally {
+      stopListening();
+      await lock.query('ROLLBACK').catch(() => {});
+      await lock.end();
     }
   });
 });
