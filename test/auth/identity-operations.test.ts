@@ -256,6 +256,45 @@ for (const backend of backends) {
       expect((await call<ViewerShape>(server, victim.secret, VIEWER)).status).toBe(401);
     });
 
+    it('keeps a made key within its maker: named models a subset, the expiry no later', async () => {
+      const widen = await call(server, bob.secret, CREATE_KEY, {
+        input: { name: 'wider', allowedModels: ['mock', 'claude-x'] },
+      });
+      expect(widen.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', model: 'claude-x' } });
+
+      const soon = new Date(Date.now() + 3_600_000);
+      const expiring = ok(
+        await call<Created>(server, alice.secret, CREATE_KEY, {
+          input: { name: 'hour', expiresAt: soon.toISOString() },
+        }),
+      ).createApiKey;
+      const later = new Date(soon.getTime() + 60_000).toISOString();
+      const outlive = await call(server, expiring.secret, CREATE_KEY, { input: { name: 'later', expiresAt: later } });
+      expect(codeOf(outlive)).toBe('FORBIDDEN');
+      const child = ok(await call<Created>(server, expiring.secret, CREATE_KEY, { input: { name: 'child' } }))
+        .createApiKey.apiKey;
+      expect(new Date(child.expiresAt as string).getTime()).toBe(soon.getTime());
+    });
+
+    it('re-embeds memories in reembed only for a credential that also has MEMORY', async () => {
+      const documentsOnly = ok(
+        await call<Created>(server, alice.secret, CREATE_KEY, { input: { name: 'docs', scopes: ['DOCUMENTS'] } }),
+      ).createApiKey.secret;
+      ok(await call(server, alice.secret, 'mutation { remember(input: { content: "likes tea" }) { id } }'));
+      const userId = decodeGlobalId(alice.userId).id;
+      const db = server.app.database.prisma;
+      await db.memory.updateMany({ where: { userId }, data: { embeddingModel: 'an-old-model' } });
+      const REEMBED = 'mutation { reembed { memories } }';
+
+      expect(ok(await call<{ reembed: { memories: number } }>(server, documentsOnly, REEMBED)).reembed.memories).toBe(
+        0,
+      );
+      expect(await db.memory.count({ where: { userId, embeddingModel: 'an-old-model' } })).toBeGreaterThan(0);
+      const all = ok(await call<{ reembed: { memories: number } }>(server, alice.secret, REEMBED)).reembed.memories;
+      expect(all).toBeGreaterThan(0);
+      expect(await db.memory.count({ where: { userId, embeddingModel: 'an-old-model' } })).toBe(0);
+    });
+
     it('checks the size and time of what a key is made of', async () => {
       const cases = [
         { name: 'x'.repeat(101) },
