@@ -144,7 +144,8 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.prismaField({
     type: 'ApiKey',
-    description: 'Takes effect on every instance at once, closing the WebSockets the key opened.',
+    description:
+      'Idempotent. Every instance refuses the key within a second and closes the WebSockets signed in with it.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_query, _root, args, ctx) => {
       const apiKey = clientId(args.id, 'ApiKey');

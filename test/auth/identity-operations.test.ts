@@ -195,6 +195,9 @@ for (const backend of backends) {
       ).users.edges.map((edge: { node: { name: string } }) => edge.node.name);
       expect(names).toEqual(expect.arrayContaining(['alice', 'bob']));
       expect(names).not.toContain('mallory');
+      // The key command finds a user by name, so a second alice would make `--user alice` ambiguous.
+      expect(codeOf(await admin(CREATE_USER, { name: 'alice' }))).toBe('BAD_USER_INPUT');
+      expect(codeOf(await admin(CREATE_USER, { name: 'x'.repeat(101) }))).toBe('BAD_USER_INPUT');
     });
 
     it('never lets a key make a key with more scopes, other models or for another user', async () => {
