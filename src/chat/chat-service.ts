@@ -52,6 +52,12 @@ export interface ChatServiceDeps {
 
 export type ChatService = ReturnType<typeof createChatService>;
 
+/** What the caller's credential limits a turn to; required, so that no caller forgets it. */
+export interface TurnOptions {
+  /** The API key's models (see the router's model-access.ts); null: every model. */
+  allowedModels: readonly string[] | null;
+}
+
 /** How long `cancelMessage` waits for the generation to acknowledge before answering. */
 const CANCEL_WAIT_MS = 10_000;
 
@@ -147,7 +153,7 @@ export function createChatService(deps: ChatServiceDeps) {
    * Checks and plans a turn and starts its generation; the rows are being written meanwhile
    * (`written`: false when the conversation went away first, in which case nothing was written).
    */
-  async function begin(userId: string, input: SendMessageInput) {
+  async function begin(userId: string, input: SendMessageInput, options: TurnOptions) {
     deps.gate.assertOpen();
     const receivedAt = performance.now();
     const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
@@ -156,7 +162,12 @@ export function createChatService(deps: ChatServiceDeps) {
       provider: input.provider ?? undefined,
     };
     // Resolved once: the prompt is budgeted to this plan and the generation streams with it.
-    const plan = router.plan({ ...target, temperature: input.temperature ?? undefined });
+    // A model the key may not use is FORBIDDEN here, before anything is written or sent upstream.
+    const plan = router.plan({
+      ...target,
+      temperature: input.temperature ?? undefined,
+      allowedModels: options.allowedModels,
+    });
     validateSendInput(input, settings);
     const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
@@ -216,8 +227,8 @@ export function createChatService(deps: ChatServiceDeps) {
 
   return {
     /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
-    async send(userId: string, input: SendMessageInput) {
-      const { rows, written } = await begin(userId, input);
+    async send(userId: string, input: SendMessageInput, options: TurnOptions) {
+      const { rows, written } = await begin(userId, input, options);
       if (!(await written)) throw conversationGone(input);
       return rows;
     },
@@ -226,8 +237,12 @@ export function createChatService(deps: ChatServiceDeps) {
      * `send` and `stream` in one: tokens flow as soon as the upstream sends them, while the rows
      * are still being written; the terminal event waits for them, so it always names a stored message.
      */
-    async chat(userId: string, input: SendMessageInput): Promise<AsyncIterableIterator<MessageStreamEvent>> {
-      const { rows, written, finished } = await begin(userId, input);
+    async chat(
+      userId: string,
+      input: SendMessageInput,
+      options: TurnOptions,
+    ): Promise<AsyncIterableIterator<MessageStreamEvent>> {
+      const { rows, written, finished } = await begin(userId, input, options);
       written.catch(() => {}); // read below; a rejection here is not unhandled
       return abortableIterator((signal) =>
         (async function* () {

@@ -131,7 +131,8 @@ export function attachGraphqlWebSocket(
           return true;
         } catch (error) {
           if (AppError.isInstance(error) && error.code === 'UNAUTHENTICATED') return false;
-          throw error;
+          // graphql-ws sends the message as the close reason: never a driver's text
+          throw new Error('the credential could not be checked; try again');
         }
       },
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,

@@ -103,7 +103,11 @@ builder.mutationFields((t) => ({
       const conversation = conversationOf(input);
       return withClientId(
         conversation,
-        ctx.services.chat.send(ctx.viewer.userId, { ...input, conversationId: conversation?.id }),
+        ctx.services.chat.send(
+          ctx.viewer.userId,
+          { ...input, conversationId: conversation?.id },
+          { allowedModels: ctx.viewer.allowedModels },
+        ),
       );
     },
   }),
@@ -138,7 +142,11 @@ builder.subscriptionFields((t) => ({
       const conversation = conversationOf(input);
       const events = await withClientId(
         conversation,
-        ctx.services.chat.chat(ctx.viewer.userId, { ...input, conversationId: conversation?.id }),
+        ctx.services.chat.chat(
+          ctx.viewer.userId,
+          { ...input, conversationId: conversation?.id },
+          { allowedModels: ctx.viewer.allowedModels },
+        ),
       );
       return eventsWithClientId(conversation, events);
     },

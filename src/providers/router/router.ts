@@ -13,6 +13,7 @@ import { createProviderRegistry, type ProviderInput, type ProviderRegistration }
 import type { ChatProvider, ModelInfo } from '../types.js';
 import { type Balancer, createBalancers, createDeploymentStats } from './balancing.js';
 import { asProviderError, type Failure, finalError } from './errors.js';
+import { modelAccess, restrictRoute } from './model-access.js';
 import { createCircuitBreakers, createRequestScope, createRetryPolicy, endsRequest } from './resilience.js';
 import { createRouteResolver, planRoute } from './resolve-route.js';
 import { type AttemptDeps, type OpenedStream, openWithRetries, relayStream, releaseStream } from './stream-attempt.js';
@@ -52,8 +53,10 @@ export interface Router {
   /** Deployment groups in fallback order, before balancing. Throws AppError BAD_USER_INPUT. */
   resolve(target: RouteTarget): RouteResolution;
   /**
-   * The route once per request: only deployments that can take its parameters, and the window to
-   * budget its prompt to (see planRoute for the rule). Throws AppError BAD_USER_INPUT.
+   * The route once per request: only deployments that can take its parameters and that the
+   * caller's `allowedModels` reach, and the window to budget its prompt to (see planRoute and
+   * model-access.ts for the rules). Throws AppError BAD_USER_INPUT, or FORBIDDEN for a model the
+   * caller may not use.
    */
   plan(request: PlanRequest): RoutePlan;
   /**
@@ -106,7 +109,22 @@ export function createRouter(options: RouterOptions): Router {
   checkDefaultModel(
     createRouteResolver({ registry, config, defaultModel, isAvailable: (e) => e.configured !== false, describe }),
   );
-  const plan = (request: PlanRequest) => planRoute(resolver.resolve(request), request);
+  /** The deployment ids an alias routes to (its fallbacks too), for an entry of `allowedModels`. */
+  const aliasTargets = (name: string) => {
+    if (!Object.hasOwn(config.aliases, name)) return undefined;
+    try {
+      return resolver.resolve({ model: name }).chain.map((d) => d.id);
+    } catch {
+      return []; // none of its providers is configured here
+    }
+  };
+  const plan = (request: PlanRequest) => {
+    const resolution = resolver.resolve(request);
+    if (!request.allowedModels) return planRoute(resolution, request);
+    const requested = request.model || (request.provider === undefined ? defaultModel : resolution.chain[0]?.id);
+    const allowed = restrictRoute(resolution, modelAccess(request.allowedModels, aliasTargets), requested ?? '');
+    return planRoute(allowed, request);
+  };
 
   const random = options.random ?? Math.random;
   const recorder = options.recorder ?? noopRecorder;

@@ -47,6 +47,11 @@ export interface RouteResolution {
 /** What a plan checks before any deployment is called. */
 export interface PlanRequest extends RouteTarget {
   temperature?: number | undefined;
+  /**
+   * The caller's API key's models (see model-access.ts): deployments outside them are dropped from
+   * every group, and a request whose own model is outside them is FORBIDDEN. Absent or null: all.
+   */
+  allowedModels?: readonly string[] | null | undefined;
 }
 
 /**
@@ -63,6 +68,8 @@ export interface RoutePlan extends RouteResolution {
 export interface RoutedChatRequest extends RouteTarget {
   messages: ChatMessage[];
   temperature?: number;
+  /** Honoured when the router plans the request itself; a given `plan` is already restricted. */
+  allowedModels?: readonly string[] | null;
   maxTokens?: number;
   signal?: AbortSignal;
   /** The plan the caller budgeted with; without one the router plans the request itself. */
