@@ -180,6 +180,46 @@ for (const backend of backends) {
       expect(again.revokedAt).toBe(first.revokedAt);
     });
 
+    it('closes a WebSocket signed in with a key when revokeApiKey revokes it (4403)', async () => {
+      const created = ok(
+        await call<Created>(server, alice.secret, CREATE_KEY, { input: { name: 'socket' } }),
+      ).createApiKey;
+      let connected!: () => void;
+      const isConnected = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
+      const client = createClient({
+        url: server.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: { authorization: `Bearer ${created.secret}` },
+        on: { connected: () => connected() },
+      });
+      try {
+        const closed = new Promise<unknown>((resolve) => {
+          client.subscribe(
+            { query: 'subscription { providerHealth { name } }' },
+            {
+              next: () => {},
+              error: resolve,
+              complete: () => resolve('completed'),
+            },
+          );
+        });
+        await isConnected;
+        ok(await call(server, alice.secret, REVOKE, { id: created.apiKey.id }));
+        let timer: NodeJS.Timeout | undefined;
+        const stillOpen = new Promise((resolve) => {
+          timer = setTimeout(() => resolve('still open after 30 s'), 30_000);
+        });
+        expect(await Promise.race([closed, stillOpen])).toMatchObject({ code: 4403 });
+        clearTimeout(timer);
+      } finally {
+        await client.dispose();
+      }
+    });
+
     it('keeps users and other users to ADMIN: FORBIDDEN naming the scope, nothing written', async () => {
       const users = await call(server, alice.secret, '{ users { edges { node { id } } } }');
       expect(users.errors?.[0]).toMatchObject({
