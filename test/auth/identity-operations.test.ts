@@ -1,127 +1,48 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
-import { decodeGlobalId, encodeGlobalId } from '../../src/schema/global-id.js';
+import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { eventually } from '../helpers/eventually.js';
-import { createScratchDatabase, postgresUrl, redisUrl } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import {
+  API_KEYS,
+  BACKENDS,
+  CREATE_KEY,
+  CREATE_USER,
+  type Created,
+  call,
+  codeOf,
+  type KeyList,
+  type Member,
+  ok,
+  REVOKE,
+  type Revoked,
+  startIdentityServer,
+  VIEWER,
+  type ViewerShape,
+} from './identity-client.js';
 
-/** Users, keys and scopes through the real server over HTTP, signed in with Bearer credentials. */
+/** Users and keys through the real server over HTTP (and graphql-ws), signed in with Bearer credentials. */
 
-interface Reply<T = unknown> {
-  status: number;
-  data?: T | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
-
-async function call<T = unknown>(
-  server: TestServer,
-  credential: string | undefined,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<Reply<T>> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
-      ...(credential ? { authorization: `Bearer ${credential}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, ...((await response.json()) as Omit<Reply<T>, 'status'>) };
-}
-
-/** The data of a reply that must have succeeded. */
-function ok<T>(reply: Reply<T>): T {
-  expect(reply.errors, JSON.stringify(reply.errors)).toBeUndefined();
-  return reply.data as T;
-}
-
-interface KeyShape {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  allowedModels: string[] | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  user: { id: string; name: string };
-}
-interface Created {
-  createApiKey: { secret: string; apiKey: KeyShape };
-}
-interface ViewerShape {
-  viewer: {
-    user: { id: string; name: string };
-    apiKey: Omit<KeyShape, 'user' | 'expiresAt' | 'revokedAt'> | null;
-    scopes: string[];
-  };
-}
-interface Revoked {
-  revokeApiKey: { id: string; revokedAt: string | null };
-}
-interface KeyList {
-  apiKeys: { edges: { node: { id: string; name: string; user: { id: string } } }[] };
-}
-
-const codeOf = (reply: Reply) => reply.errors?.[0]?.extensions?.code;
-
-const VIEWER = `{ viewer { user { id name } apiKey { id name prefix scopes allowedModels } scopes } }`;
-const CREATE_USER = `mutation($name: String!) { createUser(input: { name: $name }) { id name createdAt } }`;
-const CREATE_KEY = `mutation($input: CreateApiKeyInput!) {
-  createApiKey(input: $input) { secret apiKey { id name prefix scopes allowedModels expiresAt revokedAt user { id name } } }
-}`;
-const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
-const API_KEYS = `query($userId: ID) { apiKeys(userId: $userId) { edges { node { id name user { id } } } } }`;
-const SEND = `mutation($input: SendMessageInput!) {
-  sendMessage(input: $input) { conversation { id } assistantMessage { id } }
-}`;
-
-const backends = [
-  { name: 'embedded PGlite', skip: false, shared: false },
-  { name: 'Postgres from DATABASE_URL and Redis from REDIS_URL', skip: !postgresUrl || !redisUrl, shared: true },
-];
-
-for (const backend of backends) {
+for (const backend of BACKENDS) {
   describe.skipIf(backend.skip)(`identity operations on ${backend.name}`, () => {
-    const adminKey = randomBytes(24).toString('hex');
+    let started: Awaited<ReturnType<typeof startIdentityServer>>;
     let server: TestServer;
-    let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
-    let alice: { userId: string; secret: string; keyId: string };
-    let bob: { userId: string; secret: string; keyId: string };
-
-    const admin = <T = unknown>(query: string, variables?: Record<string, unknown>) =>
-      call<T>(server, adminKey, query, variables);
-
-    async function userWithKey(name: string, input: Record<string, unknown> = {}) {
-      const user = ok(await admin<{ createUser: { id: string } }>(CREATE_USER, { name })).createUser;
-      const created = ok(
-        await admin<Created>(CREATE_KEY, { input: { userId: user.id, name: `${name}'s key`, ...input } }),
-      );
-      return {
-        userId: user.id as string,
-        secret: created.createApiKey.secret as string,
-        keyId: created.createApiKey.apiKey.id,
-      };
-    }
+    let admin: (typeof started)['admin'];
+    let userWithKey: (typeof started)['userWithKey'];
+    let alice: Member;
+    let bob: Member;
 
     beforeAll(async () => {
-      scratch = backend.shared && postgresUrl ? await createScratchDatabase(postgresUrl) : undefined;
-      server = await startTestServer({
-        SWITCHYARD_ADMIN_KEY: adminKey,
-        ...(scratch ? { DATABASE_URL: scratch.url, REDIS_URL: redisUrl } : {}),
-      });
+      started = await startIdentityServer(backend);
+      ({ server, admin, userWithKey } = started);
       alice = await userWithKey('alice');
       bob = await userWithKey('bob', { allowedModels: ['mock', 'gpt-4o-mini'] });
     });
 
-    afterAll(async () => {
-      await server?.close();
-      await scratch?.drop();
-    });
+    afterAll(() => started?.close());
 
     it('answers viewer for the admin key: the local user, no stored key, every scope', async () => {
       const { viewer } = ok(await admin<ViewerShape>(VIEWER));
@@ -319,25 +240,6 @@ for (const backend of backends) {
       expect(new Date(child.expiresAt as string).getTime()).toBe(soon.getTime());
     });
 
-    it('re-embeds memories in reembed only for a credential that also has MEMORY', async () => {
-      const documentsOnly = ok(
-        await call<Created>(server, alice.secret, CREATE_KEY, { input: { name: 'docs', scopes: ['DOCUMENTS'] } }),
-      ).createApiKey.secret;
-      ok(await call(server, alice.secret, 'mutation { remember(input: { content: "likes tea" }) { id } }'));
-      const userId = decodeGlobalId(alice.userId).id;
-      const db = server.app.database.prisma;
-      await db.memory.updateMany({ where: { userId }, data: { embeddingModel: 'an-old-model' } });
-      const REEMBED = 'mutation { reembed { memories } }';
-
-      expect(ok(await call<{ reembed: { memories: number } }>(server, documentsOnly, REEMBED)).reembed.memories).toBe(
-        0,
-      );
-      expect(await db.memory.count({ where: { userId, embeddingModel: 'an-old-model' } })).toBeGreaterThan(0);
-      const all = ok(await call<{ reembed: { memories: number } }>(server, alice.secret, REEMBED)).reembed.memories;
-      expect(all).toBeGreaterThan(0);
-      expect(await db.memory.count({ where: { userId, embeddingModel: 'an-old-model' } })).toBe(0);
-    });
-
     it('checks the size and time of what a key is made of', async () => {
       const cases = [
         { name: 'x'.repeat(101) },
@@ -352,99 +254,6 @@ for (const backend of backends) {
           code: 'BAD_USER_INPUT',
         });
       }
-    });
-
-    describe('a key with only CHAT', () => {
-      let chatOnly: string;
-      let documentId: string;
-
-      beforeAll(async () => {
-        chatOnly = ok(
-          await call<Created>(server, alice.secret, CREATE_KEY, { input: { name: 'chat only', scopes: ['CHAT'] } }),
-        ).createApiKey.secret;
-        documentId = ok(
-          await call<{ ingestDocument: { id: string } }>(
-            server,
-            alice.secret,
-            'mutation { ingestDocument(input: { title: "t", content: "hello" }) { id } }',
-          ),
-        ).ingestDocument.id;
-      });
-
-      it('is FORBIDDEN documents, search, memories and node(id) of a document, naming the scope', async () => {
-        const missingDocument = encodeGlobalId('Document', '00000000-0000-4000-8000-0000000000ff');
-        for (const [query, scope] of [
-          ['{ documents { edges { node { id } } } }', 'DOCUMENTS'],
-          ['{ search(query: "hello") { score } }', 'DOCUMENTS'],
-          ['mutation { reembed { documents } }', 'DOCUMENTS'],
-          ['{ memories { edges { node { id } } } }', 'MEMORY'],
-          [`{ node(id: "${documentId}") { id } }`, 'DOCUMENTS'],
-          // the same answer for a document that does not exist: nothing is told about existence
-          [`{ node(id: "${missingDocument}") { id } }`, 'DOCUMENTS'],
-        ] as const) {
-          const reply = await call(server, chatOnly, query);
-          expect({ query, error: reply.errors?.[0] }).toEqual({
-            query,
-            error: expect.objectContaining({
-              message: `this needs the ${scope} scope`,
-              extensions: expect.objectContaining({ code: 'FORBIDDEN', scope }),
-            }),
-          });
-        }
-      });
-
-      it('chats, but not with useDocuments or useMemory, and writes nothing then', async () => {
-        const userId = decodeGlobalId(alice.userId).id;
-        const conversations = () => server.app.database.prisma.conversation.count({ where: { userId } });
-        const before = await conversations();
-        for (const [flag, scope] of [
-          ['useDocuments', 'DOCUMENTS'],
-          ['useMemory', 'MEMORY'],
-        ] as const) {
-          const reply = await call(server, chatOnly, SEND, { input: { content: 'hi', model: 'mock', [flag]: true } });
-          expect(reply.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', scope });
-        }
-        expect(await conversations()).toBe(before);
-
-        const sent = ok(
-          await call<{ sendMessage: { conversation: { id: string } } }>(server, chatOnly, SEND, {
-            input: { content: 'hi', model: 'mock' },
-          }),
-        ).sendMessage;
-        const found = ok(
-          await call<{ node: unknown }>(server, chatOnly, 'query($id: ID!) { node(id: $id) { id } }', {
-            id: sent.conversation.id,
-          }),
-        );
-        expect(found.node).toEqual({ id: sent.conversation.id });
-      });
-
-      it('is refused a chat subscription with useDocuments when it starts, over graphql-ws', async () => {
-        const client = createClient({
-          url: server.wsUrl,
-          webSocketImpl: WebSocket,
-          retryAttempts: 0,
-          lazy: true,
-          connectionParams: { authorization: `Bearer ${chatOnly}` },
-        });
-        try {
-          const errors = await new Promise<unknown>((resolve, reject) => {
-            client.subscribe(
-              { query: 'subscription { chat(input: { content: "hi", useDocuments: true }) { __typename } }' },
-              {
-                next: (value) => resolve(value.errors),
-                error: resolve,
-                complete: () => reject(new Error('completed')),
-              },
-            );
-          });
-          expect(errors).toEqual([
-            expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN', scope: 'DOCUMENTS' }) }),
-          ]);
-        } finally {
-          await client.dispose();
-        }
-      });
     });
   });
 }
