@@ -1,6 +1,7 @@
 /**
  * The layering of src/ (issue #14), checked by `npm run lint`. Top to bottom:
- *   edge      main, server, app (the composition root), context, services, schema/**, http/**
+ *   edge      main, keys (the keys command), server, app (the composition root), context, services,
+ *             schema/**, http/**, cli/**
  *   services  chat/**, rag/**, memory/**, health/**, catalog/**, policy/**
  *   adapters  providers/**, db/**, pubsub/**, stream-store/**, embeddings/**, workers/**
  *   base      config.ts, config-file.ts, config/**, util/**, errors.ts, logger.ts, generated/**
@@ -8,7 +9,7 @@
  * each other, except for src/db types and ADAPTER_EXCEPTIONS. Type-only imports count too.
  * Services take database ids: global ids are decoded in src/schema.
  */
-const EDGE = '^src/(main|server|app|context|services)[.]ts$|^src/(schema|http)/';
+const EDGE = '^src/(main|keys|server|app|context|services)[.]ts$|^src/(schema|http|cli)/';
 const SERVICES = '^src/(chat|rag|memory|health|catalog|policy)/';
 const ADAPTERS = '^src/(providers|db|pubsub|stream-store|embeddings|workers)/';
 const BASE = '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)';

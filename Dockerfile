@@ -1,6 +1,9 @@
 # Switchyard: build with `docker compose build`, or `docker build -t switchyard .`
-# Run: docker run -p 4000:4000 -v switchyard-data:/data switchyard
-# Settings are environment variables: see .env.example (`docker run --env-file .env ...`).
+# Run: docker run --env-file .env -p 127.0.0.1:4000:4000 -v switchyard-data:/data switchyard
+# Settings are environment variables: see .env.example. The server listens on 0.0.0.0 in the
+# container, so it refuses to start without a credential: SWITCHYARD_ADMIN_KEY in .env (never
+# baked into the image), AUTH_JWKS_URL / AUTH_JWT_SECRET, or a key made beforehand with
+# `docker run --rm -v switchyard-data:/data switchyard node dist/keys.js create --name admin --admin`.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1. build: every dependency, the Prisma client generated into src/generated, dist/ compiled from src/.

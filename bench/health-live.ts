@@ -210,7 +210,11 @@ function graphql(url: string) {
       form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
       form.append('map', JSON.stringify({ 0: ['variables.file'] }));
       form.append('0', file, file.name);
-      const response = await fetch(url, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+      const response = await fetch(url, {
+        method: 'POST',
+        body: form,
+        headers: { accept: 'application/json', 'graphql-require-preflight': '1' },
+      });
       return (await response.json()) as Reply;
     },
   };

@@ -1,6 +1,6 @@
 // `npm run build`: bundles src/ into dist/ with esbuild, so that `node dist/main.js` runs without a
 // TypeScript loader and loads a few files instead of about 1,400 modules (seconds of a cold start).
-// Entries: dist/main.js, and each worker thread's entry where the running code looks for it
+// Entries: dist/main.js, dist/keys.js (`npm run keys`), and each worker thread's entry where the running code looks for it
 // (dist/rag/heavy-worker.js, dist/db/pglite-worker.js). Every module's `import.meta.url` is rewritten
 // to where that module would sit in an unbundled dist/ (src/db/database.ts -> dist/db/database.js),
 // so paths computed from it (migrations, worker files) are the same from src/ and from the bundle.
@@ -57,7 +57,7 @@ const files = walk(src)
 const stamp = fingerprint(files);
 if (process.argv.includes('--if-stale')) {
   const previous = existsSync(join(dist, stampName)) ? readFileSync(join(dist, stampName), 'utf8') : '';
-  if (previous === stamp && existsSync(join(dist, 'main.js'))) process.exit(0);
+  if (previous === stamp && ['main.js', 'keys.js'].every((file) => existsSync(join(dist, file)))) process.exit(0);
   console.error('dist/ is missing or older than src/: building it (npm run build)');
 }
 if (!existsSync(join(src, 'generated/prisma/client.ts'))) {
@@ -73,8 +73,8 @@ try {
   process.exit(1);
 }
 
-/** Bundled entry points, relative to src/: the server, and the files worker threads start on. */
-const ENTRIES = ['main.ts', 'rag/heavy-worker.ts', 'db/pglite-worker.ts', 'db/make-pglite-template.ts'];
+/** Bundled entry points, relative to src/: the server, `npm run keys`, and the files worker threads start on. */
+const ENTRIES = ['main.ts', 'keys.ts', 'rag/heavy-worker.ts', 'db/pglite-worker.ts', 'db/make-pglite-template.ts'];
 /**
  * Left to node_modules: they load files relative to their own location (WASM, data, their worker
  * scripts), have optional native parts, or are one large file already.

@@ -188,7 +188,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     async createContext(request, viewer) {
       return {
         db: database.prisma,
-        viewer: viewer ?? (await auth.authenticate(request?.headers.get('authorization'))),
+        viewer:
+          viewer ?? (await auth.authenticate(request?.headers.get('authorization'), request?.headers.get('host'))),
         requestId: requestIdFrom(request?.headers.get('x-request-id')),
         logger,
         services,

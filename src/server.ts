@@ -8,6 +8,8 @@ import type { Context } from './context.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
 import { asHttpAuthError } from './http/authentication.js';
 import { withBodyLimit } from './http/body-limit.js';
+import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
+import { useCsrfPrevention } from './http/csrf-prevention.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { useQueryLimits } from './http/query-limits.js';
@@ -52,10 +54,13 @@ export async function createServer(
     // The GraphiQL page is a 9 MB module: loaded when a browser first asks for it, not at start-up.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
+    cors: corsPolicy(config.auth.corsOrigins),
     maskedErrors: { maskError: maskUnexpected },
     // Uploads stop buffering one byte past the document limit (the resolver then says why).
     fetchAPI: createFetch({ formDataLimits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fieldSize: 1024 * 1024 } }),
     plugins: [
+      useVaryOnOrigin(),
+      useCsrfPrevention(),
       ...useHealthRoutes(app.services.health),
       ...useQueryLimits(config.file.graphql),
       useArgumentLimits(argumentLimitsFor(config)),
@@ -133,7 +138,8 @@ async function shutdown(http: HttpServer, timeoutMs: number, closeRest: () => Pr
   clearTimeout(timer);
 }
 
-const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Switchyard. Try:
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Switchyard. Signing in: put your key in the Headers tab below,
+# {"Authorization": "Bearer sk-sy-..."} (README: Keys and sign-in). Try:
 query Health {
   health { status database { status latencyMs } redis { status } }
   conversations(first: 5) { edges { node { id title updatedAt } } }

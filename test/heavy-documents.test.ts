@@ -19,7 +19,11 @@ async function upload(server: TestServer, file: File): Promise<Reply> {
   form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null, title: file.name } }));
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, file.name);
-  const response = await fetch(server.url, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+  const response = await fetch(server.url, {
+    method: 'POST',
+    body: form,
+    headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+  });
   return (await response.json()) as Reply;
 }
 

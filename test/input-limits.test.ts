@@ -147,7 +147,11 @@ describe('input limits: every argument has a size, every page a maximum', () => 
       form.append('operations', operations);
       if (map !== undefined) form.append('map', map);
       form.append('0', new File(['hello'], 'hello.txt'));
-      const response = await fetch(server.url, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+      const response = await fetch(server.url, {
+        method: 'POST',
+        body: form,
+        headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+      });
       const body = (await response.json()) as { errors?: { extensions?: Extensions }[] };
       return { status: response.status, code: body.errors?.[0]?.extensions?.code };
     };

@@ -36,7 +36,11 @@ async function upload(
   form.append('operations', JSON.stringify({ query: UPLOAD, variables: { ...variables, file: null } }));
   if (withMap) form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, file.name);
-  const response = await fetch(server.url, { method: 'POST', body: form, headers: { accept: 'application/json' } });
+  const response = await fetch(server.url, {
+    method: 'POST',
+    body: form,
+    headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+  });
   return { status: response.status, body: (await response.json()) as Reply['body'] };
 }
 

@@ -125,7 +125,11 @@ export function attachGraphqlWebSocket(
       // Once per socket: every operation on it runs as this viewer. `false` closes with 4403.
       onConnect: async (ctx) => {
         try {
-          const viewer = await access.auth.authenticate(socketAuthorization(ctx.connectionParams, ctx.extra.request));
+          const { request } = ctx.extra;
+          const viewer = await access.auth.authenticate(
+            socketAuthorization(ctx.connectionParams, request),
+            request.headers.host,
+          );
           ctx.extra.viewer = viewer;
           watchCredential(ctx.extra.socket, viewer);
           return true;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { AuthSettings } from '../config/auth-settings.js';
+import { type AuthSettings, isLoopbackHost } from '../config/auth-settings.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { PubSub } from '../pubsub/pubsub.js';
@@ -28,8 +28,11 @@ export interface AuthenticatorDeps {
 }
 
 export interface Authenticator {
-  /** The viewer for an `Authorization` header value (absent: the local default, when it is on). */
-  authenticate(authorization: string | null | undefined): Promise<Viewer>;
+  /**
+   * The viewer for an `Authorization` header value (absent: the local default, when it is on and
+   * the request's `Host` names this machine: a rebound DNS name must not reach it).
+   */
+  authenticate(authorization: string | null | undefined, host?: string | null): Promise<Viewer>;
   /** Whether anonymous requests act as the local default user now (refreshed as keys appear). */
   localDefault(): Promise<boolean>;
   /** Why this server must not start (exposed with no way to sign in), or undefined. */
@@ -163,10 +166,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   });
 
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, host) {
       const credential = bearer(authorization);
       if (credential === undefined) {
-        if (await localDefault()) return localViewer;
+        if (await localDefault()) {
+          if (isLoopbackHostHeader(host)) return localViewer;
+          throw unauthenticated(
+            'without a credential only http://localhost, 127.0.0.1 or [::1] is served; send "Authorization: Bearer <API key or JWT>"',
+          );
+        }
         throw unauthenticated('sign in: send "Authorization: Bearer <API key or JWT>"');
       }
       if (adminHash && timingSafeEqual(sha256(credential), adminHash)) return adminViewer;
@@ -202,6 +210,13 @@ function bearer(authorization: string | null | undefined): string | undefined {
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <API key or JWT>"');
   return match[1];
+}
+
+/** A Host header naming this machine (port aside); absent counts as local (HTTP/1.0, in-process). */
+export function isLoopbackHostHeader(host: string | null | undefined): boolean {
+  if (host == null || host === '') return true;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  return isLoopbackHost(name);
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();

@@ -1,7 +1,8 @@
 import { createPubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { RedisClients } from './redis-clients.js';
-import { createRedisEventTarget } from './redis-event-target.js';
+import { createRedisEventTarget, encodeDetail } from './redis-event-target.js';
 
 /**
  * Topic name -> payload. Add a topic here and every publisher and subscriber is typed. Handlers
@@ -33,4 +34,23 @@ export function createAppPubSub(redis: RedisClients | undefined, logger: Logger)
   return createPubSub<Topics>({
     eventTarget: createRedisEventTarget({ publisher: redis.publisher, subscriber: redis.subscriber, logger }),
   });
+}
+
+/**
+ * Publishes one event to every instance through Redis and waits until Redis has taken it, for a
+ * process that exits right after (the keys command). Resolves to how many instances listened.
+ */
+export async function publishOnce<T extends keyof Topics>(
+  redisUrl: string,
+  topic: T,
+  payload: Topics[T][0],
+): Promise<number> {
+  const publisher = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  publisher.on('error', () => {}); // the failed command below says it
+  try {
+    await publisher.connect();
+    return await publisher.publish(topic, encodeDetail(payload));
+  } finally {
+    publisher.disconnect();
+  }
 }

@@ -91,9 +91,11 @@ export function createRedisEventTarget({ publisher, subscriber, logger }: RedisE
       subscriber.unsubscribe(topic).catch(() => {}); // a closed connection unsubscribes anyway
     },
     dispatchEvent(event: Event) {
-      const detail = (event as CustomEvent).detail;
-      publish(event.type, detail === undefined ? '' : JSON.stringify(detail), Date.now() + RETRY_PUBLISH_MS);
+      publish(event.type, encodeDetail((event as CustomEvent).detail), Date.now() + RETRY_PUBLISH_MS);
       return true;
     },
   };
 }
+
+/** A published event's payload as it travels on its channel. */
+export const encodeDetail = (detail: unknown) => (detail === undefined ? '' : JSON.stringify(detail));
