@@ -14,6 +14,7 @@ import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
 import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
+import { createIdentityService } from './policy/identity-service.js';
 import type { Viewer } from './policy/viewer.js';
 import { createProviderGateway, type ProviderGateway } from './providers/gateway.js';
 import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
@@ -173,6 +174,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     documents,
     memory,
     auth,
+    identity: createIdentityService({ db: database.prisma, auth }),
   };
 
   return {

@@ -3,6 +3,7 @@ import type { ChatService } from './chat/chat-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
 import type { Authenticator } from './policy/authenticator.js';
+import type { IdentityService } from './policy/identity-service.js';
 import type { ProviderHealthSnapshot } from './providers/health/index.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 import type { DocumentService } from './rag/document-service.js';
@@ -26,4 +27,6 @@ export interface Services {
   memory: MemoryService;
   /** Credentials: resolvers announce revocations through it. */
   auth: Authenticator;
+  /** Users and API keys. */
+  identity: IdentityService;
 }

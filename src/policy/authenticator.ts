@@ -151,13 +151,17 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     };
   }
 
+  function forgetKey(apiKeyId: string) {
+    revokedIds.set(apiKeyId, true);
+    for (const [hash, entry] of keys.entries()) {
+      if (entry.viewer.apiKeyId === apiKeyId) keys.set(hash, { ...entry, revoked: true });
+    }
+  }
+
   const revocations = deps.pubsub.subscribe('apiKeyRevoked');
   (async () => {
     for await (const apiKeyId of revocations) {
-      revokedIds.set(apiKeyId, true);
-      for (const [hash, entry] of keys.entries()) {
-        if (entry.viewer.apiKeyId === apiKeyId) keys.set(hash, { ...entry, revoked: true });
-      }
+      forgetKey(apiKeyId);
       for (const listener of listeners) listener(apiKeyId);
     }
   })().catch((error) => {
@@ -187,6 +191,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       return 'Refusing to listen beyond loopback with no way to sign in: set SWITCHYARD_ADMIN_KEY (or AUTH_JWKS_URL / AUTH_JWT_SECRET), or create a key with: npm run keys -- create --name admin --admin';
     },
     async announceRevoked(apiKeyId) {
+      // This instance refuses the key from now on, before the announcement comes back through pub/sub.
+      forgetKey(apiKeyId);
       deps.pubsub.publish('apiKeyRevoked', apiKeyId);
     },
     onRevoked(listener) {

@@ -31,6 +31,16 @@ const SendMessageInputRef = builder.inputType('SendMessageInput', {
   }),
 });
 
+/** Chat, and the areas a message reaches into: refused before anything is written. */
+const chatScopes = (
+  _root: unknown,
+  { input }: { input: { useDocuments?: boolean | null; useMemory?: boolean | null } },
+) => ({
+  chat: true,
+  ...(input.useDocuments ? { documents: true } : {}),
+  ...(input.useMemory ? { memory: true } : {}),
+});
+
 type Payload = Awaited<ReturnType<ChatService['send']>>;
 
 const SendMessagePayload = builder.objectRef<Payload>('SendMessagePayload').implement({
@@ -85,6 +95,7 @@ const conversationOf = (input: { conversationId?: string | number | null }) =>
 builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: SendMessagePayload,
+    authScopes: chatScopes,
     description:
       "Persists the user's message, creates the assistant message (status STREAMING) and starts generation. Returns at once; tokens arrive on messageStream.",
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
@@ -102,6 +113,7 @@ builder.mutationFields((t) => ({
   }),
   cancelMessage: t.prismaField({
     type: 'Message',
+    authScopes: { chat: true },
     description: 'Aborts generation upstream; the partial content is kept with status CANCELLED.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_query, _root, args, ctx) => {
@@ -110,6 +122,7 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteConversation: t.id({
+    authScopes: { chat: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const conversation = clientId(args.id, 'Conversation');
@@ -122,6 +135,7 @@ builder.mutationFields((t) => ({
 builder.subscriptionFields((t) => ({
   chat: t.field({
     type: MessageStreamEventRef,
+    authScopes: chatScopes,
     description: 'Starts a generation like sendMessage and streams it in the same operation.',
     args: { input: t.arg({ type: SendMessageInputRef, required: true }) },
     subscribe: async (_root, { input }, ctx) => {
@@ -140,6 +154,7 @@ builder.subscriptionFields((t) => ({
   }),
   messageStream: t.field({
     type: MessageStreamEventRef,
+    authScopes: { chat: true },
     description:
       'Attaches to a generation: replays every delta with seq > afterSeq, then the live tail, then one terminal event. After the end it yields the terminal event at once.',
     args: { messageId: t.arg.id({ required: true }), afterSeq: t.arg.int() },

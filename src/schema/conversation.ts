@@ -28,6 +28,7 @@ builder.queryFields((t) => ({
   conversation: t.prismaField({
     type: 'Conversation',
     nullable: true,
+    authScopes: { chat: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
       ctx.db.conversation.findFirst({
@@ -39,6 +40,7 @@ builder.queryFields((t) => ({
     {
       type: 'Conversation',
       cursor: 'id',
+      authScopes: { chat: true },
       resolve: (query, _root, _args, ctx) =>
         ctx.db.conversation.findMany({
           ...query,

@@ -45,6 +45,7 @@ builder.queryFields((t) => ({
   document: t.prismaField({
     type: 'Document',
     nullable: true,
+    authScopes: { documents: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
       ctx.db.document.findFirst({
@@ -56,6 +57,7 @@ builder.queryFields((t) => ({
     {
       type: 'Document',
       cursor: 'id',
+      authScopes: { documents: true },
       args: { collection: t.arg.string() },
       resolve: (query, _root, args, ctx) =>
         ctx.db.document.findMany({

@@ -10,6 +10,7 @@ import './health.js';
 import './chat.js';
 import './search.js';
 import './upload.js';
+import './identity.js';
 
 builder.queryType({});
 builder.subscriptionType({});

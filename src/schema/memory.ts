@@ -21,6 +21,7 @@ builder.queryField('memories', (t) =>
     {
       type: 'Memory',
       cursor: 'id',
+      authScopes: { memory: true },
       resolve: (query, _root, _args, ctx) =>
         ctx.db.memory.findMany({
           ...query,
@@ -51,6 +52,7 @@ const MemoryHit = builder.objectRef<{ memory: Memory; score: number }>('MemoryHi
 builder.queryField('recall', (t) =>
   t.field({
     type: [MemoryHit],
+    authScopes: { memory: true },
     args: { query: t.arg.string({ required: true }), k: t.arg.int({ defaultValue: 5 }) },
     resolve: (_root, args, ctx) => ctx.services.memory.recall(ctx.viewer.userId, args.query, args.k ?? 5),
   }),
@@ -59,11 +61,13 @@ builder.queryField('recall', (t) =>
 builder.mutationFields((t) => ({
   remember: t.field({
     type: MemoryRef,
+    authScopes: { memory: true },
     description: 'Stores a fact about the viewer; a near-duplicate updates the existing memory instead.',
     args: { input: t.arg({ type: RememberInput, required: true }) },
     resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.userId, input),
   }),
   forget: t.id({
+    authScopes: { memory: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const memory = clientId(args.id, 'Memory');

@@ -54,6 +54,7 @@ builder.queryField('message', (t) =>
   t.prismaField({
     type: 'Message',
     nullable: true,
+    authScopes: { chat: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
       ctx.db.message.findFirst({

@@ -1,4 +1,5 @@
 import type { Document } from '../generated/prisma/client.js';
+import { hasScope } from '../policy/viewer.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { builder } from './builder.js';
 import { ChunkRef, DocumentRef } from './document.js';
@@ -51,6 +52,7 @@ const IngestDocumentInput = builder.inputType('IngestDocumentInput', {
 builder.queryField('search', (t) =>
   t.field({
     type: [SearchHit],
+    authScopes: { documents: true },
     args: {
       query: t.arg.string({ required: true }),
       k: t.arg.int({ defaultValue: 8 }),
@@ -65,22 +67,26 @@ builder.queryField('search', (t) =>
 builder.mutationFields((t) => ({
   ingestDocument: t.field({
     type: DocumentRef,
+    authScopes: { documents: true },
     description: 'Stores the document and indexes it in the background (status PENDING -> INDEXING -> READY).',
     args: { input: t.arg({ type: IngestDocumentInput, required: true }) },
     resolve: (_root, { input }, ctx) => ctx.services.documents.ingest(ctx.viewer.userId, input),
   }),
   reembed: t.field({
     type: ReembedResult,
+    authScopes: { documents: true },
     description:
       "Moves the viewer's documents (optionally one collection) and memories to the active EMBEDDING_MODEL: documents are indexed again in the background from their stored text.",
     args: { collection: t.arg.string() },
     resolve: async (_root, args, ctx) => ({
       documents: await ctx.services.documents.reembed(ctx.viewer.userId, args.collection),
-      memories: await ctx.services.memory.reembed(ctx.viewer.userId),
+      // Memories are another area: a credential without MEMORY leaves them as they are.
+      memories: hasScope(ctx.viewer, 'MEMORY') ? await ctx.services.memory.reembed(ctx.viewer.userId) : 0,
       model: ctx.services.documents.embeddingModel,
     }),
   }),
   deleteDocument: t.id({
+    authScopes: { documents: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const document = clientId(args.id, 'Document');

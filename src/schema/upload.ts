@@ -41,6 +41,7 @@ function metadataObject(metadata: unknown): Record<string, unknown> {
 builder.mutationField('uploadDocument', (t) =>
   t.field({
     type: DocumentRef,
+    authScopes: { documents: true },
     description:
       'Stores an uploaded Markdown, plain text, HTML or PDF file (at most 5 MiB) and indexes its text in the background, like ingestDocument. Send it as a GraphQL multipart request.',
     args: {
