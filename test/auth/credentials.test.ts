@@ -2,6 +2,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { encodeGlobalId } from '../../src/schema/global-id.js';
 import {
   type Caller,
   JWT_AUDIENCE,
@@ -137,13 +138,15 @@ async function expectAccepted(server: TestServer, authorization: string) {
   expect(codes(await overWebSocket(server.url, authorization, QUERY))).toBeUndefined();
 }
 
-/**
- * Revokes a key the way an administrator does. Until the `revokeApiKey` mutation exists: the
- * row's revoked_at, then the announcement every instance hears.
- */
+const ADMIN_KEY = 'an-admin-key-for-the-credentials-tests-0123';
+
+/** Revokes a key the way an administrator does: `revokeApiKey`, with the admin key. */
 async function revoke(server: TestServer, apiKeyId: string) {
-  await server.app.database.prisma.apiKey.update({ where: { id: apiKeyId }, data: { revokedAt: new Date() } });
-  await server.app.services.auth.announceRevoked(apiKeyId);
+  const outcome = await overHttp(server.url, `Bearer ${ADMIN_KEY}`, {
+    query: 'mutation ($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }',
+    variables: { id: encodeGlobalId('ApiKey', apiKeyId) },
+  });
+  expect(outcome.errors).toBeUndefined();
 }
 
 describe('credentials (issue #15)', () => {
@@ -152,7 +155,7 @@ describe('credentials (issue #15)', () => {
 
   beforeAll(async () => {
     jwks = await startJwks();
-    server = await startTestServer(jwksEnv(jwks));
+    server = await startTestServer({ ...jwksEnv(jwks), SWITCHYARD_ADMIN_KEY: ADMIN_KEY });
   });
   afterAll(async () => {
     await server?.close();
@@ -291,7 +294,7 @@ describe.skipIf(!postgresUrl || !redisUrl)('revocation across two instances shar
 
   beforeAll(async () => {
     scratch = await createScratchDatabase(postgresUrl as string);
-    const env = { DATABASE_URL: scratch.url, REDIS_URL: redisUrl as string };
+    const env = { DATABASE_URL: scratch.url, REDIS_URL: redisUrl as string, SWITCHYARD_ADMIN_KEY: ADMIN_KEY };
     // One at a time: both would migrate the empty database at once otherwise (they take a lock; still slower).
     a = await startTestServer(env);
     b = await startTestServer(env);
