@@ -23,7 +23,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
  * an id that does not exist, and changes nothing of theirs.
  */
 
-type Kind = 'Conversation' | 'Message' | 'Document' | 'Chunk' | 'Memory';
+type Kind = 'Conversation' | 'Message' | 'Document' | 'Chunk' | 'Memory' | 'ApiKey';
 
 /** What one user owns, by global id. */
 interface Owned {
@@ -44,6 +44,8 @@ interface Owned {
     upload: string;
     chunk: string;
     memory: string;
+    /** The key a user signed in with (none for the JWT user). */
+    apiKey: string | undefined;
   };
 }
 
@@ -71,7 +73,8 @@ const blind = (outcome: Outcome, id: string) => JSON.parse(JSON.stringify(outcom
 interface ByIdProbe {
   name: string;
   kind: Kind;
-  target: (owner: Owned) => string;
+  /** Undefined: the owner has no such row (the JWT user has no key). */
+  target: (owner: Owned) => string | undefined;
   operation: (id: string) => Operation;
   subscription?: boolean;
   answer: 'NOT_FOUND' | 'null';
@@ -199,6 +202,14 @@ const BY_ID: ByIdProbe[] = [
     operation: (id) => ({ query: 'mutation ($id: ID!) { deleteDocument(id: $id) }', variables: { id } }),
     answer: 'NOT_FOUND',
   },
+  nodeProbe('ApiKey', (o) => o.ids.apiKey, 'API key'),
+  {
+    name: 'revokeApiKey',
+    kind: 'ApiKey',
+    target: (o) => o.ids.apiKey,
+    operation: (id) => ({ query: 'mutation ($id: ID!) { revokeApiKey(id: $id) { id } }', variables: { id } }),
+    answer: 'NOT_FOUND',
+  },
   {
     name: 'forget',
     kind: 'Memory',
@@ -288,6 +299,9 @@ for (const backend of BACKENDS)
         memories: (await db.memory.findMany({ where: { id: raw(owner.ids.memory) } })).map(
           ({ lastRecalledAt: _r, updatedAt: _u, ...memory }) => memory,
         ),
+        apiKeys: (await db.apiKey.findMany({ where: { userId: owner.caller.userId }, orderBy: order })).map(
+          ({ lastUsedAt: _l, ...key }) => key,
+        ),
       };
     }
 
@@ -297,7 +311,7 @@ for (const backend of BACKENDS)
       const services = scratch ? { DATABASE_URL: scratch.url, REDIS_URL: redisUrl as string } : {};
       server = await startTestServer({ ...jwksEnv(jwks), MOCK_TOKEN_DELAY_MS, ...services });
       const db = server.app.database.prisma;
-      const carol: Caller = {
+      const carol: Caller & { apiKeyId?: string } = {
         name: 'carol',
         userId: '',
         authorization: `Bearer ${await jwks.sign('carol-subject', { name: 'Carol' })}`,
@@ -361,6 +375,7 @@ for (const backend of BACKENDS)
             upload: uploaded,
             chunk: encodeGlobalId('Chunk', chunk.id),
             memory: memory.remember.id,
+            apiKey: caller.apiKeyId === undefined ? undefined : encodeGlobalId('ApiKey', caller.apiKeyId),
           },
         });
       }
@@ -399,6 +414,7 @@ for (const backend of BACKENDS)
       async (_name, transport, { probe }) => {
         for (const { intruder, victim } of pairs()) {
           const theirs = probe.target(victim);
+          if (theirs === undefined) continue;
           const nowhere = missing(probe.kind);
           const [foreign, absent] = await Promise.all([
             as(intruder.caller, probe.operation(theirs), transport),
@@ -441,6 +457,11 @@ for (const backend of BACKENDS)
         name: 'documents',
         operation: () => ({ query: '{ documents(first: 50) { edges { node { id } } } }' }),
         own: documentIdsOf,
+      },
+      {
+        name: 'apiKeys',
+        operation: () => ({ query: '{ apiKeys(first: 50) { edges { node { id } } } }' }),
+        own: (o) => (o.ids.apiKey ? [o.ids.apiKey] : []),
       },
       {
         name: 'memories',
