@@ -7,6 +7,7 @@ import type { PubSub } from '../pubsub/pubsub.js';
 import { hashSecret, isApiKeyShaped } from './api-key-secret.js';
 import { createJwtVerifier, type JwtVerifier, unauthenticated } from './jwt.js';
 import { API_SCOPES, toScopes } from './scopes.js';
+import { rememberVerified } from './verified-jwts.js';
 import type { Viewer } from './viewer.js';
 
 /** How long a key's row is trusted in memory; revocations arrive at once through pub/sub anyway. */
@@ -49,7 +50,9 @@ interface CachedKey {
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { db, settings, logger } = deps;
   const adminHash = settings.adminKey ? sha256(settings.adminKey) : undefined;
-  const verifyJwt: JwtVerifier | undefined = settings.jwt ? createJwtVerifier(settings.jwt) : undefined;
+  const verifyJwt: JwtVerifier | undefined = settings.jwt
+    ? rememberVerified(createJwtVerifier(settings.jwt))
+    : undefined;
   const keys = new LRUCache<string, CachedKey>({ max: 10_000, ttl: KEY_CACHE_MS });
   const jwtUsers = new LRUCache<string, string>({ max: 10_000, ttl: 10 * 60_000 });
   const touchedAt = new LRUCache<string, number>({ max: 10_000 });
