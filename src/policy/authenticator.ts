@@ -58,6 +58,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const touchedAt = new LRUCache<string, number>({ max: 10_000 });
   const listeners = new Set<(apiKeyId: string) => void>();
   let storedKeys: { exist: boolean; checkedAt: number } | undefined;
+  let recheck: Promise<boolean> | undefined;
   const closed = new AbortController();
 
   const adminViewer: Viewer = {
@@ -74,9 +75,16 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const now = Date.now();
     // Once a key exists the answer never goes back (revoked keys stay as rows).
     if (storedKeys && (storedKeys.exist || now - storedKeys.checkedAt < OPEN_MODE_RECHECK_MS)) return storedKeys.exist;
-    const rows = await db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`;
-    storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: now };
-    return storedKeys.exist;
+    // One query however many requests arrive meanwhile: at 100 at once they queued for the pool.
+    recheck ??= db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`
+      .then((rows) => {
+        storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: now };
+        return storedKeys.exist;
+      })
+      .finally(() => {
+        recheck = undefined;
+      });
+    return recheck;
   }
 
   const configuredCredential = () => Boolean(adminHash || verifyJwt);
