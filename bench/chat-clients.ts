@@ -116,8 +116,16 @@ export interface GatewaySockets {
   close(): Promise<void>;
 }
 
-/** Opens `count` graphql-ws connections and waits until every one is acknowledged. */
-export async function connectGateway(url: string, count: number, timeoutMs = 15_000): Promise<GatewaySockets> {
+/**
+ * Opens `count` graphql-ws connections and waits until every one is acknowledged; `connectionParams`
+ * is the `connection_init` payload (e.g. `{ authorization: 'Bearer ...' }`).
+ */
+export async function connectGateway(
+  url: string,
+  count: number,
+  timeoutMs = 15_000,
+  connectionParams?: Record<string, unknown>,
+): Promise<GatewaySockets> {
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
   const connected: Promise<void>[] = [];
@@ -136,6 +144,7 @@ export async function connectGateway(url: string, count: number, timeoutMs = 15_
         webSocketImpl: WebSocket,
         lazy: false,
         retryAttempts: 0,
+        connectionParams,
         // Failures reach each operation's sink; a lost socket is not a crash of the benchmark.
         onNonLazyError: () => {},
         on: { connected: () => ack(), error: (error) => fail(error) },
@@ -221,4 +230,70 @@ function errorText(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
   if (typeof error === 'object' && error !== null && 'reason' in error) return `socket closed: ${String(error.reason)}`;
   return String(error);
+}
+
+/**
+ * The `chat` subscription over GraphQL over SSE (POST, `Accept: text/event-stream`): one HTTP
+ * request per chat, so headers such as `authorization` are checked on every one.
+ */
+export function sseGateway(url: string, prompt: string, headers: Record<string, string> = {}): OpenStream {
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+  };
+  return async (signal, onFirstToken) => {
+    const { tag, content } = tagged(prompt);
+    const body = JSON.stringify({ query: CHAT, variables: { input: { content, provider: 'openai', model: MODEL } } });
+    let firstAt: number | undefined;
+    let tokens = 0;
+    const sentAt = monoMs();
+    const result = (error: string | undefined): StreamResult => ({
+      tag,
+      sentAt,
+      firstAt,
+      ttftMs: firstAt === undefined ? undefined : firstAt - sentAt,
+      tokens,
+      error,
+    });
+    let outcome: { error: string | undefined } | undefined;
+    try {
+      const response = await fetch(url, { ...init, body, signal });
+      if (!response.ok || !response.body) {
+        return result(`HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
+      }
+      const decoder = new TextDecoder();
+      let buffer = '';
+      const reader = response.body.getReader();
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        buffer += decoder.decode(read.value, { stream: true }).replaceAll('\r\n', '\n');
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('\n');
+          if (!data) continue;
+          const payload = JSON.parse(data) as { data?: { chat?: ChatEvent }; errors?: { message: string }[] };
+          if (payload.errors?.length) return result(payload.errors.map((e) => e.message).join('; '));
+          const event = payload.data?.chat;
+          if (event?.__typename === 'MessageDelta') {
+            if (firstAt === undefined) {
+              firstAt = monoMs();
+              onFirstToken?.();
+            }
+            tokens += wordsIn(event.text);
+          } else if (event?.__typename === 'MessageFailed') {
+            outcome = { error: `${event.code}: ${event.error}` };
+          } else if (event?.__typename === 'MessageCompleted') {
+            outcome = { error: event.message.status === 'COMPLETE' ? undefined : `status ${event.message.status}` };
+          }
+        }
+      }
+      return result(outcome ? outcome.error : `ended after ${tokens} tokens, no terminal event`);
+    } catch (error) {
+      return result(errorText(error));
+    }
+  };
 }

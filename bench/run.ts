@@ -1,10 +1,14 @@
 // `npm run bench`: runs every benchmark side by side, prints a table, writes JSON to bench/results/.
 // `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them;
 // `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready;
-// `BENCH_ONLY=bad-input` times refusals of hostile operations (it writes bad-input.json itself).
+// `BENCH_ONLY=bad-input` times refusals of hostile operations (it writes bad-input.json itself);
+// `BENCH_ONLY=auth-overhead` (or `npm run bench -- auth`) compares chat TTFT with no credential, a key and a JWT.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchAuthMicro } from './auth-micro.js';
+import { authSettingsFromEnv, benchAuthOverhead } from './auth-overhead.js';
+import { authTable, authTargets } from './auth-report.js';
 import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
@@ -12,8 +16,9 @@ import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './h
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
 
-const requests = Number(process.argv[2] ?? 2000);
-const only = process.env.BENCH_ONLY;
+const named = process.argv[2] === 'auth' ? 'auth-overhead' : undefined;
+const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
+const only = named ?? process.env.BENCH_ONLY;
 const machine = {
   node: process.version,
   arch: arch(),
@@ -85,4 +90,16 @@ if (!only || only === 'health-live') {
 
 if (!only || only === 'bad-input') {
   await import('./bad-input.js');
+}
+
+if (!only || only === 'auth-overhead') {
+  const micro = await benchAuthMicro();
+  const auth = await benchAuthOverhead(authSettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  for (const line of authTable(auth, micro)) console.log(line);
+  const targets = authTargets(auth);
+  console.log('');
+  for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('auth-overhead.json', { targets, micro, ...auth });
+  console.log(`\nwrote ${join(dir, 'auth-overhead.json')}`);
 }

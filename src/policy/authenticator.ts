@@ -7,13 +7,14 @@ import type { PubSub } from '../pubsub/pubsub.js';
 import { hashSecret, isApiKeyShaped } from './api-key-secret.js';
 import { createJwtVerifier, type JwtVerifier, unauthenticated } from './jwt.js';
 import { API_SCOPES, toScopes } from './scopes.js';
+import { rememberVerified } from './verified-jwts.js';
 import type { Viewer } from './viewer.js';
 
 /** How long a key's row is trusted in memory; revocations arrive at once through pub/sub anyway. */
 const KEY_CACHE_MS = 30_000;
 /** A key's last use is written at most this often. */
 const TOUCH_EVERY_MS = 60_000;
-/** How stale "are there stored keys?" may be while the local default is on (a CLI-made key counts). */
+/** How stale "are there stored keys?" may be while the local default is on (a CLI-made key counts), plus one query. */
 const OPEN_MODE_RECHECK_MS = 1_000;
 
 export interface AuthenticatorDeps {
@@ -52,7 +53,9 @@ interface CachedKey {
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { db, settings, logger } = deps;
   const adminHash = settings.adminKey ? sha256(settings.adminKey) : undefined;
-  const verifyJwt: JwtVerifier | undefined = settings.jwt ? createJwtVerifier(settings.jwt) : undefined;
+  const verifyJwt: JwtVerifier | undefined = settings.jwt
+    ? rememberVerified(createJwtVerifier(settings.jwt))
+    : undefined;
   const keys = new LRUCache<string, CachedKey>({ max: 10_000, ttl: KEY_CACHE_MS });
   // Revocations heard lately: a lookup that read the row before it was revoked must not cache it as valid.
   const revokedIds = new LRUCache<string, true>({ max: 10_000, ttl: KEY_CACHE_MS });
@@ -60,6 +63,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const touchedAt = new LRUCache<string, number>({ max: 10_000 });
   const listeners = new Set<(apiKeyId: string) => void>();
   let storedKeys: { exist: boolean; checkedAt: number } | undefined;
+  let recheck: Promise<boolean> | undefined;
   const closed = new AbortController();
 
   const adminViewer: Viewer = {
@@ -76,9 +80,20 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const now = Date.now();
     // Once a key exists the answer never goes back (revoked keys stay as rows).
     if (storedKeys && (storedKeys.exist || now - storedKeys.checkedAt < OPEN_MODE_RECHECK_MS)) return storedKeys.exist;
-    const rows = await db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`;
-    storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: now };
-    return storedKeys.exist;
+    // One query at a time, and requests meanwhile get the last answer: under load the query
+    // waits for a pool connection, and at concurrency 100 every request waited with it.
+    if (!recheck) {
+      recheck = db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`
+        .then((rows) => {
+          storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: now };
+          return storedKeys.exist;
+        })
+        .finally(() => {
+          recheck = undefined;
+        });
+      if (storedKeys) recheck.catch((error: unknown) => logger.warn('could not check for stored API keys', { error }));
+    }
+    return storedKeys ? storedKeys.exist : recheck;
   }
 
   const configuredCredential = () => Boolean(adminHash || verifyJwt);
