@@ -75,6 +75,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     expiresAt: null,
   };
   const localViewer: Viewer = { ...adminViewer, via: 'local-default' };
+  const unscopedLocalViewer: Viewer = { ...localViewer, scopes: [] };
 
   async function storedKeysExist(): Promise<boolean> {
     const now = Date.now();
@@ -187,7 +188,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     async authenticate(authorization, host) {
       const credential = bearer(authorization);
       if (credential === undefined) {
-        if (await localDefault()) {
+        // Unknown while the database has never answered: only what needs no scope (health, providers).
+        const local = await localDefault().catch(() => 'unknown' as const);
+        if (local === 'unknown' && isLoopbackHostHeader(host)) return unscopedLocalViewer;
+        if (local === true) {
           if (isLoopbackHostHeader(host)) return localViewer;
           throw unauthenticated(
             'without a credential only http://localhost, 127.0.0.1 or [::1] is served; send "Authorization: Bearer <API key or JWT>"',

@@ -83,4 +83,19 @@ describe('the loopback default', () => {
     expect(state.queries).toBe(3);
     auth.close();
   });
+
+  it('while the database has never answered, serves only what needs no scope, then decides', async () => {
+    const { state, db } = keysTable();
+    const query = db.$queryRaw;
+    db.$queryRaw = (async () => {
+      state.queries++;
+      throw new Error('connection refused');
+    }) as unknown as Db['$queryRaw'];
+    const auth = open(db);
+    expect(await auth.authenticate(undefined)).toMatchObject({ via: 'local-default', scopes: [] });
+    db.$queryRaw = query;
+    state.exist = true;
+    await expect(auth.authenticate(undefined)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    auth.close();
+  });
 });
