@@ -6,16 +6,15 @@
  * Both names resolve to loopback inside Chromium (--host-resolver-rules). Needs Debian's
  * Chromium at /usr/bin/chromium (.ci/setup-browser.sh); skipped without it.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from '../helpers/chromium.js';
 import { stopWhenDone } from '../helpers/cleanup.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_KEY = 'cross-origin-test-admin-key-0123456789abcdef';
 /** Generous, below the test's timeout: Chromium on a loaded machine is slow. */
 const BROWSER_WAIT_MS = 60_000;
@@ -65,7 +64,7 @@ function run<K extends keyof PageApi>(page: Page, check: K, ...args: Parameters<
   ) as ReturnType<PageApi[K]>;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('a web app on another origin, in a real browser', () => {
+describe.skipIf(!hasChromium)('a web app on another origin, in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
   let app: Page;
@@ -95,19 +94,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a web app on another origin, in a real b
     });
     target = { url: server.url, key: ADMIN_KEY };
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-gpu',
-        '--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP app.test 127.0.0.1, MAP evil.test 127.0.0.1']);
     const context = await browser.newContext();
     app = await context.newPage();
     evil = await context.newPage();

@@ -5,14 +5,14 @@
  * A screenshot of the finished run is written to $BROWSER_SCREENSHOT_DIR (default: a
  * `switchyard-browser` folder in the OS temp dir).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { hasChromium, launchChromium } from '../helpers/chromium.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const screenshotDir = process.env.BROWSER_SCREENSHOT_DIR ?? join(tmpdir(), 'switchyard-browser');
 
 const SUBSCRIPTION =
@@ -29,7 +29,7 @@ function isLocal(url: string): boolean {
 /** Generous, below the test's timeout: Chromium on a loaded machine is slow to start and paint. */
 const BROWSER_WAIT_MS = 60_000;
 
-describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
+describe.skipIf(!hasChromium)('GraphiQL in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -39,18 +39,7 @@ describe.skipIf(!existsSync(CHROMIUM))('GraphiQL in a real browser', () => {
   beforeAll(async () => {
     // Tokens far enough apart that a busy browser still paints some before the last one.
     server = await startTestServer({ MOCK_TOKEN_DELAY_MS: '300' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-gpu',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     context.on('request', (request) => requested.push(request.url()));
     page = await context.newPage();
