@@ -14,7 +14,7 @@ import type { Viewer } from './viewer.js';
 const KEY_CACHE_MS = 30_000;
 /** A key's last use is written at most this often. */
 const TOUCH_EVERY_MS = 60_000;
-/** How stale "are there stored keys?" may be while the local default is on (a CLI-made key counts), plus one query. */
+/** How stale "are there stored keys?" may be while the local default is on (a CLI-made key counts). */
 const OPEN_MODE_RECHECK_MS = 1_000;
 
 export interface AuthenticatorDeps {
@@ -77,24 +77,30 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const localViewer: Viewer = { ...adminViewer, via: 'local-default' };
   const unscopedLocalViewer: Viewer = { ...localViewer, scopes: [] };
 
+  function checkStoredKeys(): Promise<boolean> {
+    if (recheck) return recheck;
+    const startedAt = Date.now();
+    recheck = db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`
+      .then((rows) => {
+        storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: startedAt };
+        return storedKeys.exist;
+      })
+      .finally(() => {
+        recheck = undefined;
+      });
+    recheck.catch((error: unknown) => logger.warn('could not check for stored API keys', { error }));
+    return recheck;
+  }
+
   async function storedKeysExist(): Promise<boolean> {
-    const now = Date.now();
     // Once a key exists the answer never goes back (revoked keys stay as rows).
-    if (storedKeys && (storedKeys.exist || now - storedKeys.checkedAt < OPEN_MODE_RECHECK_MS)) return storedKeys.exist;
-    // One query at a time, and requests meanwhile get the last answer: under load the query
-    // waits for a pool connection, and at concurrency 100 every request waited with it.
-    if (!recheck) {
-      recheck = db.$queryRaw<{ exist: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "api_keys") AS "exist"`
-        .then((rows) => {
-          storedKeys = { exist: Boolean(rows[0]?.exist), checkedAt: now };
-          return storedKeys.exist;
-        })
-        .finally(() => {
-          recheck = undefined;
-        });
-      if (storedKeys) recheck.catch((error: unknown) => logger.warn('could not check for stored API keys', { error }));
-    }
-    return storedKeys ? storedKeys.exist : recheck;
+    if (storedKeys?.exist) return true;
+    const age = storedKeys ? Date.now() - storedKeys.checkedAt : Number.POSITIVE_INFINITY;
+    if (age < OPEN_MODE_RECHECK_MS / 2) return false;
+    // Checked again half-way, one query at a time, so that under load no request waits for it
+    // (at concurrency 100 the query waited for a pool connection, and every request with it).
+    const checked = checkStoredKeys();
+    return age < OPEN_MODE_RECHECK_MS ? false : checked;
   }
 
   const configuredCredential = () => Boolean(adminHash || verifyJwt);
