@@ -14,6 +14,7 @@ import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { useQueryLimits } from './http/query-limits.js';
 import { useRequestErrorCodes } from './http/request-error-codes.js';
+import { useRevocableStreams } from './http/revocable-streams.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Viewer } from './policy/viewer.js';
@@ -66,6 +67,7 @@ export async function createServer(
       useArgumentLimits(argumentLimitsFor(config)),
       useRequestErrorCodes(),
       useErrorPolicy(logger),
+      useRevocableStreams(app.auth),
     ],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),

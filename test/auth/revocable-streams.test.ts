@@ -1,0 +1,113 @@
+/**
+ * A stream is not a way around revocation or expiry: an SSE subscription signed in with a key
+ * ends with UNAUTHENTICATED once the key is revoked, and one signed in with a credential that
+ * expires ends when it does. (graphql-ws sockets are closed with 4403: credentials.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../../src/schema/global-id.js';
+import { keyCaller } from '../helpers/auth.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+
+const ADMIN_KEY = 'revocable-streams-admin-key-0123456789';
+/** Long enough for a loaded machine to open the stream first; the stream outlives it. */
+const EXPIRES_IN_MS = 15_000;
+/** Hundreds of tokens at 100 ms each: the stream runs far longer than any wait below. */
+const CHAT = `subscription { chat(input: { content: "${Array.from({ length: 500 }, () => 'lorem').join(' ')}" }) {
+  __typename ... on MessageDelta { seq } } }`;
+
+interface SseEvent {
+  event: string;
+  data: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } | undefined;
+}
+
+/** Opens an SSE subscription and hands out its events one by one. */
+async function openStream(server: TestServer, authorization: string) {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization },
+    body: JSON.stringify({ query: CHAT }),
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    /** The next event; `end` when the server closed the stream. */
+    async next(): Promise<SseEvent | 'end'> {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const event = /^event: (\w+)/m.exec(block)?.[1];
+          if (!event) continue; // keep-alive comments
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          return { event, data: data ? JSON.parse(data) : undefined };
+        }
+        const { value, done } = await reader.read();
+        if (done) return 'end';
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
+
+/** Reads until an event with errors arrives; returns it and what came after it. */
+async function untilRefused(stream: Awaited<ReturnType<typeof openStream>>) {
+  for (;;) {
+    const event = await stream.next();
+    if (event === 'end') throw new Error('the stream ended without an error');
+    if (event.data?.errors) return { refusal: event.data.errors, after: await stream.next() };
+  }
+}
+
+describe('streams end when their credential does', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ SWITCHYARD_ADMIN_KEY: ADMIN_KEY, MOCK_TOKEN_DELAY_MS: '100' });
+  });
+  afterAll(() => server.close());
+
+  it('ends an SSE subscription with UNAUTHENTICATED when its key is revoked', async () => {
+    const caller = await keyCaller(server.app.database.prisma, 'streamer');
+    const stream = await openStream(server, caller.authorization);
+    try {
+      const first = await stream.next();
+      expect(first).toMatchObject({ event: 'next', data: { data: { chat: { __typename: 'MessageDelta' } } } });
+      const revoked = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify({
+          query: 'mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }',
+          variables: { id: encodeGlobalId('ApiKey', caller.apiKeyId) },
+        }),
+      });
+      expect(
+        ((await revoked.json()) as { data: { revokeApiKey: { revokedAt: string } } }).data.revokeApiKey.revokedAt,
+      ).toBeTruthy();
+      const { refusal, after } = await untilRefused(stream);
+      expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(after === 'end' || after.event === 'complete').toBe(true);
+    } finally {
+      await stream.cancel();
+    }
+  });
+
+  it('ends an SSE subscription when its key expires', async () => {
+    const caller = await keyCaller(server.app.database.prisma, 'brief', {
+      expiresAt: new Date(Date.now() + EXPIRES_IN_MS),
+    });
+    const stream = await openStream(server, caller.authorization);
+    try {
+      expect(await stream.next()).toMatchObject({ event: 'next' });
+      const { refusal } = await untilRefused(stream);
+      expect(refusal[0]).toMatchObject({
+        message: 'the credential has expired',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+    } finally {
+      await stream.cancel();
+    }
+  });
+});
