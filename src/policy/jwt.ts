@@ -17,6 +17,7 @@ export type JwtVerifier = (token: string) => Promise<JwtIdentity>;
 
 /** Bigger than any identity provider's token; a bigger header is refused before parsing. */
 export const MAX_JWT_LENGTH = 8192;
+const MAX_CLAIM_LENGTH = 255;
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
@@ -41,10 +42,15 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
       throw unauthenticated(describe(error));
     }
     const sub = String(payload.sub);
+    const iss = String(payload.iss ?? '');
+    // Identity providers' ids are far shorter; longer ones would not fit the users' index.
+    if (sub.length > MAX_CLAIM_LENGTH || iss.length > MAX_CLAIM_LENGTH) {
+      throw unauthenticated(`the JWT's "sub" and "iss" are at most ${MAX_CLAIM_LENGTH} characters each`);
+    }
     const name = typeof payload.name === 'string' ? payload.name : undefined;
     const email = typeof payload.email === 'string' ? payload.email : undefined;
     return {
-      subject: `${payload.iss ?? ''}|${sub}`,
+      subject: `${iss}|${sub}`,
       displayName: (name ?? email ?? sub).slice(0, 100),
       scopes: claimedScopes(payload),
       expiresAt: new Date((payload.exp ?? 0) * 1000),

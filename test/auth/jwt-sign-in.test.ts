@@ -60,6 +60,7 @@ describe('JWT sign-in with AUTH_JWT_SECRET', () => {
       await token({ sub: 'x' }, { alg: 'HS512' }),
       await token({ sub: 'x' }, { exp: false }),
       await token({ name: 'no subject' }),
+      await token({ sub: 'x'.repeat(256) }),
       undefined,
     ];
     for (const credential of refusals) {
