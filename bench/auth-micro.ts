@@ -6,6 +6,7 @@ import { createAuthenticator } from '../src/policy/authenticator.js';
 import { createJwtVerifier } from '../src/policy/jwt.js';
 import { createAppPubSub } from '../src/pubsub/pubsub.js';
 import { signBenchJwt } from './peers/credentials.js';
+import { median } from './stats.js';
 
 /** `jwt-verify`: jose's signature and claims check alone, which every request paid before tokens were remembered. */
 export type MicroVariant = 'none' | 'admin-key' | 'api-key' | 'jwt' | 'jwt-verify';
@@ -97,12 +98,6 @@ async function timed(call: () => Promise<unknown>, calls: number, repeats: numbe
     times.push(((performance.now() - t0) / calls) * 1_000);
   }
   return { usPerCall: median(times), repeats: times };
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

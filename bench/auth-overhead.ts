@@ -1,5 +1,4 @@
 import { loadavg } from 'node:os';
-import { median } from './auth-micro.js';
 import { connectGateway, type OpenStream, type StreamResult, sseGateway } from './chat-clients.js';
 import { type LoadOptions, runLoad } from './chat-load.js';
 import { type ChatPath, STREAMS_PER_SOCKET } from './chat-paths.js';
@@ -8,7 +7,7 @@ import { cpuMeter } from './peers/cpu.js';
 import { createStoredKey, signBenchJwt } from './peers/credentials.js';
 import { type FakeUpstream, type Gateway, startFakeUpstream, startSwitchyard } from './peers/gateways.js';
 import { createScratchDatabase } from './peers/scratch-db.js';
-import { type LatencySummary, summarise as summariseLatency } from './stats.js';
+import { integerLevels, type LatencySummary, median, summarise as summariseLatency } from './stats.js';
 
 /** How the client proves who it is: not at all (the loopback default), a stored API key, a JWT. */
 export const VARIANTS = ['none', 'api-key', 'jwt'] as const;
@@ -42,23 +41,14 @@ export const DEFAULT_AUTH_SETTINGS: AuthBenchSettings = {
 
 /** `BENCH_AUTH_ROUNDS=3 BENCH_AUTH_LEVELS=1:600,100:3000 BENCH_AUTH_PACED=100:1500:20 BENCH_AUTH_TRANSPORTS=sse,ws` */
 export function authSettingsFromEnv(env: Record<string, string | undefined> = process.env): AuthBenchSettings {
-  const integers = (list: string | undefined, size: number) =>
-    list
-      ?.split(',')
-      .filter(Boolean)
-      .map((item) => {
-        const numbers = item.split(':').map(Number);
-        if (numbers.length !== size || !numbers.every(Number.isInteger)) throw new Error(`bad level ${item}`);
-        return numbers;
-      });
   const transports = env.BENCH_AUTH_TRANSPORTS?.split(',').filter(Boolean);
   if (transports?.some((t) => t !== 'ws' && t !== 'sse')) throw new Error('BENCH_AUTH_TRANSPORTS: ws, sse');
   const rounds = env.BENCH_AUTH_ROUNDS === undefined ? undefined : Number(env.BENCH_AUTH_ROUNDS);
   return {
     ...DEFAULT_AUTH_SETTINGS,
-    levels: (integers(env.BENCH_AUTH_LEVELS, 2) as AuthBenchSettings['levels']) ?? DEFAULT_AUTH_SETTINGS.levels,
+    levels: (integerLevels(env.BENCH_AUTH_LEVELS, 2) as AuthBenchSettings['levels']) ?? DEFAULT_AUTH_SETTINGS.levels,
     pacedLevels:
-      (integers(env.BENCH_AUTH_PACED, 3) as AuthBenchSettings['pacedLevels']) ?? DEFAULT_AUTH_SETTINGS.pacedLevels,
+      (integerLevels(env.BENCH_AUTH_PACED, 3) as AuthBenchSettings['pacedLevels']) ?? DEFAULT_AUTH_SETTINGS.pacedLevels,
     transports: (transports as Transport[] | undefined) ?? DEFAULT_AUTH_SETTINGS.transports,
     rounds: rounds ?? DEFAULT_AUTH_SETTINGS.rounds,
   };

@@ -5,6 +5,7 @@ import { measureMemory, measurePhase, type PhaseContext, warmUp } from './chat-p
 import type { ChatRow, MemoryRow } from './chat-rows.js';
 import { startFakeUpstream, startPortkey, startSwitchyard } from './peers/gateways.js';
 import { createScratchDatabase, postgresLimits } from './peers/scratch-db.js';
+import { integerLevels } from './stats.js';
 
 export interface ChatBenchSettings {
   /** [concurrency, requests] per level, e.g. [[1, 200], [100, 2000], [1000, 3000]]. */
@@ -44,17 +45,8 @@ export const DEFAULT_SETTINGS: ChatBenchSettings = {
  * (`BENCH_CHAT_PACED=` runs no paced level).
  */
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): ChatBenchSettings {
-  const integers = (list: string | undefined, size: number) =>
-    list
-      ?.split(',')
-      .filter(Boolean)
-      .map((item) => {
-        const numbers = item.split(':').map(Number);
-        if (numbers.length !== size || !numbers.every(Number.isInteger)) throw new Error(`bad level ${item}`);
-        return numbers;
-      });
-  const levels = integers(env.BENCH_CHAT_LEVELS, 2) as ChatBenchSettings['levels'] | undefined;
-  const pacedLevels = integers(env.BENCH_CHAT_PACED, 3) as ChatBenchSettings['pacedLevels'] | undefined;
+  const levels = integerLevels(env.BENCH_CHAT_LEVELS, 2) as ChatBenchSettings['levels'] | undefined;
+  const pacedLevels = integerLevels(env.BENCH_CHAT_PACED, 3) as ChatBenchSettings['pacedLevels'] | undefined;
   const held = env.BENCH_CHAT_HELD === undefined ? undefined : Number(env.BENCH_CHAT_HELD);
   return {
     ...DEFAULT_SETTINGS,

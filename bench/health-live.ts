@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bigMarkdown } from '../test/fixtures/big-markdown.js';
 import { inflationBombPdf } from '../test/fixtures/pdf-bombs.js';
 import { type Child, startChild } from './peers/children.js';
-import { type LatencySummary, summarise } from './stats.js';
+import { type LatencySummary, median, summarise } from './stats.js';
 
 export interface HealthLiveSettings {
   runs: number;
@@ -226,9 +226,3 @@ async function stop(server: Child) {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}

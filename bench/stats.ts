@@ -42,3 +42,22 @@ export async function measure(
   await Promise.all(Array.from({ length: concurrency }, worker));
   return samples;
 }
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** `1:200,100:2000`-style levels from an environment variable: `size` whole numbers per item. */
+export function integerLevels(list: string | undefined, size: number): number[][] | undefined {
+  return list
+    ?.split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const numbers = item.split(':').map(Number);
+      if (numbers.length !== size || !numbers.every(Number.isInteger)) throw new Error(`bad level ${item}`);
+      return numbers;
+    });
+}

@@ -3,9 +3,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import type { Authenticator } from '../policy/authenticator.js';
 import type { Viewer } from '../policy/viewer.js';
-
-/** setTimeout's largest delay: a credential expiring later is checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { watchCredential } from './credential-watch.js';
 
 /**
  * A subscription (SSE or WebSocket) ends with UNAUTHENTICATED when the key it runs under is
@@ -33,31 +31,11 @@ interface CredentialEnd {
 
 /** Resolves with the reason once the viewer's key is revoked or its credential expires. */
 function credentialEnd(auth: Pick<Authenticator, 'onRevoked'>, viewer: Viewer): CredentialEnd {
-  let timer: NodeJS.Timeout | undefined;
-  let unlisten = () => {};
+  let stop = () => {};
   const ended = new Promise<string>((resolve) => {
-    if (viewer.apiKeyId) {
-      unlisten = auth.onRevoked((apiKeyId) => {
-        if (apiKeyId === viewer.apiKeyId) resolve('the API key was revoked');
-      });
-    }
-    const { expiresAt } = viewer;
-    if (expiresAt) {
-      const check = () => {
-        const left = expiresAt.getTime() - Date.now();
-        if (left <= 0) resolve('the credential has expired');
-        else timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
-      };
-      check();
-    }
+    stop = watchCredential(auth, viewer, resolve);
   });
-  return {
-    ended,
-    stop() {
-      clearTimeout(timer);
-      unlisten();
-    },
-  };
+  return { ended, stop: () => stop() };
 }
 
 /** Passes `source` through until `end` resolves; then one UNAUTHENTICATED result, and done. */

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import type { Authenticator } from '../policy/authenticator.js';
 import type { Viewer } from '../policy/viewer.js';
 import { isAllowedOrigin, socketAuthorization } from './authentication.js';
+import { watchCredential } from './credential-watch.js';
 
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
@@ -16,8 +17,6 @@ type EnvelopedArgs = ExecutionArgs & {
 const CLOSE_HANDSHAKE_MS = 1_000;
 /** graphql-ws' close code for a refused connection_init; also used when the credential goes away. */
 const FORBIDDEN = 4403;
-/** setTimeout's largest delay: a key expiring later than this is checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a socket's connection signed in as, kept on graphql-ws' `extra`. */
 type SocketExtra = {
@@ -61,10 +60,6 @@ export function attachGraphqlWebSocket(
 ): GraphqlWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const openPerAddress = new Map<string, number>();
-  const socketsByKey = new Map<string, Set<WebSocket>>();
-  const stopRevocations = access.auth.onRevoked((apiKeyId) => {
-    for (const ws of socketsByKey.get(apiKeyId) ?? []) ws.close(FORBIDDEN, 'Forbidden: the API key was revoked');
-  });
   server.on('upgrade', (request: IncomingMessage, socket, head) => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname !== yoga.graphqlEndpoint) {
@@ -97,29 +92,6 @@ export function attachGraphqlWebSocket(
     });
   });
 
-  /** Closes the socket when its credential is revoked or expires. */
-  function watchCredential(ws: WebSocket, viewer: Viewer) {
-    const { apiKeyId, expiresAt } = viewer;
-    if (apiKeyId) {
-      const sockets = socketsByKey.get(apiKeyId) ?? new Set();
-      socketsByKey.set(apiKeyId, sockets.add(ws));
-      ws.once('close', () => {
-        sockets.delete(ws);
-        if (sockets.size === 0) socketsByKey.delete(apiKeyId);
-      });
-    }
-    if (expiresAt) {
-      let timer: NodeJS.Timeout;
-      const check = () => {
-        const left = expiresAt.getTime() - Date.now();
-        if (left <= 0) ws.close(FORBIDDEN, 'Forbidden: the credential has expired');
-        else timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
-      };
-      check();
-      ws.once('close', () => clearTimeout(timer));
-    }
-  }
-
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       // Once per socket: every operation on it runs as this viewer. `false` closes with 4403.
@@ -131,7 +103,14 @@ export function attachGraphqlWebSocket(
             request.headers.host,
           );
           ctx.extra.viewer = viewer;
-          watchCredential(ctx.extra.socket, viewer);
+          const { socket } = ctx.extra;
+          // Closed when its credential is revoked or expires (a socket already gone needs no watch).
+          if (socket.readyState === socket.OPEN) {
+            const stop = watchCredential(access.auth, viewer, (reason) =>
+              socket.close(FORBIDDEN, `Forbidden: ${reason}`),
+            );
+            socket.once('close', stop);
+          }
           return true;
         } catch (error) {
           if (AppError.isInstance(error) && error.code === 'UNAUTHENTICATED') return false;
@@ -186,7 +165,6 @@ export function attachGraphqlWebSocket(
 
   return {
     async close() {
-      stopRevocations();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       // A client that never answers the close handshake is cut after a moment, not after ws's 30 s.
       const cut = setTimeout(() => {

@@ -14,6 +14,7 @@ import {
   overHttp,
   overSse,
   overWebSocket,
+  signedInClient,
   startJwks,
 } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
@@ -37,13 +38,7 @@ const REVOCATION_DEADLINE_MS = KEY_CACHE_MS / 3;
 
 /** The close a graphql-ws socket signed in as `authorization` gets (4403 for a refused sign-in). */
 async function socketRefusal(url: string, authorization: string | undefined) {
-  const client = createClient({
-    url: url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: true,
-    connectionParams: authorization === undefined ? {} : { authorization },
-  });
+  const client = signedInClient(url, authorization);
   try {
     return await new Promise<{ code: number; reason: string }>((resolve, reject) => {
       client.subscribe(QUERY, {

@@ -153,15 +153,20 @@ export const overSse: Transport = async (url, authorization, operation) => {
   }
 };
 
-/** A graphql-ws socket signed in with `connectionParams.authorization`: the first result or error. */
-export const overWebSocket: Transport = (url, authorization, operation) => {
-  const client = createClient({
+/** A graphql-ws client for the server at `url` (http:), signing in with `connectionParams.authorization`. */
+export function signedInClient(url: string, authorization: string | undefined) {
+  return createClient({
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: true,
     connectionParams: authorization === undefined ? {} : { authorization },
   });
+}
+
+/** A graphql-ws socket signed in with `connectionParams.authorization`: the first result or error. */
+export const overWebSocket: Transport = (url, authorization, operation) => {
+  const client = signedInClient(url, authorization);
   return new Promise<Outcome>((resolve, reject) => {
     const stop = client.subscribe(
       { query: operation.query, variables: operation.variables ?? {} },
