@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { routerConfigSchema } from './config/router-schema.js';
+import { limitsSchema } from './policy/limits.js';
 
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible
@@ -54,6 +55,14 @@ const graphqlLimitsSchema = z
   })
   .prefault({});
 
+/** USD per million tokens; `cachedInput` and `cacheWrite` where the provider bills them apart. */
+const priceSchema = z.strictObject({
+  input: z.number().finite().min(0).max(100_000),
+  output: z.number().finite().min(0).max(100_000),
+  cachedInput: z.number().finite().min(0).max(100_000).optional(),
+  cacheWrite: z.number().finite().min(0).max(100_000).optional(),
+});
+
 /** The whole `SWITCHYARD_CONFIG` file: routing, plus named provider deployments. */
 export const configFileSchema = routerConfigSchema.extend({
   providers: z
@@ -94,10 +103,27 @@ export const configFileSchema = routerConfigSchema.extend({
     .prefault({}),
   /** What one GraphQL operation may ask for; see src/http/query-limits.ts for why these numbers. */
   graphql: graphqlLimitsSchema,
+  /** Limits for every API key that has none of its own (see src/policy/limits.ts). */
+  limits: limitsSchema.optional(),
+  /**
+   * Prices added to or replacing the shipped table (src/policy/prices/price-table.ts), by model id
+   * (`gpt-4o-mini`) or provider-qualified id (`openai/gpt-4o-mini`).
+   */
+  prices: z.record(z.string().min(1).max(200), priceSchema).default({}),
+  usage: z
+    .strictObject({
+      /**
+       * A running generation's stream slot and budget hold are leases, renewed while it runs: a
+       * process that dies frees them after this long.
+       */
+      leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    })
+    .prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type ProviderEntry = z.infer<typeof providerEntrySchema>;
+export type PriceEntry = z.infer<typeof priceSchema>;
 
 /** Reads and validates the file; throws an Error whose message is one line saying what is wrong. */
 export function readConfigFile(path: string | undefined): ConfigFile {

@@ -34,6 +34,7 @@ const blankMessage = {
   finishReason: null,
   error: null,
   errorCode: null,
+  costUsd: null,
   lastSeq: 0,
 } as const;
 

@@ -13,6 +13,8 @@ export type Topics = {
   cancelMessage: [messageId: string];
   /** Every instance forgets the key at once and closes the WebSockets that used it. */
   apiKeyRevoked: [apiKeyId: string];
+  /** A key's or user's limits changed (`key:<id>` or `user:<id>`): every instance forgets its copy. */
+  limitsChanged: [subject: string];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;
