@@ -15,6 +15,11 @@ import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
 import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
 import { createIdentityService } from './policy/identity-service.js';
+import { limitsFromJson } from './policy/limits.js';
+import { createPriceBook } from './policy/prices/price-book.js';
+import { createQuotaStore } from './policy/quota/index.js';
+import { createSpendLedger } from './policy/spend-ledger.js';
+import { createUsagePolicy } from './policy/usage-policy.js';
 import type { Viewer } from './policy/viewer.js';
 import { createProviderGateway, type ProviderGateway } from './providers/gateway.js';
 import { createAppPubSub, createLocalEvents } from './pubsub/pubsub.js';
@@ -105,6 +110,20 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     extractText: heavyWork.extractText,
   });
   const memory = createMemoryService({ db: database.prisma, embedder });
+  const prices = createPriceBook({ overrides: config.file.prices });
+  const quota = createQuotaStore({
+    redis: redis?.command,
+    ledger: createSpendLedger(database.sql),
+    leaseMs: config.file.usage.leaseMs,
+  });
+  const usage = createUsagePolicy({
+    db: database.prisma,
+    quota,
+    prices,
+    defaults: limitsFromJson(config.file.limits ?? null),
+    pubsub,
+    logger,
+  });
   const chat = createChatModule({
     db: database.prisma,
     sql: database.sql,
@@ -123,6 +142,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     }),
     documents,
     memory,
+    usage,
+    prices,
   });
 
   const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
@@ -175,6 +196,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     memory,
     auth,
     identity: createIdentityService({ db: database.prisma, auth }),
+    usage,
   };
 
   return {
@@ -206,6 +228,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       await indexer.stop();
       await heavyWork.close();
       await chat.close();
+      usage.close();
+      quota.close();
       unwatch();
       providers.close();
       await redis?.close();

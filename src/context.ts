@@ -12,4 +12,6 @@ export interface Context {
   requestId: string;
   logger: Logger;
   services: Services;
+  /** Added to this operation's HTTP response (absent over WebSocket). */
+  responseHeaders?: Headers | undefined;
 }

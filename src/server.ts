@@ -14,6 +14,7 @@ import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
 import { useQueryLimits } from './http/query-limits.js';
 import { useRequestErrorCodes } from './http/request-error-codes.js';
+import { createResponseHeaders } from './http/response-headers.js';
 import { useRevocableStreams } from './http/revocable-streams.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
@@ -44,13 +45,18 @@ export async function createServer(
   options: AppOptions = {},
 ): Promise<Server> {
   const app = await createApp(config, logger, options);
+  const responseHeaders = createResponseHeaders();
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     // A WebSocket operation brings the viewer its connection signed in as; HTTP has its header checked.
     context: ({ request, viewer }) =>
-      app.createContext(request, viewer as Viewer | undefined).catch((error) => {
-        throw asHttpAuthError(error);
-      }),
+      app.createContext(request, viewer as Viewer | undefined).then(
+        // graphql-ws passes the upgrade request, which gets no response of its own.
+        (context) => (viewer ? context : { ...context, responseHeaders: responseHeaders.of(request) }),
+        (error) => {
+          throw asHttpAuthError(error);
+        },
+      ),
     graphiql: { title: 'Switchyard', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     // The GraphiQL page is a 9 MB module: loaded when a browser first asks for it, not at start-up.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
@@ -68,6 +74,7 @@ export async function createServer(
       useRequestErrorCodes(),
       useErrorPolicy(logger),
       useRevocableStreams(app.auth),
+      responseHeaders.plugin(),
     ],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),

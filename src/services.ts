@@ -4,6 +4,7 @@ import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
 import type { Authenticator } from './policy/authenticator.js';
 import type { IdentityService } from './policy/identity-service.js';
+import type { UsagePolicy } from './policy/usage-policy.js';
 import type { ProviderHealthSnapshot } from './providers/health/index.js';
 import type { LocalEvents, PubSub } from './pubsub/pubsub.js';
 import type { DocumentService } from './rag/document-service.js';
@@ -29,4 +30,6 @@ export interface Services {
   auth: Authenticator;
   /** Users and API keys. */
   identity: IdentityService;
+  /** Limits, budgets and what generations cost. */
+  usage: UsagePolicy;
 }

@@ -4,6 +4,8 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import type { Logger } from '../logger.js';
 import type { MemoryService } from '../memory/memory-service.js';
+import type { PriceBook } from '../policy/prices/types.js';
+import type { UsagePolicy } from '../policy/usage-policy.js';
 import type { ProviderGateway } from '../providers/gateway.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { DocumentService } from '../rag/document-service.js';
@@ -41,6 +43,9 @@ export interface ChatModuleDeps {
   streams: MessageStreams;
   documents: DocumentService;
   memory: MemoryService;
+  /** Admits each turn under its caller's limits and budget, and settles it at the end. */
+  usage: UsagePolicy;
+  prices: PriceBook;
 }
 
 /** Wires the chat parts: the generation runner, liveness, and cancellation across instances over pub/sub. */
@@ -48,7 +53,15 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const { db, sql, providers, pubsub, logger, settings } = deps;
   const { store, tails } = deps.streams;
   const instanceId = randomUUID();
-  const runner = createGenerationRunner({ db, sql, router: providers.router, store, logger, settings });
+  const runner = createGenerationRunner({
+    db,
+    sql,
+    router: providers.router,
+    store,
+    logger,
+    settings,
+    prices: deps.prices,
+  });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running, tails });
 
   const gate = createDrainGate();
@@ -68,6 +81,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     settings,
     documents: deps.documents,
     memory: deps.memory,
+    usage: deps.usage,
     requestCancel: async (messageId) => pubsub.publish('cancelMessage', messageId),
   });
 

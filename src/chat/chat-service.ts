@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, notFound } from '../errors.js';
 import type { MemoryService } from '../memory/memory-service.js';
+import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import { fitPrompt, type Router } from '../providers/router/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
@@ -48,6 +49,7 @@ export interface ChatServiceDeps {
   settings: ConfigFile['chat'];
   documents: DocumentService;
   memory: MemoryService;
+  usage: UsagePolicy;
 }
 
 export type ChatService = ReturnType<typeof createChatService>;
@@ -56,7 +58,13 @@ export type ChatService = ReturnType<typeof createChatService>;
 export interface TurnOptions {
   /** The API key's models (see the router's model-access.ts); null: every model. */
   allowedModels: readonly string[] | null;
+  /** Who the turn is charged to: its limits and budget admit it, its usage event names it. */
+  caller: Caller;
+  /** Receives the `x-ratelimit-*` headers once the turn is admitted (HTTP responses carry them). */
+  onAdmitted?: ((headers: Record<string, string>) => void) | undefined;
 }
+
+const NO_CHARGE = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 
 /** How long `cancelMessage` waits for the generation to acknowledge before answering. */
 const CANCEL_WAIT_MS = 10_000;
@@ -154,6 +162,7 @@ export function createChatService(deps: ChatServiceDeps) {
    * (`written`: false when the conversation went away first, in which case nothing was written).
    */
   async function begin(userId: string, input: SendMessageInput, options: TurnOptions) {
+    if (options.caller.userId !== userId) throw new Error('a turn is charged to its own user');
     deps.gate.assertOpen();
     const receivedAt = performance.now();
     const conversation = input.conversationId ? await findConversation(userId, input.conversationId) : null;
@@ -190,6 +199,23 @@ export function createChatService(deps: ChatServiceDeps) {
         reservedOutputTokens,
       });
     const { context, citations } = fitGrounding(grounding, contextFor);
+    // Limits and budget, last of the checks and before anything is written or sent upstream.
+    const admission = await deps.usage.admit({
+      caller: options.caller,
+      candidates: plan.groups.flatMap((group) =>
+        group.deployments.map((d) => ({ kind: d.provider.kind, model: d.model })),
+      ),
+      promptTokens: context.tokens,
+      maxOutputTokens: reservedOutputTokens,
+    });
+    try {
+      // Checked again after the awaits above: a drain that began meanwhile no longer waits for new work.
+      deps.gate.assertOpen();
+    } catch (error) {
+      await admission.settle(NO_CHARGE);
+      throw error;
+    }
+    options.onAdmitted?.(admission.headers);
 
     const turn: NewTurn = {
       userId,
@@ -202,8 +228,6 @@ export function createChatService(deps: ChatServiceDeps) {
       ownerId: deps.instanceId,
       citations,
     };
-    // Checked again after the awaits above: a drain that began meanwhile no longer waits for new work.
-    deps.gate.assertOpen();
     const rows = planTurn(turn);
     const written = insertTurn(sql, rows, conversation === null, turn);
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
@@ -212,11 +236,15 @@ export function createChatService(deps: ChatServiceDeps) {
       userId,
       receivedAt,
       saved: written,
+      apiKeyId: options.caller.apiKeyId,
+      contextTokens: context.tokens,
+      admission,
       request: {
         ...target,
         messages: context.messages,
         temperature: input.temperature ?? undefined,
-        maxTokens: input.maxTokens ?? undefined,
+        // Under a budget the reply is capped at what was reserved, so spend cannot pass the hold.
+        maxTokens: input.maxTokens ?? (admission.budgeted ? reservedOutputTokens : undefined),
         plan: fitPrompt(plan, context.tokens + reservedOutputTokens),
       },
     });

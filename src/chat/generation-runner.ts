@@ -3,9 +3,12 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { PriceBook } from '../policy/prices/types.js';
+import type { Admission } from '../policy/usage-policy.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
 import type { MessageEnd, MessageStreamStore } from '../stream-store/types.js';
+import { countTokens } from '../util/count-tokens.js';
 import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
 import { createPartialWriter } from './partial-writer.js';
@@ -19,6 +22,12 @@ export interface GenerationJob {
   receivedAt: number;
   /** Whether the message's rows were written; the generation may start before they are. */
   saved: Promise<boolean>;
+  /** The API key the turn is charged to (null: a JWT or the admin key), for the usage event. */
+  apiKeyId: string | null;
+  /** Prompt tokens as the gateway counted them: charged when the provider reports no usage. */
+  contextTokens: number;
+  /** The limits and budget hold the turn was admitted under, settled at its end. */
+  admission: Admission;
 }
 
 export interface GenerationRunner {
@@ -56,6 +65,7 @@ export interface GenerationRunnerDeps {
   store: MessageStreamStore;
   logger: Logger;
   settings: ConfigFile['chat'];
+  prices: PriceBook;
 }
 
 /**
@@ -72,6 +82,7 @@ export function createGenerationRunner({
   store,
   logger,
   settings,
+  prices,
 }: GenerationRunnerDeps): GenerationRunner {
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const partials = createPartialWriter({ db, logger, intervalMs: settings.flushIntervalMs });
@@ -81,8 +92,11 @@ export function createGenerationRunner({
     let text = '';
     let ttftMs: number | null = null;
     let provider: string | null = null;
+    let kind: string | null = null;
     let model: string | null = null;
     let usage: TokenUsage | null = null;
+    /** What the provider reported before a stream was cut (an error part's usage). */
+    let partialUsage: Partial<TokenUsage> | undefined;
     let finishReason: string | null = null;
     let failure: { code: string; message: string } | null = null;
     /** The last buffer write, and the first one that failed. */
@@ -105,6 +119,7 @@ export function createGenerationRunner({
         if (writeFailed !== undefined) throw writeFailed;
         if (part.type === 'start') {
           provider = part.provider;
+          kind = part.kind;
           model = part.model;
         } else if (part.type === 'text-delta') {
           deltas.push(part.text);
@@ -114,6 +129,7 @@ export function createGenerationRunner({
         } else {
           provider ??= part.error.provider;
           failure = { code: part.error.code, message: part.error.message };
+          partialUsage = (part as { usage?: Partial<TokenUsage> }).usage;
         }
       }
       deltas.flush();
@@ -138,17 +154,25 @@ export function createGenerationRunner({
         : { kind: 'failed', messageId, code: failure.code, error: failure.message };
     if (!(await job.saved.catch(() => false))) {
       // Its rows never landed (the request failed): nothing to finish, only the buffer to close.
+      await job.admission.settle(NOTHING);
       finished(null);
       await store.end(end);
       return;
     }
+    // Once the provider answered, every end is charged: its reported usage, or (cut off,
+    // cancelled, failed after text) what the gateway counted of the prompt and the text it got.
+    const charged = usage ?? (kind === null ? null : counted(job.contextTokens, text, partialUsage));
+    const costNanos = charged && kind && model ? prices.costNanos({ kind, model }, charged) : null;
     const written = await finishMessage(sql, {
       messageId: job.messageId,
       content: text,
       status,
       provider,
       model: model ?? job.request.model ?? null,
-      usage,
+      usage: charged,
+      estimated: usage === null,
+      costNanos,
+      apiKeyId: job.apiKeyId,
       ttftMs,
       latencyMs: performance.now() - job.receivedAt,
       finishReason,
@@ -156,6 +180,8 @@ export function createGenerationRunner({
       errorCode: failure?.code ?? null,
       lastSeq: seq,
     });
+    // Charged only as recorded: the ledger a budget is rebuilt from is the usage events.
+    await job.admission.settle(written && charged ? { ...charged, costNanos } : NOTHING);
     finished(written);
     // Not written: the message was deleted or already ended by someone else, who ended the
     // shared stream; readers of this process's buffer get the same end.
@@ -178,6 +204,7 @@ export function createGenerationRunner({
       const done = run(job, controller.signal, resolve)
         .catch((error) => logger.error('could not finish a generation', { messageId: job.messageId, error }))
         .finally(() => {
+          void job.admission.settle(NOTHING); // when run() failed before settling: frees the slot
           resolve(null); // when run() failed before it got that far
           running.delete(job.messageId);
         });
@@ -211,6 +238,16 @@ export function createGenerationRunner({
       await this.stop();
       return ids;
     },
+  };
+}
+
+const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
+
+/** Usage when the provider reported none: its partial figures, else the gateway's own count. */
+function counted(contextTokens: number, text: string, partial: Partial<TokenUsage> | undefined): TokenUsage {
+  return {
+    promptTokens: partial?.promptTokens ?? contextTokens,
+    completionTokens: Math.max(partial?.completionTokens ?? 0, text === '' ? 0 : countTokens(text)),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
+import type { BilledUsage } from '../policy/prices/types.js';
 import type { TokenUsage } from '../providers/types.js';
 
 /** The rows a new turn writes: its conversation (new or touched), the user's message, the reply to come. */
@@ -141,7 +142,13 @@ export interface GenerationOutcome {
   status: 'COMPLETE' | 'FAILED' | 'CANCELLED';
   provider: string | null;
   model: string | null;
+  /** Reported by the provider, or counted by the gateway (`estimated`); null: nothing to charge. */
   usage: TokenUsage | null;
+  estimated: boolean;
+  /** Nano-dollars; null when the model has no known price. */
+  costNanos: number | null;
+  /** The key the generation is charged to, for the usage event. */
+  apiKeyId: string | null;
   ttftMs: number | null;
   latencyMs: number;
   finishReason: string | null;
@@ -164,6 +171,7 @@ const MESSAGE_FIELDS = Prisma.raw(
     ['prompt_tokens', 'promptTokens'],
     ['completion_tokens', 'completionTokens'],
     ['context_tokens', 'contextTokens'],
+    ['cost_usd', 'costUsd'],
     ['ttft_ms', 'ttftMs'],
     ['latency_ms', 'latencyMs'],
     ['finish_reason', 'finishReason'],
@@ -190,11 +198,16 @@ export async function finishMessage(
   now = new Date(),
 ): Promise<Message | null> {
   const { usage, provider, model } = outcome;
+  // Exact decimal: nano-dollars are whole, and the ledger sums them back to the same integers.
+  const cost = outcome.costNanos === null ? null : (outcome.costNanos / 1e9).toFixed(9);
   const usageEvent =
     usage && provider && model
       ? Prisma.sql`, used AS (
-          INSERT INTO "usage_events" ("id", "user_id", "message_id", "provider", "model", "prompt_tokens", "completion_tokens", "created_at")
-          SELECT ${randomUUID()}::uuid, "userId", "id", ${provider}, ${model}, ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${now}::timestamptz
+          INSERT INTO "usage_events" ("id", "user_id", "api_key_id", "message_id", "provider", "model", "prompt_tokens",
+            "completion_tokens", "cached_prompt_tokens", "cost_usd", "status", "latency_ms", "estimated", "created_at")
+          SELECT ${randomUUID()}::uuid, "userId", ${outcome.apiKeyId}::uuid, "id", ${provider}, ${model},
+            ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${(usage as BilledUsage).cachedPromptTokens ?? 0}::int,
+            ${cost}::numeric, ${outcome.status}, ${outcome.latencyMs}::float8, ${outcome.estimated}, ${now}::timestamptz
           FROM finished
         )`
       : Prisma.empty;
@@ -207,6 +220,7 @@ export async function finishMessage(
         "model" = ${model},
         "prompt_tokens" = ${usage?.promptTokens ?? null}::int,
         "completion_tokens" = ${usage?.completionTokens ?? null}::int,
+        "cost_usd" = ${cost}::numeric,
         "ttft_ms" = ${outcome.ttftMs}::float8,
         "latency_ms" = ${outcome.latencyMs}::float8,
         "finish_reason" = ${outcome.finishReason},

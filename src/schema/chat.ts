@@ -88,6 +88,15 @@ const MessageStreamEventRef = builder.unionType('MessageStreamEvent', {
   types: [MessageDeltaRef, MessageCompletedRef, MessageFailedRef],
 });
 
+/** What the viewer's credential puts on a turn: its models, who pays, where rate-limit figures go. */
+const turnOptions = (ctx: Context) => ({
+  allowedModels: ctx.viewer.allowedModels,
+  caller: ctx.viewer,
+  onAdmitted: (headers: Record<string, string>) => {
+    for (const [name, value] of Object.entries(headers)) ctx.responseHeaders?.set(name, value);
+  },
+});
+
 /** The conversation a message goes to, when the input names one. */
 const conversationOf = (input: { conversationId?: string | number | null }) =>
   input.conversationId == null ? undefined : clientId(input.conversationId, 'Conversation');
@@ -103,11 +112,7 @@ builder.mutationFields((t) => ({
       const conversation = conversationOf(input);
       return withClientId(
         conversation,
-        ctx.services.chat.send(
-          ctx.viewer.userId,
-          { ...input, conversationId: conversation?.id },
-          { allowedModels: ctx.viewer.allowedModels },
-        ),
+        ctx.services.chat.send(ctx.viewer.userId, { ...input, conversationId: conversation?.id }, turnOptions(ctx)),
       );
     },
   }),
@@ -142,11 +147,7 @@ builder.subscriptionFields((t) => ({
       const conversation = conversationOf(input);
       const events = await withClientId(
         conversation,
-        ctx.services.chat.chat(
-          ctx.viewer.userId,
-          { ...input, conversationId: conversation?.id },
-          { allowedModels: ctx.viewer.allowedModels },
-        ),
+        ctx.services.chat.chat(ctx.viewer.userId, { ...input, conversationId: conversation?.id }, turnOptions(ctx)),
       );
       return eventsWithClientId(conversation, events);
     },
