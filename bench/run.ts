@@ -2,7 +2,9 @@
 // `BENCH_ONLY=read-path`, `BENCH_ONLY=chat-ttft`, `BENCH_ONLY=rag-search` or `BENCH_ONLY=health-live` runs one of them;
 // `BENCH_ONLY=cold-start` (COLD_START_RUNS=5, COLD_START_NODE=path/to/node) times start-up to ready;
 // `BENCH_ONLY=bad-input` times refusals of hostile operations (it writes bad-input.json itself);
-// `BENCH_ONLY=auth-overhead` (or `npm run bench -- auth`) compares chat TTFT with no credential, a key and a JWT.
+// `BENCH_ONLY=auth-overhead` (or `npm run bench -- auth`) compares chat TTFT with no credential, a key and a JWT;
+// `BENCH_ONLY=policy-overhead` (or `npm run bench -- policy`) compares it with and without limits and budgets on the key,
+// and bursts against a requestsPerMinute limit over two instances (BENCH_POLICY_* in bench/policy-overhead.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +15,13 @@ import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
+import { benchPolicyOverhead, policySettingsFromEnv } from './policy-overhead.js';
+import { policyTable, policyTargets } from './policy-report.js';
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
 
-const named = process.argv[2] === 'auth' ? 'auth-overhead' : undefined;
+const named =
+  process.argv[2] === 'auth' ? 'auth-overhead' : process.argv[2] === 'policy' ? 'policy-overhead' : undefined;
 const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
 const only = named ?? process.env.BENCH_ONLY;
 const machine = {
@@ -102,4 +107,15 @@ if (!only || only === 'auth-overhead') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('auth-overhead.json', { targets, micro, ...auth });
   console.log(`\nwrote ${join(dir, 'auth-overhead.json')}`);
+}
+
+if (!only || only === 'policy-overhead') {
+  const policy = await benchPolicyOverhead(policySettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  for (const line of policyTable(policy)) console.log(line);
+  const targets = policyTargets(policy);
+  console.log('');
+  for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('policy-overhead.json', { targets, ...policy });
+  console.log(`\nwrote ${join(dir, 'policy-overhead.json')}`);
 }
