@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import type { LoadOptions } from './chat-load.js';
-import { warmUp } from './chat-phase.js';
 import { type FakeUpstream, type Gateway, startFakeUpstream, startSwitchyard } from './peers/gateways.js';
 import { createScratchDatabase } from './peers/scratch-db.js';
 import { ADMIN_KEY, type BurstRow, budgetOf, burst, createKey, MODEL } from './policy-burst.js';
@@ -26,7 +26,10 @@ export type PolicyVariant = (typeof VARIANTS)[number];
 export type Deployment = 'postgres+redis' | 'embedded';
 
 export interface PolicyBenchSettings {
-  /** [concurrency, requests in all, ms between upstream tokens (0: instant)] on Postgres + Redis. */
+  /**
+   * On Postgres + Redis: chats in flight and chats in all (the two variants' together, interleaved
+   * request by request), and ms between upstream tokens (none: instant).
+   */
   levels: Level[];
   /** The same for the embedded variant (no Redis, PGlite in memory). */
   embeddedLevels: Level[];
@@ -42,15 +45,11 @@ export interface PolicyBenchSettings {
 
 export const DEFAULT_POLICY_SETTINGS: PolicyBenchSettings = {
   levels: [
-    { concurrency: 1, requests: 300 },
-    { concurrency: 100, requests: 1_200 },
-    { concurrency: 1, requests: 40, tokenDelayMs: 20 },
-    { concurrency: 100, requests: 1_200, tokenDelayMs: 20 },
+    { concurrency: 1, requests: 400 },
+    { concurrency: 100, requests: 600 },
+    { concurrency: 100, requests: 600, tokenDelayMs: 20 },
   ],
-  embeddedLevels: [
-    { concurrency: 1, requests: 300 },
-    { concurrency: 1, requests: 40, tokenDelayMs: 20 },
-  ],
+  embeddedLevels: [{ concurrency: 1, requests: 400 }],
   transports: ['sse'],
   rounds: 4,
   replyTokens: 8,
@@ -66,9 +65,10 @@ const levelsOf = (list: string | undefined) =>
   );
 
 /**
- * `BENCH_POLICY_ROUNDS=4 BENCH_POLICY_LEVELS=1:300:0,100:1200:0,1:40:20,100:1200:20
- * BENCH_POLICY_EMBEDDED=1:300:0,1:40:20 BENCH_POLICY_BURSTS=100,500 BENCH_POLICY_BURST_REQUESTS=1000`
- * (levels are concurrency:requests:ms between tokens; an empty list skips that part).
+ * `BENCH_POLICY_ROUNDS=4 BENCH_POLICY_LEVELS=1:400:0,100:600:0,100:600:20 BENCH_POLICY_EMBEDDED=1:400:0
+ * BENCH_POLICY_BURSTS=100,500 BENCH_POLICY_BURST_REQUESTS=1000` (levels are concurrency in all:requests in
+ * all:ms between upstream tokens, 0 for none; an empty list skips that part). Paced at concurrency 1
+ * (e.g. 1:60:20) measures what instant does plus the fake's timer: nothing else runs meanwhile.
  */
 export function policySettingsFromEnv(env: Record<string, string | undefined> = process.env): PolicyBenchSettings {
   const d = DEFAULT_POLICY_SETTINGS;
@@ -147,9 +147,10 @@ function serversFor(pair: Pair, round: number): SideServer<PolicyVariant>[] {
  */
 export async function benchPolicyOverhead(
   settings: PolicyBenchSettings = DEFAULT_POLICY_SETTINGS,
-  log: (line: string) => void = () => {},
+  print: (line: string) => void = () => {},
 ): Promise<PolicyBenchResult> {
   const started = performance.now();
+  const log = (line: string) => print(`${((performance.now() - started) / 1_000).toFixed(0).padStart(4)} s  ${line}`);
   const fake = await startFakeUpstream();
   const stops: (() => Promise<void>)[] = [() => fake.child.stop()];
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-policy-bench-'));
@@ -199,6 +200,8 @@ export async function benchPolicyOverhead(
         serversFor: (round) => serversFor(pair, round),
         content,
         load: settings.load,
+        // Interleaved at 100 too: the machine's drift (other work on it) falls on both alike.
+        together: true,
         log: (line) => log(`${pair.deployment} ${line}`),
       });
       phases.push(...rows.map((row) => ({ deployment: pair.deployment, ...row })));
@@ -247,14 +250,25 @@ async function checkServers(pairs: Pair[], fake: FakeUpstream, content: string, 
       for (const variant of VARIANTS) {
         const server = { variant, gateway, authorization: pair.keys[index]?.[variant] };
         for (const transport of settings.transports) {
-          const failure = await warmUp(pathOf(server, transport), content, settings.load);
-          if (failure !== undefined) throw new Error(`${pair.deployment} ${variant} over ${transport}: ${failure}`);
+          const client = await pathOf(server, transport).connect(1, content);
+          const outcome = await client.open(AbortSignal.timeout(settings.load.requestTimeoutMs));
+          await client.close();
+          if (outcome.error !== undefined) {
+            throw new Error(`${pair.deployment} ${variant} over ${transport}: ${outcome.error}`);
+          }
         }
       }
     }
-    const spent = (await budgetOf(pair.gateways[0], pair.keys[0].limits)) as { dailySpentUsd?: number };
-    if (!(Number(spent?.dailySpentUsd) > 0)) {
-      throw new Error(`${pair.deployment}: the limited key's chats were not charged: ${JSON.stringify(spent)}`);
+    // Settled as the generation ends, which may be just after its last event.
+    const deadline = performance.now() + 10_000;
+    let budget: unknown;
+    do {
+      budget = await budgetOf(pair.gateways[0], pair.keys[0].limits);
+      if (Number((budget as { dailySpentUsd?: number })?.dailySpentUsd) > 0) break;
+      await setTimeout(200);
+    } while (performance.now() < deadline);
+    if (!(Number((budget as { dailySpentUsd?: number })?.dailySpentUsd) > 0)) {
+      throw new Error(`${pair.deployment}: the limited key's chats were not charged: ${JSON.stringify(budget)}`);
     }
   }
   await fake.arrivals();

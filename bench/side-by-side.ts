@@ -171,9 +171,10 @@ export async function sequentialPhases<V extends string>(
 }
 
 /**
- * At concurrency 1 the variants take turns request by request. Above, several gateway processes
- * loaded at once would compete for the two cores and measure the scheduler: each runs alone in
- * turn, as in the chat benchmark.
+ * At concurrency 1 the variants take turns request by request. Above, by default, each runs alone
+ * in turn, as in the chat benchmark: several gateway processes loaded at once compete for the two
+ * cores. `together` interleaves them at every level instead, so that a busy machine's drift falls
+ * on each alike (each then has about `concurrency / servers` chats in flight).
  */
 export const sideBySidePhase = <V extends string>(
   fake: FakeUpstream,
@@ -182,8 +183,9 @@ export const sideBySidePhase = <V extends string>(
   level: Level,
   content: string,
   load: LoadOptions,
+  together = false,
 ) =>
-  level.concurrency === 1
+  level.concurrency === 1 || together
     ? mixedPhase(fake, servers, transport, level, content, load)
     : sequentialPhases(fake, servers, transport, level, content, load);
 
@@ -200,6 +202,8 @@ export interface RoundsPlan<V extends string> {
   serversFor(round: number): SideServer<V>[];
   content: string;
   load: LoadOptions;
+  /** Interleave the servers at every level, not only at concurrency 1 (see sideBySidePhase). */
+  together?: boolean;
   log(line: string): void;
 }
 
@@ -212,7 +216,8 @@ export async function runRounds<V extends string>(settings: RoundsPlan<V>): Prom
       if (level.tokenDelayMs !== undefined) await fake.fault({ tokenDelayMs: level.tokenDelayMs });
       try {
         for (const transport of settings.transports) {
-          const rows = await sideBySidePhase(fake, settings.serversFor(round), transport, level, content, load);
+          const servers = settings.serversFor(round);
+          const rows = await sideBySidePhase(fake, servers, transport, level, content, load, settings.together);
           for (const row of rows) {
             phases.push({ round, ...row });
             log(
