@@ -92,6 +92,12 @@ export async function mixedPhase<V extends string>(
   level: Level,
   content: string,
   load: LoadOptions,
+  /**
+   * Each server its own closed loop of `concurrency` chats (and `requests / servers`), all at once;
+   * otherwise one loop of `concurrency` whose requests take turns, in which a slower server ends up
+   * holding more of the chats.
+   */
+  split = false,
 ): Promise<Omit<PhaseRow<V>, 'round'>[]> {
   const clients = await Promise.all(
     servers.map((server) => pathOf(server, transport).connect(level.concurrency, content)),
@@ -99,26 +105,41 @@ export async function mixedPhase<V extends string>(
   try {
     let next = 0;
     let outcomes: StreamResult[][] = servers.map(() => []);
-    const open: OpenStream = (signal, onFirstToken) => {
-      const index = next++ % servers.length;
-      const client = clients[index] as (typeof clients)[number];
-      return client.open(signal, onFirstToken).then((outcome) => {
-        outcomes[index]?.push(outcome);
-        return outcome;
-      });
-    };
+    const openOn =
+      (pick: () => number): OpenStream =>
+      (signal, onFirstToken) => {
+        const index = pick();
+        const client = clients[index] as (typeof clients)[number];
+        return client.open(signal, onFirstToken).then((outcome) => {
+          outcomes[index]?.push(outcome);
+          return outcome;
+        });
+      };
+    const run = (requests: number) =>
+      split
+        ? Promise.all(
+            servers.map((_, index) =>
+              runLoad(
+                Math.ceil(requests / servers.length),
+                level.concurrency,
+                openOn(() => index),
+                load,
+              ),
+            ),
+          )
+        : runLoad(
+            requests,
+            level.concurrency,
+            openOn(() => next++ % servers.length),
+            load,
+          );
     // At full concurrency, so that every keep-alive connection and pool is open before measuring.
-    await runLoad(
-      Math.min(level.requests, Math.max(level.concurrency, 100) * servers.length),
-      level.concurrency,
-      open,
-      load,
-    );
+    await run(Math.min(level.requests, Math.max(level.concurrency, 100) * servers.length));
     await fake.arrivals();
     next = 0;
     outcomes = servers.map(() => []);
     const meter = cpuMeter(Object.fromEntries(servers.map((s) => [s.variant, s.gateway.child.pid])));
-    await runLoad(level.requests, level.concurrency, open, load);
+    await run(level.requests);
     const cpu = meter();
     const arrivals = await fake.arrivals();
     return servers.map((server, index) => {
@@ -173,8 +194,8 @@ export async function sequentialPhases<V extends string>(
 /**
  * At concurrency 1 the variants take turns request by request. Above, by default, each runs alone
  * in turn, as in the chat benchmark: several gateway processes loaded at once compete for the two
- * cores. `together` interleaves them at every level instead, so that a busy machine's drift falls
- * on each alike (each then has about `concurrency / servers` chats in flight).
+ * cores. `together` runs them at once instead, each with its own `concurrency` chats in flight, so
+ * that a busy machine's drift falls on each alike.
  */
 export const sideBySidePhase = <V extends string>(
   fake: FakeUpstream,
@@ -186,7 +207,7 @@ export const sideBySidePhase = <V extends string>(
   together = false,
 ) =>
   level.concurrency === 1 || together
-    ? mixedPhase(fake, servers, transport, level, content, load)
+    ? mixedPhase(fake, servers, transport, level, content, load, level.concurrency > 1)
     : sequentialPhases(fake, servers, transport, level, content, load);
 
 /** The fake echoes `echo: <tag> w1 w2 ...`: a reply of `tokens` word tokens. */
