@@ -27,8 +27,8 @@ export type Deployment = 'postgres+redis' | 'embedded';
 
 export interface PolicyBenchSettings {
   /**
-   * On Postgres + Redis: chats in flight per gateway (at 1 the two take turns), chats in all (both
-   * variants'), and ms between upstream tokens (none: instant).
+   * On Postgres + Redis: chats in flight and chats in all (both variants': at 1 they take turns,
+   * above each gateway has half), and ms between upstream tokens (none: instant).
    */
   levels: Level[];
   /** The same for the embedded variant (no Redis, PGlite in memory). */
@@ -66,8 +66,8 @@ const levelsOf = (list: string | undefined) =>
 
 /**
  * `BENCH_POLICY_ROUNDS=4 BENCH_POLICY_LEVELS=1:400:0,100:600:0,100:600:20 BENCH_POLICY_EMBEDDED=1:400:0
- * BENCH_POLICY_BURSTS=100,500 BENCH_POLICY_BURST_REQUESTS=1000` (levels are concurrency per gateway:requests
- * in all:ms between upstream tokens, 0 for none; an empty list skips that part). Paced at concurrency 1
+ * BENCH_POLICY_BURSTS=100,500 BENCH_POLICY_BURST_REQUESTS=1000` (levels are concurrency:requests, both in
+ * all, :ms between upstream tokens, 0 for none; an empty list skips that part). Paced at concurrency 1
  * (e.g. 1:60:20) measures what instant does plus the fake's timer: nothing else runs meanwhile.
  */
 export function policySettingsFromEnv(env: Record<string, string | undefined> = process.env): PolicyBenchSettings {

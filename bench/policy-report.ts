@@ -17,8 +17,8 @@ const sameLevel = (a: PolicySummaryRow, b: PolicySummaryRow) =>
 export function policyTable(result: PolicyBenchResult): string[] {
   const lines = [
     'limits and budgets: chat TTFT with a plain stored key (none) and one with every limit and both budgets (limits)',
-    `two gateways at once, one per key (which key is on which swaps between rounds); at conc 1 their chats take turns,`,
-    `above each has conc chats in flight; medians over ${result.settings.rounds} rounds; gap: ms between upstream tokens (-: none)`,
+    `two gateways at once, one per key (which key is on which swaps between rounds); conc: chats in flight in all (at 1`,
+    `the two take turns, above each has half); medians over ${result.settings.rounds} rounds; gap: ms between upstream tokens (-: none)`,
     'deployment      transport  conc   gap  p50 none  p50 limits  +p50 ms  +to-upstream p50  +gw cpu ms/chat  errors  +p50 by round',
   ];
   for (const row of result.summary.filter((r) => r.variant === 'limits')) {

@@ -93,9 +93,9 @@ export async function mixedPhase<V extends string>(
   content: string,
   load: LoadOptions,
   /**
-   * Each server its own closed loop of `concurrency` chats (and `requests / servers`), all at once;
-   * otherwise one loop of `concurrency` whose requests take turns, in which a slower server ends up
-   * holding more of the chats.
+   * Each server its own closed loop of `concurrency / servers` chats (and `requests / servers`), all
+   * at once; otherwise one loop whose requests take turns, in which a slower server ends up holding
+   * more of the chats.
    */
   split = false,
 ): Promise<Omit<PhaseRow<V>, 'round'>[]> {
@@ -121,7 +121,7 @@ export async function mixedPhase<V extends string>(
             servers.map((_, index) =>
               runLoad(
                 Math.ceil(requests / servers.length),
-                level.concurrency,
+                Math.max(1, Math.round(level.concurrency / servers.length)),
                 openOn(() => index),
                 load,
               ),
@@ -194,8 +194,8 @@ export async function sequentialPhases<V extends string>(
 /**
  * At concurrency 1 the variants take turns request by request. Above, by default, each runs alone
  * in turn, as in the chat benchmark: several gateway processes loaded at once compete for the two
- * cores. `together` runs them at once instead, each with its own `concurrency` chats in flight, so
- * that a busy machine's drift falls on each alike.
+ * cores. `together` runs them at once instead, each with its share of the `concurrency` chats in
+ * flight, so that a busy machine's drift falls on each alike.
  */
 export const sideBySidePhase = <V extends string>(
   fake: FakeUpstream,
