@@ -6,18 +6,21 @@ import type { ModelPrice } from './types.js';
  * snapshot id finds its entry through `baseModelId` (base-model-id.ts), unless it has an entry
  * of its own because its price differs (`gpt-4o-2024-05-13`).
  *
- * Checked on 2026-11-30 against:
- * - OpenAI: https://developers.openai.com/api/docs/pricing and the model pages under
- *   https://developers.openai.com/api/docs/models/ ("Text tokens": input, cached input, output).
- *   OpenAI bills no cache writes for these models.
+ * Read on 2026-11-30 (stored copies of the pages, through the project's search tool):
  * - Anthropic: https://platform.claude.com/docs/en/about-claude/pricing ("Model pricing": base
- *   input, 5m cache writes, cache hits, output) and https://platform.claude.com/docs/en/models/
- *   (per-model pages). `cacheWrite` is the 5-minute write price; the gateway asks for no 1-hour
- *   cache. Sonnet 4 and 4.5 cost more for prompts over 200K tokens on a 1M-context request: not
- *   modelled here (the 200K window the gateway assumes for them keeps prompts below it).
- * - Cross-check: LiteLLM's model_prices_and_context_window.json (github.com/BerriAI/litellm),
- *   read in its synced copy github.com/Wei-Shaw/model-price-repo at f9ff147 (2026-07-24); every
- *   number below agrees with it where it lists the model.
+ *   input, 5m cache writes, cache hits, output; Opus 5 to 4, Sonnet 4.6 to 3.5, Haiku 4.5 to 3)
+ *   and https://platform.claude.com/docs/zh-CN/models/sonnet-5/overview (Sonnet 5). `cacheWrite`
+ *   is the 5-minute write; the gateway asks for no 1-hour cache. Sonnet 4 and 4.5 cost more for
+ *   prompts over 200K tokens on a 1M-context request: not modelled (the gateway budgets them to
+ *   200K).
+ * - OpenAI: https://developers.openai.com/api/docs/pricing and the model pages under
+ *   https://developers.openai.com/api/docs/models/ ("Text tokens": input, cached input, output;
+ *   read there for gpt-5 and gpt-4.1-nano); the other OpenAI numbers are LiteLLM's (below).
+ *   OpenAI bills no cache writes for these models.
+ * - LiteLLM's model_prices_and_context_window.json (github.com/BerriAI/litellm), in its synced
+ *   copy github.com/Wei-Shaw/model-price-repo at f9ff147 (2026-07-24): agrees with every entry
+ *   here that it lists (all but claude-3-5-* and the text-embedding-* models, whose prices are
+ *   Anthropic's page and OpenAI's long-standing embedding prices).
  *
  * Anything missing or different for a deployment goes under `prices:` in the config file.
  */
