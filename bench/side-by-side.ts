@@ -39,6 +39,8 @@ export interface PhaseRow<V extends string> {
   gatewayCpuMsPerChat: number | undefined;
   errors: number;
   errorSamples: Record<string, number>;
+  /** What the gateway logged (LOG_LEVEL=warn) during the phase, distinct lines with counts. */
+  gatewayLog: Record<string, number>;
 }
 
 /** Per transport and level: each variant's medians over the rounds, and what it adds over the base. */
@@ -136,6 +138,7 @@ export async function mixedPhase<V extends string>(
     // At full concurrency, so that every keep-alive connection and pool is open before measuring.
     await run(Math.min(level.requests, Math.max(level.concurrency, 100) * servers.length));
     await fake.arrivals();
+    for (const server of servers) server.gateway.child.takeLog();
     next = 0;
     outcomes = servers.map(() => []);
     const meter = cpuMeter(Object.fromEntries(servers.map((s) => [s.variant, s.gateway.child.pid])));
@@ -169,6 +172,7 @@ export async function mixedPhase<V extends string>(
         gatewayCpuMsPerChat: gatewayMs === undefined ? undefined : gatewayMs / Math.max(1, mine.length),
         errors: mine.filter((o) => o.error !== undefined).length,
         errorSamples,
+        gatewayLog: server.gateway.child.takeLog(),
       };
     });
   } finally {
