@@ -39,7 +39,7 @@ export interface PhaseRow<V extends string> {
   gatewayCpuMsPerChat: number | undefined;
   errors: number;
   errorSamples: Record<string, number>;
-  /** What the gateway logged (LOG_LEVEL=warn) during the phase, distinct lines with counts. */
+  /** What the gateway logged (LOG_LEVEL=warn) since the previous phase, its warm-up included: distinct lines, counts. */
   gatewayLog: Record<string, number>;
 }
 
@@ -138,7 +138,6 @@ export async function mixedPhase<V extends string>(
     // At full concurrency, so that every keep-alive connection and pool is open before measuring.
     await run(Math.min(level.requests, Math.max(level.concurrency, 100) * servers.length));
     await fake.arrivals();
-    for (const server of servers) server.gateway.child.takeLog();
     next = 0;
     outcomes = servers.map(() => []);
     const meter = cpuMeter(Object.fromEntries(servers.map((s) => [s.variant, s.gateway.child.pid])));
