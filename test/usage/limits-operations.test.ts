@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/global-id.js';
+import { eventually } from '../helpers/eventually.js';
 import {
   BACKENDS,
   codeOf,
@@ -137,6 +138,25 @@ for (const backend of BACKENDS) {
       ok(await usage.admin(SET_LIMITS, { apiKeyId: key.keyId, limits: { dailyBudgetUsd: 3 } }));
       expect(await budget()).toEqual({ dailyLimitUsd: 3 });
     });
+
+    it.skipIf(!backend.shared)(
+      'applies setLimits on every instance: another instance drops its cached copy without waiting for it to expire',
+      async () => {
+        const key = await usage.keyOf(bob.userId, 'seen elsewhere');
+        const other = await usage.otherInstance();
+        const budget = async () =>
+          ok(await other.as(key.secret)('{ budget { monthlyLimitUsd } }')).budget as { monthlyLimitUsd: number | null };
+        // Read once on the other instance, so that it holds the limits (none) in its cache.
+        expect(await budget()).toEqual({ monthlyLimitUsd: null });
+        ok(await usage.admin(SET_LIMITS, { apiKeyId: key.keyId, limits: { monthlyBudgetUsd: 7 } }));
+        // The cache keeps limits 30 s: seen well before that, the change reached the other instance.
+        await eventually(budget, (status) => status.monthlyLimitUsd === 7, {
+          what: 'the other instance to read the new limit',
+          timeoutMs: 20_000,
+        });
+        await other.server.close();
+      },
+    );
 
     it('keeps setLimits to ADMIN: FORBIDDEN naming the scope, nothing changed', async () => {
       const reply = await usage.as(alice.secret)(SET_LIMITS, {

@@ -52,12 +52,13 @@ export async function startUsageServer(
   const adminKey = randomBytes(24).toString('hex');
   const scratch = backend.shared && postgresUrl ? await createScratchDatabase(postgresUrl) : undefined;
   const file = options.configFile ? writeConfigFile(options.configFile) : undefined;
-  const server: TestServer = await startTestServer({
+  const env = {
     SWITCHYARD_ADMIN_KEY: adminKey,
     ...(scratch ? { DATABASE_URL: scratch.url, REDIS_URL: redisUrl } : {}),
     ...(file ? { SWITCHYARD_CONFIG: file.path } : {}),
     ...options.env,
-  });
+  };
+  const server: TestServer = await startTestServer(env);
   const as =
     (secret: string) =>
     <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<Reply<T>> =>
@@ -86,6 +87,16 @@ export async function startUsageServer(
         }),
       );
       return { userId, keyId: createApiKey.apiKey.id, secret: createApiKey.secret } satisfies Member;
+    },
+    /** Another instance on the same database and Redis (shared backends only); stopped with the test. */
+    async otherInstance() {
+      if (!scratch) throw new Error('a second instance needs the shared backends');
+      const other = await startTestServer(env);
+      return {
+        server: other,
+        as: (secret: string) => (query: string, variables?: Record<string, unknown>) =>
+          call(other, secret, query, variables),
+      };
     },
     async close() {
       await server.close();
