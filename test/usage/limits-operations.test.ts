@@ -145,7 +145,11 @@ for (const backend of BACKENDS) {
         const key = await usage.keyOf(bob.userId, 'seen elsewhere');
         const other = await usage.otherInstance();
         const budget = async () =>
-          ok(await other.as(key.secret)('{ budget { monthlyLimitUsd } }')).budget as { monthlyLimitUsd: number | null };
+          ok(
+            await other.as(key.secret)<{ budget: { monthlyLimitUsd: number | null } }>(
+              '{ budget { monthlyLimitUsd } }',
+            ),
+          ).budget;
         // Read once on the other instance, so that it holds the limits (none) in its cache.
         expect(await budget()).toEqual({ monthlyLimitUsd: null });
         ok(await usage.admin(SET_LIMITS, { apiKeyId: key.keyId, limits: { monthlyBudgetUsd: 7 } }));

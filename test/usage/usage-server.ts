@@ -41,6 +41,13 @@ export interface Member {
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`;
 
+/** Calls on `server` signed in with `secret`. */
+const asOn =
+  (server: TestServer) =>
+  (secret: string) =>
+  <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<Reply<T>> =>
+    call<T>(server, secret, query, variables);
+
 /**
  * A server with an admin key (so nothing is anonymous), a config file when given, on the
  * backend's database; `env` adds to its environment (provider fakes).
@@ -59,10 +66,7 @@ export async function startUsageServer(
     ...options.env,
   };
   const server: TestServer = await startTestServer(env);
-  const as =
-    (secret: string) =>
-    <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<Reply<T>> =>
-      call<T>(server, secret, query, variables);
+  const as = asOn(server);
   const admin = as(adminKey);
   return {
     server,
@@ -94,8 +98,7 @@ export async function startUsageServer(
       const other = await startTestServer(env);
       return {
         server: other,
-        as: (secret: string) => (query: string, variables?: Record<string, unknown>) =>
-          call(other, secret, query, variables),
+        as: asOn(other),
       };
     },
     async close() {
