@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/global-id.js';
+import { type Jwks, jwksEnv, startJwks } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
 import {
   BACKENDS,
@@ -41,12 +42,14 @@ interface CreatedKey {
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip)(`limits on users and keys on ${backend.name}`, () => {
+    let jwks: Jwks;
     let usage: UsageServer;
     let alice: Member;
     let bob: Member;
 
     beforeAll(async () => {
-      usage = await startUsageServer(backend, { configFile: { limits: DEFAULTS } });
+      jwks = await startJwks();
+      usage = await startUsageServer(backend, { configFile: { limits: DEFAULTS }, env: jwksEnv(jwks) });
       alice = await usage.userWithKey(
         'alice',
         { limits: { monthlyBudgetUsd: 50 } },
@@ -54,7 +57,10 @@ for (const backend of BACKENDS) {
       );
       bob = await usage.userWithKey('bob');
     });
-    afterAll(() => usage?.close());
+    afterAll(async () => {
+      await usage?.close();
+      await jwks?.close();
+    });
 
     const nodeLimits = async (id: string, as = usage.admin) => ok(await as<NodeLimits>(NODE_LIMITS, { id })).node;
 
@@ -269,6 +275,25 @@ for (const backend of BACKENDS) {
         }),
       ).createApiKey.apiKey;
       expect(generous.limits).toEqual(limits({ requestsPerMinute: 100_000 }));
+    });
+
+    it("lets a JWT session make keys within the defaults while its user has no limits; the user's own limits bind its keys anyway", async () => {
+      const session = usage.as(await jwks.sign('jwt-dora'));
+      const make = (name: string, limitsInput?: Record<string, unknown>) =>
+        session<CreatedKey>(CREATE_KEY, { input: { name, ...(limitsInput ? { limits: limitsInput } : {}) } });
+      const looser = await make('looser', { requestsPerMinute: 2000, tokensPerMinute: 1 });
+      expect(looser.errors?.[0]?.extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        field: 'requestsPerMinute',
+        max: 1000,
+      });
+      // No limits of its own: the defaults bind it, as they bind the session.
+      expect(ok(await make('defaults')).createApiKey.apiKey.limits).toBeNull();
+
+      const { viewer } = ok(await session<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }'));
+      ok(await usage.admin(SET_LIMITS, { userId: viewer.user.id, limits: { requestsPerMinute: 50 } }));
+      const own = ok(await make('own', { requestsPerMinute: 5000 })).createApiKey.apiKey;
+      expect(own.limits).toEqual(limits({ requestsPerMinute: 5000 }));
     });
   });
 }
