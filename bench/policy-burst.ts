@@ -17,9 +17,11 @@ export interface BurstRow {
   admitted: number;
   /** RATE_LIMITED with a positive `retryAfterMs` and `limit: requestsPerMinute`. */
   rateLimited: number;
+  /** RATE_LIMITED with `limit: unavailable`: the store did not answer in time, so the request was refused (fail closed). */
+  unavailable: number;
   otherErrors: number;
   errorSamples: Record<string, number>;
-  byInstance: { admitted: number; rateLimited: number }[];
+  byInstance: { admitted: number; rateLimited: number; unavailable: number }[];
   /** From the first request sent to the last answer received. */
   burstMs: number;
   latencyMs: LatencySummary;
@@ -87,7 +89,7 @@ export async function burst(
   );
   try {
     await Promise.all(clients.map((client) => Promise.all(Array.from({ length: share }, () => client.post(BUDGET)))));
-    const byInstance = instances.map(() => ({ admitted: 0, rateLimited: 0 }));
+    const byInstance = instances.map(() => ({ admitted: 0, rateLimited: 0, unavailable: 0 }));
     const errorSamples: Record<string, number> = {};
     const latencies: number[] = [];
     let otherErrors = 0;
@@ -110,6 +112,8 @@ export async function burst(
           Number(error.extensions.retryAfterMs) > 0
         )
           tally.rateLimited++;
+        else if (error?.extensions?.code === 'RATE_LIMITED' && error.extensions.limit === 'unavailable')
+          tally.unavailable++;
         else {
           otherErrors++;
           const sample = JSON.stringify(error ?? response).slice(0, 160);
@@ -124,6 +128,7 @@ export async function burst(
       requests,
       admitted,
       rateLimited: byInstance.reduce((sum, b) => sum + b.rateLimited, 0),
+      unavailable: byInstance.reduce((sum, b) => sum + b.unavailable, 0),
       otherErrors,
       errorSamples,
       byInstance,

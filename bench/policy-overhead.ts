@@ -101,9 +101,9 @@ export interface PolicyBenchResult {
   bursts: BurstRow[];
 }
 
-const PRICES = { [MODEL]: { input: 0.15, output: 0.6 } };
+export const PRICES = { [MODEL]: { input: 0.15, output: 0.6 } };
 /** Nothing is refused, yet every check and both budgets run (GraphQL Int bounds tokensPerMinute). */
-const HIGH_LIMITS = {
+export const HIGH_LIMITS = {
   requestsPerMinute: 1_000_000,
   tokensPerMinute: 1_000_000_000,
   concurrentStreams: 100_000,

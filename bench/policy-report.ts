@@ -1,4 +1,5 @@
 import type { TargetCheck } from './chat-report.js';
+import type { PolicyMicroRow } from './policy-micro.js';
 import type { PolicyBenchResult, PolicySummaryRow } from './policy-overhead.js';
 
 const num = (n: number | undefined, width = 8, digits = 2) =>
@@ -14,7 +15,7 @@ const sameLevel = (a: PolicySummaryRow, b: PolicySummaryRow) =>
   a.tokenDelayMs === b.tokenDelayMs;
 
 /** The tables `npm run bench -- policy` prints. */
-export function policyTable(result: PolicyBenchResult): string[] {
+export function policyTable(result: PolicyBenchResult, micro: PolicyMicroRow[]): string[] {
   const lines = [
     'limits and budgets: chat TTFT with a plain stored key (none) and one with every limit and both budgets (limits)',
     `two gateways at once, one per key (which key is on which swaps between rounds); conc: chats in flight in all (at 1`,
@@ -42,7 +43,8 @@ export function policyTable(result: PolicyBenchResult): string[] {
   lines.push(
     '',
     'requestsPerMinute N, a burst at once over two instances sharing Postgres and Redis (sendMessage)',
-    'limit  requests  admitted  RATE_LIMITED  other  by instance (admitted/refused)  burst ms  ledger',
+    'refused: RATE_LIMITED on requestsPerMinute / RATE_LIMITED because the store did not answer within its timeout (fail closed)',
+    'limit  requests  admitted  refused limit/unavailable  other  by instance (admitted/refused)  burst ms  ledger',
   );
   for (const b of result.bursts) {
     lines.push(
@@ -50,7 +52,7 @@ export function policyTable(result: PolicyBenchResult): string[] {
         String(b.requestsPerMinute).padStart(5),
         String(b.requests).padStart(9),
         String(b.admitted).padStart(9),
-        String(b.rateLimited).padStart(13),
+        `${b.rateLimited}/${b.unavailable}`.padStart(26),
         String(b.otherErrors).padStart(6),
         b.byInstance
           .map((i) => `${i.admitted}/${i.rateLimited}`)
@@ -60,6 +62,14 @@ export function policyTable(result: PolicyBenchResult): string[] {
         String(b.recordedRequests ?? '-').padStart(7),
       ].join(' '),
     );
+  }
+  lines.push(
+    '',
+    'admit() + settle() alone, in process, one at a time (stored limits from memory; Redis: the local server): µs',
+    'variant          p50     mean  cpu/call',
+  );
+  for (const m of micro) {
+    lines.push(`${m.variant.padEnd(13)} ${num(m.p50Us, 7, 1)} ${num(m.meanUs, 8, 1)} ${num(m.cpuUs, 9, 1)}`);
   }
   const [one, five, fifteen] = result.loadAverage.start;
   lines.push('', `load average at start ${one} ${five} ${fifteen}; run ${result.runSeconds.toFixed(0)} s`);

@@ -15,7 +15,8 @@ import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
-import { benchPolicyOverhead, policySettingsFromEnv } from './policy-overhead.js';
+import { benchPolicyMicro } from './policy-micro.js';
+import { benchPolicyOverhead, HIGH_LIMITS, PRICES, policySettingsFromEnv } from './policy-overhead.js';
 import { policyTable, policyTargets } from './policy-report.js';
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
@@ -110,12 +111,13 @@ if (!only || only === 'auth-overhead') {
 }
 
 if (!only || only === 'policy-overhead') {
+  const policyMicro = await benchPolicyMicro(HIGH_LIMITS, PRICES);
   const policy = await benchPolicyOverhead(policySettingsFromEnv(), (line) => process.stderr.write(`  ${line}\n`));
   console.log('');
-  for (const line of policyTable(policy)) console.log(line);
+  for (const line of policyTable(policy, policyMicro)) console.log(line);
   const targets = policyTargets(policy);
   console.log('');
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
-  save('policy-overhead.json', { targets, ...policy });
+  save('policy-overhead.json', { targets, micro: policyMicro, ...policy });
   console.log(`\nwrote ${join(dir, 'policy-overhead.json')}`);
 }
