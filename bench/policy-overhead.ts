@@ -217,7 +217,7 @@ export async function benchPolicyOverhead(
     for (const limit of settings.bursts) {
       const row = await burst(pg0, [pg0, pg1], limit, settings.burstRequests, content);
       log(
-        `burst: requestsPerMinute ${limit}, ${row.requests} at once: ${row.admitted} admitted, ${row.rateLimited} RATE_LIMITED, ${row.otherErrors} other, ${row.burstMs.toFixed(0)} ms, recorded ${row.recordedRequests}`,
+        `burst: requestsPerMinute ${limit}, ${row.requests} at once: ${row.admitted} admitted, ${row.rateLimited} + ${row.unavailable} RATE_LIMITED (limit + unavailable), ${row.otherErrors} other, ${row.burstMs.toFixed(0)} ms, recorded ${row.recordedRequests}`,
       );
       bursts.push(row);
     }
