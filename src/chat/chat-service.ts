@@ -203,7 +203,7 @@ export function createChatService(deps: ChatServiceDeps) {
     const admission = await deps.usage.admit({
       caller: options.caller,
       candidates: plan.groups.flatMap((group) =>
-        group.deployments.map((d) => ({ kind: d.provider.kind, model: d.model })),
+        group.deployments.map((d) => ({ kind: d.provider.kind, model: d.model, provider: d.provider.name })),
       ),
       promptTokens: context.tokens,
       maxOutputTokens: reservedOutputTokens,

@@ -129,7 +129,7 @@ export function createGenerationRunner({
         } else {
           provider ??= part.error.provider;
           failure = { code: part.error.code, message: part.error.message };
-          partialUsage = (part as { usage?: Partial<TokenUsage> }).usage;
+          partialUsage = part.usage;
         }
       }
       deltas.flush();
@@ -161,8 +161,12 @@ export function createGenerationRunner({
     }
     // Once the provider answered, every end is charged: its reported usage, or (cut off,
     // cancelled, failed after text) what the gateway counted of the prompt and the text it got.
-    const charged = usage ?? (kind === null ? null : counted(job.contextTokens, text, partialUsage));
-    const costNanos = charged && kind && model ? prices.costNanos({ kind, model }, charged) : null;
+    // A stream that ended without a usage report (an OpenAI-compatible server ignoring
+    // include_usage) reads as zero tokens: the text says otherwise, so it is counted.
+    const reported = usage !== null && (text === '' || usage.promptTokens + usage.completionTokens > 0) ? usage : null;
+    const charged = reported ?? (kind === null ? null : counted(job.contextTokens, text, partialUsage));
+    const costNanos =
+      charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
     const written = await finishMessage(sql, {
       messageId: job.messageId,
       content: text,
@@ -170,7 +174,7 @@ export function createGenerationRunner({
       provider,
       model: model ?? job.request.model ?? null,
       usage: charged,
-      estimated: usage === null,
+      estimated: reported === null,
       costNanos,
       apiKeyId: job.apiKeyId,
       ttftMs,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
-import type { BilledUsage } from '../policy/prices/types.js';
 import type { TokenUsage } from '../providers/types.js';
 
 /** The rows a new turn writes: its conversation (new or touched), the user's message, the reply to come. */
@@ -206,7 +205,7 @@ export async function finishMessage(
           INSERT INTO "usage_events" ("id", "user_id", "api_key_id", "message_id", "provider", "model", "prompt_tokens",
             "completion_tokens", "cached_prompt_tokens", "cost_usd", "status", "latency_ms", "estimated", "created_at")
           SELECT ${randomUUID()}::uuid, "userId", ${outcome.apiKeyId}::uuid, "id", ${provider}, ${model},
-            ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${(usage as BilledUsage).cachedPromptTokens ?? 0}::int,
+            ${usage.promptTokens}::int, ${usage.completionTokens}::int, ${usage.cachedPromptTokens ?? 0}::int,
             ${cost}::numeric, ${outcome.status}, ${outcome.latencyMs}::float8, ${outcome.estimated}, ${now}::timestamptz
           FROM finished
         )`

@@ -23,9 +23,18 @@ export interface ChatRequest {
 /** Unified finish reasons; the provider's raw value is kept beside it. */
 export type FinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other';
 
+/**
+ * Tokens as the provider reported them. `promptTokens` is always the whole prompt: the cached
+ * counts are parts of it (present when the provider reported any), so that they can be billed
+ * apart (src/policy/prices).
+ */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens, read from the provider's prompt cache (OpenAI cached_tokens, Anthropic cache reads). */
+  cachedPromptTokens?: number;
+  /** Of promptTokens, written to the provider's prompt cache (Anthropic cache_creation_input_tokens). */
+  cacheWritePromptTokens?: number;
 }
 
 /**
@@ -35,7 +44,16 @@ export interface TokenUsage {
 export type StreamPart =
   | { type: 'text-delta'; text: string }
   | { type: 'finish'; usage: TokenUsage; finishReason: { unified: FinishReason; raw: string | undefined } }
-  | { type: 'error'; error: ProviderError };
+  | {
+      type: 'error';
+      error: ProviderError;
+      /**
+       * What the provider had reported before the stream was cut (Anthropic reports the prompt at
+       * its start), so the real prompt can be charged. `completionTokens` only when the provider
+       * reported a running count; otherwise the text received is all there is to count.
+       */
+      usage?: Partial<TokenUsage>;
+    };
 
 export interface ModelInfo {
   id: string;

@@ -63,6 +63,35 @@ describe('Anthropic fake, driven by the official SDK', () => {
     expect(message.usage).toMatchObject({ input_tokens: 4, output_tokens: 3 });
   });
 
+  it('reports cache reads and writes apart from input_tokens, at message_start and cumulatively at message_delta', async () => {
+    fake.setPromptCache(() => ({ read: 2, write: 1 }));
+    try {
+      const stream = await client.messages.create({ ...base, stream: true });
+      const usages: unknown[] = [];
+      for await (const event of stream) {
+        if (event.type === 'message_start') usages.push(event.message.usage);
+        if (event.type === 'message_delta') usages.push(event.usage);
+      }
+      const prompt = { input_tokens: 1, cache_read_input_tokens: 2, cache_creation_input_tokens: 1 };
+      expect(usages).toEqual([
+        expect.objectContaining({
+          ...prompt,
+          cache_creation: { ephemeral_5m_input_tokens: 1, ephemeral_1h_input_tokens: 0 },
+        }),
+        { ...prompt, output_tokens: 3 },
+      ]);
+      const message = await client.messages.create(base);
+      expect(message.usage).toMatchObject({ ...prompt, output_tokens: 3 });
+    } finally {
+      fake.setPromptCache(undefined);
+    }
+    // a cache script cannot claim more than the prompt (4 tokens)
+    fake.setPromptCache({ read: 3, write: 5 });
+    const capped = await client.messages.create(base);
+    fake.setPromptCache(undefined);
+    expect(capped.usage).toMatchObject({ input_tokens: 0, cache_read_input_tokens: 3, cache_creation_input_tokens: 1 });
+  });
+
   it('pages through the models list', async () => {
     fake.setModels([{ id: 'claude-a' }, { id: 'claude-b' }, { id: 'claude-c' }]);
     const ids: string[] = [];

@@ -44,7 +44,7 @@ async function messages(ctx: RouteContext): Promise<void> {
   const input = chatInput(ctx.body);
   if (input.maxTokens === undefined) return ctx.error(400, 'max_tokens: Field required');
   if (!ctx.knowsModel(input.model)) return ctx.error(404, `model: ${input.model}`);
-  const plan = planReply(input, ctx.reply);
+  const plan = planReply(input, ctx.reply, ctx.promptCache);
   const stopReason = plan.truncated ? 'max_tokens' : 'end_turn';
   const message = {
     id: `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
@@ -53,10 +53,15 @@ async function messages(ctx: RouteContext): Promise<void> {
     model: input.model,
     stop_sequence: null,
   };
+  // input_tokens leaves out cache reads and writes: the whole prompt is the three together
+  const promptUsage = {
+    input_tokens: plan.promptTokens - plan.cachedPromptTokens - plan.cacheWritePromptTokens,
+    cache_creation_input_tokens: plan.cacheWritePromptTokens,
+    cache_read_input_tokens: plan.cachedPromptTokens,
+  };
   const usage = (outputTokens: number) => ({
-    input_tokens: plan.promptTokens,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    ...promptUsage,
+    cache_creation: { ephemeral_5m_input_tokens: plan.cacheWritePromptTokens, ephemeral_1h_input_tokens: 0 },
     output_tokens: outputTokens,
     service_tier: 'standard',
   });
@@ -76,7 +81,8 @@ async function messages(ctx: RouteContext): Promise<void> {
     event({
       type: 'message_delta',
       delta: { stop_reason: stopReason, stop_sequence: null },
-      usage: { output_tokens: plan.completionTokens },
+      // cumulative totals, the prompt's included
+      usage: { ...promptUsage, output_tokens: plan.completionTokens },
     }),
     event({ type: 'message_stop' }),
   ]);

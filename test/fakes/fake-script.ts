@@ -12,10 +12,24 @@ export interface FakeChatInput {
  */
 export type ReplyScript = string | string[] | ((input: FakeChatInput) => string | string[]);
 
+/**
+ * How many of a request's prompt tokens the fake reports as read from (`read`) or written to
+ * (`write`) the provider's prompt cache; each fake renders them in its API's own fields. Capped
+ * at the prompt. Without one, nothing is cached.
+ */
+export type PromptCacheScript =
+  | { read?: number; write?: number }
+  | ((input: FakeChatInput) => { read?: number; write?: number });
+
 export interface ReplyPlan {
   tokens: string[];
   text: string;
+  /** The whole prompt, cached parts included. */
   promptTokens: number;
+  /** Of promptTokens, read from the prompt cache. */
+  cachedPromptTokens: number;
+  /** Of promptTokens, written to the prompt cache. */
+  cacheWritePromptTokens: number;
   completionTokens: number;
   /** True when `maxTokens` cut the reply short (finish reason `length`). */
   truncated: boolean;
@@ -36,7 +50,7 @@ export function lastUserText(messages: FakeChatInput['messages']): string {
 }
 
 /** Decides the reply tokens and usage for one request; tests can call it to compute expected values. */
-export function planReply(input: FakeChatInput, script?: ReplyScript): ReplyPlan {
+export function planReply(input: FakeChatInput, script?: ReplyScript, cache?: PromptCacheScript): ReplyPlan {
   const scripted = typeof script === 'function' ? script(input) : script;
   const all =
     scripted === undefined
@@ -46,10 +60,16 @@ export function planReply(input: FakeChatInput, script?: ReplyScript): ReplyPlan
         : scripted;
   const limit = input.maxTokens ?? Number.POSITIVE_INFINITY;
   const tokens = all.slice(0, limit);
+  const promptTokens = input.messages.reduce((sum, m) => sum + countTokens(m.content), 0);
+  const cached = (typeof cache === 'function' ? cache(input) : cache) ?? {};
+  const cachedPromptTokens = Math.min(Math.max(cached.read ?? 0, 0), promptTokens);
+  const cacheWritePromptTokens = Math.min(Math.max(cached.write ?? 0, 0), promptTokens - cachedPromptTokens);
   return {
     tokens,
     text: tokens.join(''),
-    promptTokens: input.messages.reduce((sum, m) => sum + countTokens(m.content), 0),
+    promptTokens,
+    cachedPromptTokens,
+    cacheWritePromptTokens,
     completionTokens: tokens.length,
     truncated: all.length > tokens.length,
   };

@@ -77,6 +77,14 @@ describe('reply planning', () => {
       ],
       maxTokens: 1,
     });
-    expect(plan).toEqual({ tokens: ['echo:'], text: 'echo:', promptTokens: 5, completionTokens: 1, truncated: true });
+    expect(plan).toEqual({
+      tokens: ['echo:'],
+      text: 'echo:',
+      promptTokens: 5,
+      cachedPromptTokens: 0,
+      cacheWritePromptTokens: 0,
+      completionTokens: 1,
+      truncated: true,
+    });
   });
 });

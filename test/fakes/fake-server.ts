@@ -12,6 +12,7 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeOptio
   const sockets = new Set<Socket>();
   let models = options.models ?? [];
   let reply = options.reply;
+  let promptCache = options.promptCache;
   let port = options.port ?? 0;
   const normalize = protocol.normalizeModel ?? ((id: string) => id);
 
@@ -90,6 +91,7 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeOptio
       params: match.params,
       models,
       reply,
+      promptCache,
       knowsModel: (id) => !options.strictModels || served().has(normalize(id)),
       json: (body, status = 200) => writeJson(writer, status, body),
       stream: (contentType, frames) => writeFrames(writer, contentType, frames),
@@ -141,6 +143,9 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeOptio
     },
     setReply(next) {
       reply = next;
+    },
+    setPromptCache(next) {
+      promptCache = next;
     },
     lastRequest(path) {
       return requests.findLast((r) => path === undefined || r.path.startsWith(path));

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FaultController } from './fake-faults.js';
 import type { RequestOutcome } from './fake-response.js';
-import type { ReplyScript } from './fake-script.js';
+import type { PromptCacheScript, ReplyScript } from './fake-script.js';
 
 /** A model a fake serves; each fake renders it in its own list shape. */
 export interface FakeModel {
@@ -31,6 +31,8 @@ export interface FakeOptions {
   port?: number;
   models?: FakeModel[];
   reply?: ReplyScript;
+  /** Prompt tokens reported as cache reads and writes (OpenAI reports reads only). Default none. */
+  promptCache?: PromptCacheScript;
   /** Answer unknown models with the provider's 404, as the real APIs do. Default false. */
   strictModels?: boolean;
   /** When set, requests without this key get the provider's 401. */
@@ -45,6 +47,7 @@ export interface RouteContext {
   params: string[];
   models: FakeModel[];
   reply: ReplyScript | undefined;
+  promptCache: PromptCacheScript | undefined;
   /** False only when `strictModels` is on and `id` is not served. */
   knowsModel(id: string): boolean;
   json(body: unknown, status?: number): Promise<void>;
@@ -82,6 +85,8 @@ export interface FakeServer {
   readonly faults: FaultController;
   setModels(models: FakeModel[]): void;
   setReply(reply: ReplyScript | undefined): void;
+  /** What later replies report as cached prompt tokens; undefined: none. */
+  setPromptCache(cache: PromptCacheScript | undefined): void;
   /** The newest request, optionally the newest whose path starts with `path`. */
   lastRequest(path?: string): RecordedRequest | undefined;
   /** Resolves once the request has completed, been aborted by the client or cut by the fake. */

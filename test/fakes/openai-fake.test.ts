@@ -58,6 +58,38 @@ describe('OpenAI fake, driven by the official SDK', () => {
     expect(cut.choices[0]?.finish_reason).toBe('length');
   });
 
+  it('reports cache hits as prompt_tokens_details.cached_tokens, inside prompt_tokens, in a last chunk without choices', async () => {
+    fake.setPromptCache({ read: 3, write: 1 });
+    try {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      const last = chunks.at(-1);
+      expect(last?.choices).toEqual([]);
+      expect(last?.usage).toMatchObject({
+        prompt_tokens: 4,
+        completion_tokens: 3,
+        total_tokens: 7,
+        prompt_tokens_details: { cached_tokens: 3 },
+      });
+      expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
+
+      const full = await client.chat.completions.create({ model: 'gpt-4o', messages });
+      expect(full.usage?.prompt_tokens_details).toMatchObject({ cached_tokens: 3 });
+      // OpenAI reports no cache writes: the prompt is not split further
+      expect(JSON.stringify(full.usage)).not.toMatch(/creation|write/);
+    } finally {
+      fake.setPromptCache(undefined);
+    }
+    const plain = await client.chat.completions.create({ model: 'gpt-4o', messages });
+    expect(plain.usage?.prompt_tokens_details).toMatchObject({ cached_tokens: 0 });
+  });
+
   it('plays a configured script', async () => {
     fake.setReply(['one', ' two']);
     const full = await client.chat.completions.create({ model: 'gpt-4o', messages });

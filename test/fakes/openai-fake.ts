@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { fakeEmbedding, float32Base64 } from './fake-embeddings.js';
 import { numberField, sseFrame } from './fake-framing.js';
-import { contentText, countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
+import {
+  contentText,
+  countTokens,
+  type FakeChatInput,
+  planReply,
+  type ReplyPlan,
+  readMessages,
+} from './fake-script.js';
 import { startFakeServer } from './fake-server.js';
 import type { FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
@@ -36,13 +43,19 @@ function chatInput(body: Record<string, unknown>): FakeChatInput {
   };
 }
 
-function usage(promptTokens: number, completionTokens: number) {
+/** `prompt_tokens` is the whole prompt; cache hits are a detail of it. OpenAI reports no cache writes. */
+function usage(plan: ReplyPlan) {
   return {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+    prompt_tokens: plan.promptTokens,
+    completion_tokens: plan.completionTokens,
+    total_tokens: plan.promptTokens + plan.completionTokens,
+    prompt_tokens_details: { cached_tokens: plan.cachedPromptTokens, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -51,7 +64,7 @@ async function chatCompletions(ctx: RouteContext): Promise<void> {
   if (!ctx.knowsModel(input.model)) {
     return ctx.error(404, `The model \`${input.model}\` does not exist or you do not have access to it.`);
   }
-  const plan = planReply(input, ctx.reply);
+  const plan = planReply(input, ctx.reply, ctx.promptCache);
   const finishReason = plan.truncated ? 'length' : 'stop';
   const id = `chatcmpl-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
   const head = { id, created, model: input.model, system_fingerprint: 'fp_fake', service_tier: 'default' };
@@ -62,7 +75,7 @@ async function chatCompletions(ctx: RouteContext): Promise<void> {
       ...head,
       object: 'chat.completion',
       choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
-      usage: usage(plan.promptTokens, plan.completionTokens),
+      usage: usage(plan),
     });
   }
 
@@ -82,7 +95,7 @@ async function chatCompletions(ctx: RouteContext): Promise<void> {
   ];
   if (withUsage) {
     const last = { ...head, object: 'chat.completion.chunk', choices: [] };
-    frames.push(sseFrame({ ...last, usage: usage(plan.promptTokens, plan.completionTokens) }));
+    frames.push(sseFrame({ ...last, usage: usage(plan) }));
   }
   frames.push(sseFrame('[DONE]'));
   return ctx.stream('text/event-stream; charset=utf-8', frames);

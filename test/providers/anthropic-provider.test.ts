@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAnthropicProvider } from '../../src/providers/anthropic/anthropic-provider.js';
+import { createAnthropicUsage } from '../../src/providers/anthropic/anthropic-usage.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { type FakeServer, startAnthropicFake } from '../fakes/index.js';
 import { describeChatProvider, drain, errorOf } from './provider-conformance.js';
@@ -63,6 +64,68 @@ describe('anthropic adapter: wire details', () => {
     const small = create(fake, { defaultMaxTokens: 256 });
     await drain(small.stream({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] }));
     expect(fake.lastRequest()?.body).toMatchObject({ max_tokens: 256 });
+  });
+
+  const hello = [
+    { role: 'system' as const, content: 'be brief' },
+    { role: 'user' as const, content: 'hello there' },
+  ];
+
+  it('adds cache reads and writes to input_tokens for the whole prompt, and reports them apart', async () => {
+    // on the wire: input_tokens 1, cache_read_input_tokens 2, cache_creation_input_tokens 1
+    fake.setPromptCache({ read: 2, write: 1 });
+    const parts = await drain(provider.stream({ model: 'claude-haiku-4-5', messages: hello }));
+    expect(parts.at(-1)).toEqual({
+      type: 'finish',
+      usage: { promptTokens: 4, completionTokens: 3, cachedPromptTokens: 2, cacheWritePromptTokens: 1 },
+      finishReason: { unified: 'stop', raw: 'end_turn' },
+    });
+  });
+
+  it('a stream cut mid-reply carries the prompt message_start reported; cut after message_delta, the output too', async () => {
+    fake.setPromptCache({ read: 2 });
+    fake.faults.next({ cutAfterChunks: 4 });
+    const cut = await drain(provider.stream({ model: 'claude-haiku-4-5', messages: hello }));
+    expect(errorOf(cut)).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect(cut.at(-1)).toMatchObject({ type: 'error', usage: { promptTokens: 4, cachedPromptTokens: 2 } });
+    expect((cut.at(-1) as { usage: object }).usage).not.toHaveProperty('completionTokens');
+
+    // message_start, block start, ping, three deltas, block stop, message_delta; no message_stop
+    fake.faults.next({ cutAfterChunks: 8 });
+    const late = await drain(provider.stream({ model: 'claude-haiku-4-5', messages: hello }));
+    expect(late.at(-1)).toMatchObject({
+      type: 'error',
+      usage: { promptTokens: 4, completionTokens: 3, cachedPromptTokens: 2 },
+    });
+
+    // refused before the message started: nothing was reported
+    fake.faults.next({ status: 529 });
+    const refused = await drain(provider.stream({ model: 'claude-haiku-4-5', messages: hello }));
+    expect(refused.at(-1)).not.toHaveProperty('usage');
+  });
+
+  it('keeps message_start counts a message_delta leaves null, and takes its cumulative totals', () => {
+    const usage = createAnthropicUsage();
+    expect(usage.partial()).toBeUndefined();
+    usage.start({
+      input_tokens: 10,
+      cache_read_input_tokens: 100,
+      cache_creation_input_tokens: null,
+      output_tokens: 1,
+    } as Parameters<typeof usage.start>[0]);
+    expect(usage.partial()).toEqual({ promptTokens: 110, cachedPromptTokens: 100 });
+    usage.delta({
+      input_tokens: null,
+      cache_read_input_tokens: null,
+      cache_creation_input_tokens: 5,
+      output_tokens: 42,
+    } as Parameters<typeof usage.delta>[0]);
+    expect(usage.total()).toEqual({
+      promptTokens: 115,
+      completionTokens: 42,
+      cachedPromptTokens: 100,
+      cacheWritePromptTokens: 5,
+    });
   });
 
   it('takes the context window from max_input_tokens, else from the known table', async () => {

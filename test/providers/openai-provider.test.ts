@@ -65,6 +65,37 @@ describe('openai adapter: wire details', () => {
     });
   });
 
+  const hello = [
+    { role: 'system' as const, content: 'be brief' },
+    { role: 'user' as const, content: 'hello there' },
+  ];
+
+  it('reports cached prompt tokens inside promptTokens, from the last chunk (whose choices are empty)', async () => {
+    fake.setPromptCache({ read: 3 });
+    const parts = await drain(provider.stream({ model: 'gpt-4o', messages: hello }));
+    expect(parts.at(-1)).toEqual({
+      type: 'finish',
+      usage: { promptTokens: 4, completionTokens: 3, cachedPromptTokens: 3 },
+      finishReason: { unified: 'stop', raw: 'stop' },
+    });
+  });
+
+  it('a stream cut before the usage chunk carries no usage; cut after it, the usage it reported', async () => {
+    fake.faults.next({ cutAfterChunks: 2 });
+    const early = await drain(provider.stream({ model: 'gpt-4o', messages: hello }));
+    expect(errorOf(early)).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect(early.at(-1)).not.toHaveProperty('usage');
+
+    // role, three tokens, finish reason, usage: then the connection drops before [DONE]
+    fake.setPromptCache({ read: 2 });
+    fake.faults.next({ cutAfterChunks: 6 });
+    const late = await drain(provider.stream({ model: 'gpt-4o', messages: hello }));
+    expect(late.at(-1)).toMatchObject({
+      type: 'error',
+      usage: { promptTokens: 4, completionTokens: 3, cachedPromptTokens: 2 },
+    });
+  });
+
   it('prefers retry-after-ms over Retry-After', async () => {
     fake.faults.next({ status: 429, retryAfter: 2, retryAfterMs: 1500 });
     expect(errorOf(await drain(provider.stream({ model: 'gpt-4o', messages: [] })))).toMatchObject({

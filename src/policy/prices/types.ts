@@ -21,6 +21,8 @@ export interface BilledUsage {
 export interface PricedModel {
   kind: string;
   model: string;
+  /** The deployment's registered name when it is a named one (`providers:` in the config file). */
+  provider?: string | undefined;
 }
 
 export interface PriceBook {

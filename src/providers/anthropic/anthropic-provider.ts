@@ -1,9 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
+import type { ProviderError } from '../provider-error.js';
 import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../types.js';
 import { anthropicContextWindows } from './anthropic-models.js';
+import { createAnthropicUsage } from './anthropic-usage.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 
@@ -74,16 +76,19 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
       return;
     }
 
-    let promptTokens = 0;
-    let completionTokens = 0;
+    const usage = createAnthropicUsage();
+    /** An error part carrying what Anthropic had reported so far (the prompt, from message_start). */
+    const cut = (error: ProviderError): StreamPart => {
+      const partial = usage.partial();
+      return partial ? { type: 'error', error, usage: partial } : { type: 'error', error };
+    };
     let stopReason: string | undefined;
     let stopped = false;
     try {
       for await (const event of events) {
         switch (event.type) {
           case 'message_start':
-            promptTokens = event.message.usage.input_tokens;
-            completionTokens = event.message.usage.output_tokens;
+            usage.start(event.message.usage);
             break;
           case 'content_block_delta':
             if (event.delta.type === 'text_delta' && event.delta.text)
@@ -91,8 +96,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
             break;
           case 'message_delta':
             stopReason = event.delta.stop_reason ?? undefined;
-            completionTokens = event.usage.output_tokens;
-            promptTokens = event.usage.input_tokens ?? promptTokens;
+            usage.delta(event.usage);
             break;
           case 'message_stop':
             stopped = true;
@@ -100,18 +104,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
         }
       }
     } catch (error) {
-      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      yield cut(toProviderError(error, { ...ctx, phase: 'stream' }));
       return;
     }
     // The SDK ends quietly on an abort and on a body that stops early: only message_stop is a finish.
     if (request.signal?.aborted || !stopped) {
-      const error = new Error('stream ended before message_stop');
-      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      yield cut(toProviderError(new Error('stream ended before message_stop'), { ...ctx, phase: 'stream' }));
       return;
     }
     yield {
       type: 'finish',
-      usage: { promptTokens, completionTokens },
+      usage: usage.total(),
       finishReason: { unified: mapAnthropicFinishReason(stopReason), raw: stopReason },
     };
   }

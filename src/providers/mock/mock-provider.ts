@@ -51,23 +51,24 @@ export function createMockProvider(options: MockProviderOptions = {}): ChatProvi
     const tokens = splitIntoTokens(mockReplyText(request.messages));
     const limit = request.maxTokens ?? Number.POSITIVE_INFINITY;
     const emitted = tokens.slice(0, Math.max(0, limit));
+    const promptTokens = request.messages.reduce((sum, m) => sum + approximateTokens(m.content), 0);
+    let sent = 0;
     for (const text of emitted) {
       try {
         if (request.signal?.aborted) throw request.signal.reason;
         await sleep(tokenDelayMs, request.signal);
       } catch {
-        yield { type: 'error', error: cancelled() };
+        // like a provider that reports as it goes: what a cancelled reply used so far
+        yield { type: 'error', error: cancelled(), usage: { promptTokens, completionTokens: sent } };
         return;
       }
+      sent += 1;
       yield { type: 'text-delta', text };
     }
     const truncated = emitted.length < tokens.length;
     yield {
       type: 'finish',
-      usage: {
-        promptTokens: request.messages.reduce((sum, m) => sum + approximateTokens(m.content), 0),
-        completionTokens: emitted.length,
-      },
+      usage: { promptTokens, completionTokens: emitted.length },
       finishReason: truncated ? { unified: 'length', raw: 'length' } : { unified: 'stop', raw: 'stop' },
     };
   }

@@ -5,6 +5,7 @@ import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart, TokenUsage } from '../types.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { mapOpenAIUsage } from './map-openai-usage.js';
 import { openAIContextWindows } from './openai-models.js';
 
 export interface OpenAIProviderOptions {
@@ -78,29 +79,31 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     }
 
     let finishReason: string | undefined;
-    let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+    // Reported once, in a last chunk whose `choices` is empty (stream_options.include_usage).
+    let usage: TokenUsage | undefined;
+    const cut = (error: unknown): StreamPart => {
+      const providerError = toProviderError(error, { ...ctx, phase: 'stream' });
+      return usage ? { type: 'error', error: providerError, usage } : { type: 'error', error: providerError };
+    };
     try {
       for await (const chunk of chunks) {
-        if (chunk.usage) {
-          usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-        }
+        if (chunk.usage) usage = mapOpenAIUsage(chunk.usage);
         const choice = chunk.choices[0];
         if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
         if (choice?.finish_reason) finishReason = choice.finish_reason;
       }
     } catch (error) {
-      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      yield cut(error);
       return;
     }
     // The SDK ends quietly on an abort and on a body that stops early: neither is a finish.
     if (request.signal?.aborted || finishReason === undefined) {
-      const error = new Error('stream ended before a finish reason');
-      yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'stream' }) };
+      yield cut(new Error('stream ended before a finish reason'));
       return;
     }
     yield {
       type: 'finish',
-      usage,
+      usage: usage ?? { promptTokens: 0, completionTokens: 0 },
       finishReason: { unified: mapOpenAIFinishReason(finishReason), raw: finishReason },
     };
   }

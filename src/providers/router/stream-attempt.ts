@@ -147,7 +147,8 @@ export async function* relayStream(
         const error = scope.signal.aborted ? scope.stopError(name) : part.error;
         opened.abort();
         settleFailure(call, error);
-        yield { type: 'error', error };
+        // What the provider reported before the cut is what the generation is charged.
+        yield part.usage ? { type: 'error', error, usage: part.usage } : { type: 'error', error };
         return false;
       }
       yield part;
