@@ -23,7 +23,7 @@ async function forgetQuotaKeys(keyId: string): Promise<number> {
     const found: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${keyId}*`, 'COUNT', 1_000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*{quota}*${keyId}*`, 'COUNT', 1_000);
       cursor = next;
       found.push(...keys);
     } while (cursor !== '0');
