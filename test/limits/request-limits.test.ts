@@ -18,7 +18,13 @@ import {
   tally,
   usageEventsOf,
 } from '../helpers/limits-client.js';
-import { LIMITS_BACKENDS, type LimitsCluster, post, startLimitsCluster } from '../helpers/limits-cluster.js';
+import {
+  LIMITS_BACKENDS,
+  type LimitsCluster,
+  type Member,
+  post,
+  startLimitsCluster,
+} from '../helpers/limits-cluster.js';
 
 const words = (n: number, prefix = 'w') => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(' ');
 /** The built-in mock (MOCK_TOKEN_DELAY_MS paces it); the OpenAI fake is the default model here. */
@@ -75,6 +81,25 @@ for (const backend of LIMITS_BACKENDS) {
       expect(await cluster.db.usageEvent.count({ where: { userId: key.userId } })).toBe(30);
       const upstream = openai.requests.filter((r) => JSON.stringify(r.body ?? null).includes(marker));
       expect(upstream).toHaveLength(30);
+    });
+
+    it("a user's requestsPerMinute covers all of its keys: 20 at once over two keys admit exactly 10", async () => {
+      const userId = await cluster.user('two keys', { requestsPerMinute: 10 });
+      const keys = [await cluster.key(userId, 'first'), await cluster.key(userId, 'second', { requestsPerMinute: 50 })];
+      const turns = await burst(20, (i) =>
+        send(cluster.pick(i >> 1), (keys[i % 2] as Member).secret, { content: `user burst ${i}`, model: MOCK }),
+      );
+      const { admitted, refused } = tally(turns);
+      expect(admitted).toHaveLength(10);
+      for (const turn of refused) {
+        expect(turn.refusal).toMatchObject({ code: 'RATE_LIMITED', limit: 'requestsPerMinute' });
+        expect(turn.refusal?.message).toContain("this user's");
+      }
+      await endedMessages(
+        cluster.db,
+        admitted.map((t) => t.messageId as string),
+      );
+      expect(await cluster.db.message.count({ where: { userId } })).toBe(20);
     });
 
     it('concurrentStreams: 3 holds exactly three running under a burst, and frees the slots when they end', async () => {
