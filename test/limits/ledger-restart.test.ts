@@ -57,7 +57,12 @@ for (const backend of LIMITS_BACKENDS) {
       }
       const rows = await endedMessages(cluster.db, ids);
       expect(rows.map((m) => nanos(m.costUsd))).toEqual([CENT, CENT]);
-      const before = await budgetOf(cluster.pick(1), key.secret);
+      // Settled right after each final row is written.
+      const before = await eventually(
+        () => budgetOf(cluster.pick(1), key.secret),
+        (b) => b.dailySpentUsd === 0.02,
+        { what: 'dailySpentUsd 0.02' },
+      );
       expect(before).toEqual({ dailyLimitUsd: 0.035, dailySpentUsd: 0.02, monthlyLimitUsd: 1, monthlySpentUsd: 0.02 });
 
       await cluster.restart();

@@ -184,29 +184,36 @@ for (const backend of LIMITS_BACKENDS) {
       expect(retryAfterMs).toBeGreaterThanOrEqual(firstSentAt + 60_000 - refusedBetween[1] - 1_000);
     });
 
-    it('x-ratelimit-* headers on an HTTP sendMessage and on an SSE chat response, none without per-minute limits', async () => {
+    it('x-ratelimit-* headers on an SSE chat response and on an HTTP sendMessage, none without per-minute limits', async () => {
       const key = await cluster.member('headers', { requestsPerMinute: 10, tokensPerMinute: 100_000 });
       const input = { content: 'how many tokens are left', model: MOCK, maxTokens: 50 };
-      const http = await send(cluster.pick(0), key.secret, input);
-      expect(http.refusal).toBeNull();
-      const [first] = await endedMessages(cluster.db, [http.messageId as string]);
+      const rateHeaders = (headers: Headers) =>
+        Object.fromEntries([...headers].filter(([name]) => name.startsWith('x-ratelimit-')));
+      // SSE first: its terminal event comes after the turn was settled, so the next figures are exact.
+      const sse = await openChat(cluster.pick(1), key.secret, input);
+      expect(sse.refusal).toBeNull();
+      expect(sse.headers.get('content-type')).toContain('text/event-stream');
+      expect((await sse.end()).__typename).toBe('MessageCompleted');
+      const [first] = await endedMessages(cluster.db, [sse.messageId()]);
       if (!first) throw new Error('no row');
       const reserved = (first.contextTokens as number) + 50;
-      expect(Object.fromEntries([...http.headers].filter(([name]) => name.startsWith('x-ratelimit-')))).toEqual({
+      expect(rateHeaders(sse.headers)).toEqual({
         'x-ratelimit-limit-requests': '10',
         'x-ratelimit-remaining-requests': '9',
         'x-ratelimit-limit-tokens': '100000',
         'x-ratelimit-remaining-tokens': String(100_000 - reserved),
       });
 
-      const sse = await openChat(cluster.pick(1), key.secret, input);
-      expect(sse.refusal).toBeNull();
-      expect(sse.headers.get('content-type')).toContain('text/event-stream');
+      const http = await send(cluster.pick(0), key.secret, input);
+      expect(http.refusal).toBeNull();
       const real = (first.promptTokens as number) + (first.completionTokens as number);
-      expect(sse.headers.get('x-ratelimit-limit-requests')).toBe('10');
-      expect(sse.headers.get('x-ratelimit-remaining-requests')).toBe('8');
-      expect(sse.headers.get('x-ratelimit-remaining-tokens')).toBe(String(100_000 - real - reserved));
-      await sse.end();
+      expect(rateHeaders(http.headers)).toEqual({
+        'x-ratelimit-limit-requests': '10',
+        'x-ratelimit-remaining-requests': '8',
+        'x-ratelimit-limit-tokens': '100000',
+        'x-ratelimit-remaining-tokens': String(100_000 - real - reserved),
+      });
+      await endedMessages(cluster.db, [http.messageId as string]);
 
       const budgetOnly = await cluster.member('no per-minute limits', { dailyBudgetUsd: 5 });
       const plain = await send(cluster.pick(0), budgetOnly.secret, input);
