@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import { badInput } from '../errors.js';
 import { generateApiKeySecret, hashSecret, shownPrefix } from './api-key-secret.js';
+import { type Limits, limitsToJson } from './limits.js';
 import type { ApiScope } from './scopes.js';
 
 export const MAX_NAME_LENGTH = 100;
@@ -13,6 +14,8 @@ export interface NewApiKey {
   scopes: readonly ApiScope[];
   allowedModels: readonly string[] | null;
   expiresAt: Date | null;
+  /** Checked (see checkLimitsInput); none: the config file's defaults apply. */
+  limits?: Limits | null;
 }
 
 /** Refuses what a key may not be made of, before anything is written. */
@@ -54,6 +57,7 @@ export async function insertApiKey(db: Db, input: NewApiKey) {
       scopes: [...input.scopes],
       allowedModels: input.allowedModels ? [...new Set(input.allowedModels.map((m) => m.trim()))] : undefined,
       expiresAt: input.expiresAt,
+      limits: (input.limits && limitsToJson(input.limits)) ?? undefined,
     },
   });
   return { apiKey, secret };

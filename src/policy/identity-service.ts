@@ -1,8 +1,10 @@
 import type { Db } from '../db/database.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import type { ApiKey, User } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { checkName, checkNewApiKey, insertApiKey } from './api-keys.js';
 import type { Authenticator } from './authenticator.js';
+import { checkLimitsInput, LIMIT_NAMES, type Limits, limitsFromJson, limitsToJson, NO_LIMITS } from './limits.js';
 import { type ApiScope, DEFAULT_SCOPES, forbidden, toScopes } from './scopes.js';
 import { hasScope, type Viewer } from './viewer.js';
 
@@ -18,14 +20,37 @@ export interface CreateApiKeyRequest {
   /** Omitted: every model, or the creating key's own list when it has one. */
   allowedModels?: readonly string[] | null;
   expiresAt?: Date | null;
+  /** A client's LimitsInput, checked here. Omitted: the config file's defaults apply to the key. */
+  limits?: unknown;
+}
+
+/** Whose limits `setLimits` changes. */
+export interface LimitsTarget {
+  kind: 'user' | 'key';
+  id: string;
 }
 
 /** Users and keys as the viewer may see and change them; every other user's id is NOT_FOUND. */
 export interface IdentityService {
-  /** A new user (ADMIN only: the schema checks the scope). */
-  createUser(name: string): Promise<User>;
-  /** A key for the viewer, or with ADMIN for anyone; a key never grants more than the one that made it. */
-  createApiKey(viewer: Viewer, request: CreateApiKeyRequest): Promise<{ apiKey: ApiKey; secret: string }>;
+  /** A new user (ADMIN only: the schema checks the scope), with its limits (a client's LimitsInput) if given. */
+  createUser(name: string, limits?: unknown): Promise<User>;
+  /**
+   * A key for the viewer, or with ADMIN for anyone; a key never grants more than the one that made
+   * it, limits included. `defaults`: the config file's limits (UsagePolicy.defaultLimits()), which
+   * bind a key without limits of its own.
+   */
+  createApiKey(
+    viewer: Viewer,
+    request: CreateApiKeyRequest,
+    defaults: Limits | null,
+  ): Promise<{ apiKey: ApiKey; secret: string }>;
+  /**
+   * ADMIN only (the schema checks the scope). Changes the fields `input` names: a number sets that
+   * limit, null removes it, an absent field stays as it is; none left stores NULL. One statement,
+   * so two changes at once both land. Returns what is stored now. The caller announces the change
+   * (UsagePolicy.changed) so that every instance forgets its cached copy.
+   */
+  setLimits(target: LimitsTarget, input: unknown): Promise<Limits>;
   /** Revokes the viewer's key (with ADMIN any key) on every instance; revoking twice changes nothing. */
   revokeApiKey(viewer: Viewer, apiKeyId: string): Promise<ApiKey>;
   /** Whose keys `apiKeys` lists: the viewer's own, or with ADMIN the named user's. */
@@ -48,17 +73,18 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
   }
 
   return {
-    async createUser(name) {
+    async createUser(name, limitsInput) {
       checkName(name, 'user');
+      const limits = limitsToJson(checkLimitsInput(limitsInput));
       const trimmed = name.trim();
       // The key command finds users by name (`--user NAME`): two of one name would make it ambiguous.
       if (await db.user.findFirst({ where: { name: trimmed }, select: { id: true } })) {
         throw badInput(`a user named "${trimmed}" exists already`);
       }
-      return db.user.create({ data: { name: trimmed } });
+      return db.user.create({ data: { name: trimmed, limits: limits ?? undefined } });
     },
 
-    async createApiKey(viewer, request) {
+    async createApiKey(viewer, request, defaults) {
       if (request.scopes && request.scopes.length > MAX_SCOPE_ENTRIES) {
         throw badInput(`scopes takes at most ${MAX_SCOPE_ENTRIES} entries`, { max: MAX_SCOPE_ENTRIES });
       }
@@ -70,11 +96,32 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
         scopes,
         allowedModels: request.allowedModels ?? null,
         expiresAt: request.expiresAt ?? null,
+        limits: checkLimitsInput(request.limits),
       };
       checkNewApiKey(wanted);
       const userId = await reachableUser(viewer, request.userId);
-      const limited = hasScope(viewer, 'ADMIN') ? wanted : withinViewer(viewer, wanted);
+      if (hasScope(viewer, 'ADMIN')) return insertApiKey(db, { ...wanted, userId });
+      const limited = withinViewer(viewer, wanted);
+      withinLimits(await creatorCeiling(viewer, defaults), limitsToJson(limited.limits) ? limited.limits : defaults);
       return insertApiKey(db, { ...limited, userId });
+    },
+
+    async setLimits(target, input) {
+      const checked = checkLimitsInput(input);
+      const given = (input ?? {}) as Record<string, unknown>;
+      // Only the fields the client sent: a value sets, null removes (jsonb_strip_nulls drops it).
+      const patch = Object.fromEntries(
+        LIMIT_NAMES.filter((name) => given[name] !== undefined).map((name) => [name, checked[name]]),
+      );
+      const table = target.kind === 'key' ? Prisma.raw('"api_keys"') : Prisma.raw('"users"');
+      const rows = await db.$queryRaw<{ limits: string | null }[]>(Prisma.sql`
+        UPDATE ${table}
+        SET "limits" = NULLIF(jsonb_strip_nulls(COALESCE("limits", '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb), '{}'::jsonb)
+        WHERE "id" = ${target.id}::uuid
+        RETURNING "limits"::text AS "limits"`);
+      const row = rows[0];
+      if (!row) throw notFound(target.kind === 'key' ? 'ApiKey' : 'User', target.id);
+      return limitsFromJson(row.limits === null ? null : JSON.parse(row.limits)) ?? NO_LIMITS;
     },
 
     async revokeApiKey(viewer, apiKeyId) {
@@ -89,6 +136,45 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
 
     keyOwner: reachableUser,
   };
+
+  /**
+   * The limits that bind the credential making a key but would not, by themselves, bind the new
+   * key (usage-policy.ts decides which limits bind whom). A key's own limits, or the defaults when
+   * it has none: its user's limits bind the new key too. A JWT session: the defaults, which stand
+   * in for its user's limits when the user has none (stored user limits bind every key anyway).
+   */
+  async function creatorCeiling(viewer: Viewer, defaults: Limits | null): Promise<Limits | null> {
+    if (viewer.via === 'api-key' && viewer.apiKeyId) {
+      const key = await db.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { limits: true } });
+      return limitsFromJson(key?.limits) ?? defaults;
+    }
+    if (viewer.via === 'jwt') {
+      const user = await db.user.findUnique({ where: { id: viewer.userId }, select: { limits: true } });
+      return limitsFromJson(user?.limits) ? null : defaults;
+    }
+    return null;
+  }
+}
+
+/**
+ * A key made without ADMIN has every limit its creator has, no higher: otherwise a key limited to
+ * 10 requests a minute could make itself an unlimited one. `effective`: the new key's own limits,
+ * or the defaults that will bind it when it has none.
+ */
+function withinLimits(ceiling: Limits | null, effective: Limits | null): void {
+  if (!ceiling) return;
+  for (const name of LIMIT_NAMES) {
+    const max = ceiling[name];
+    if (max === null) continue;
+    const value = effective?.[name] ?? null;
+    if (value === null || value > max) {
+      throw new AppError(
+        'FORBIDDEN',
+        `the credential making this key has limits.${name} ${max}, so the key needs limits.${name} of at most ${max}`,
+        { field: name, max },
+      );
+    }
+  }
 }
 
 interface KeyGrant {

@@ -55,6 +55,8 @@ export interface UsagePolicy {
   limitsOf(caller: Caller): Promise<{ key: Limits | null; user: Limits | null }>;
   /** Forgets the cached limits of `key:<id>` or `user:<id>` here and on every instance. */
   changed(subject: string): Promise<void>;
+  /** The config file's `limits:`, which bind every API key (and JWT session) without limits of its own. */
+  defaultLimits(): Limits | null;
   close(): void;
 }
 
@@ -204,6 +206,7 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
       cache.delete(subject);
       await deps.pubsub.publish('limitsChanged', subject);
     },
+    defaultLimits: () => defaults,
     close() {
       listening.return?.();
     },

@@ -1,8 +1,10 @@
 import type { ApiKey } from '../generated/prisma/client.js';
+import { limitsFromJson } from '../policy/limits.js';
 import { API_SCOPES, toScopes } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
 import { builder } from './builder.js';
 import { clientId, withClientId } from './global-id.js';
+import { LimitsInput, LimitsRef } from './limits.js';
 
 export const ApiScopeEnum = builder.enumType('ApiScope', { values: API_SCOPES });
 
@@ -18,6 +20,13 @@ export const UserRef = builder.prismaNode('User', {
       resolve: (user) => user.name ?? user.email ?? `user ${user.id.slice(0, 8)}`,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    limits: t.field({
+      type: LimitsRef,
+      nullable: true,
+      description: "Null: none set. A user's limits cover all of its keys; the tighter of the two wins.",
+      select: { limits: true },
+      resolve: (user) => limitsFromJson(user.limits),
+    }),
   }),
 });
 
@@ -38,6 +47,13 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
       description: 'Null: every model the gateway routes.',
       select: { allowedModels: true },
       resolve: (key) => (Array.isArray(key.allowedModels) ? key.allowedModels.map(String) : null),
+    }),
+    limits: t.field({
+      type: LimitsRef,
+      nullable: true,
+      description: "Null: none set, so the config file's defaults apply.",
+      select: { limits: true },
+      resolve: (key) => limitsFromJson(key.limits),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
@@ -72,7 +88,7 @@ const CreatedApiKeyRef = builder.objectRef<{ apiKey: ApiKey; secret: string }>('
 });
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
-  fields: (t) => ({ name: t.string({ required: true }) }),
+  fields: (t) => ({ name: t.string({ required: true }), limits: t.field({ type: LimitsInput }) }),
 });
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
@@ -84,6 +100,11 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
       description: "Omitted: every model, or the creating key's own list when it has one.",
     }),
     expiresAt: t.field({ type: 'DateTime' }),
+    limits: t.field({
+      type: LimitsInput,
+      description:
+        "Omitted: the config file's defaults. Without ADMIN, every limit the creating key has (its own or the defaults), no higher.",
+    }),
   }),
 });
 
@@ -131,7 +152,7 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: 'ADMIN scope.',
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) => ctx.services.identity.createUser(input.name),
+    resolve: (_query, _root, { input }, ctx) => ctx.services.identity.createUser(input.name, input.limits),
   }),
   createApiKey: t.field({
     type: CreatedApiKeyRef,
@@ -139,7 +160,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
       const user = userOf(input.userId);
-      return withClientId(user, ctx.services.identity.createApiKey(ctx.viewer, { ...input, userId: user?.id }));
+      const request = { ...input, userId: user?.id };
+      return withClientId(
+        user,
+        ctx.services.identity.createApiKey(ctx.viewer, request, ctx.services.usage.defaultLimits()),
+      );
     },
   }),
   revokeApiKey: t.prismaField({

@@ -11,6 +11,8 @@ import './chat.js';
 import './search.js';
 import './upload.js';
 import './identity.js';
+import './limits.js';
+import './usage.js';
 
 builder.queryType({});
 builder.subscriptionType({});

@@ -34,6 +34,14 @@ export const MessageRef = builder.prismaNode('Message', {
       resolve: ({ promptTokens, completionTokens }) =>
         promptTokens === null || completionTokens === null ? null : { promptTokens, completionTokens },
     }),
+    costUsd: t.float({
+      nullable: true,
+      description:
+        "USD at the price table's rates (0 for mock and local models); null when the model has no known price.",
+      select: { costUsd: true },
+      // A Prisma Decimal, or a string from raw SQL (turn-rows.ts): both are exact decimals in text.
+      resolve: ({ costUsd }) => (costUsd === null ? null : Number(costUsd)),
+    }),
     ttftMs: t.exposeFloat('ttftMs', { nullable: true, description: 'Time to first token, measured at the gateway.' }),
     latencyMs: t.exposeFloat('latencyMs', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
