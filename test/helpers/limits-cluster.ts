@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { LimitsInput } from '../../src/policy/limits.js';
 import { encodeGlobalId, parseGlobalId } from '../../src/schema/global-id.js';
+import { stopWhenDone } from './cleanup.js';
 import { writeConfigFile } from './config-file.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './postgres.js';
 import { startTestServer, type TestServer } from './test-server.js';
@@ -100,8 +101,21 @@ export async function startLimitsCluster(backend: LimitsBackend, options: Cluste
     ...(dataDir ? { DATA_DIR: dataDir } : {}),
     ...options.env,
   };
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      await Promise.all(servers.map((s) => s.close()));
+      await scratch?.drop();
+      file.cleanup();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    })();
+    return closed;
+  };
+  let servers: TestServer[] = [];
+  // The database and files go even when a server fails to start (startTestServer stops the servers).
+  stopWhenDone(close);
   const start = () => Promise.all(Array.from({ length: backend.instances }, () => startTestServer(env)));
-  let servers: TestServer[] = await start();
+  servers = await start();
 
   const cluster = {
     get servers() {
@@ -136,17 +150,15 @@ export async function startLimitsCluster(backend: LimitsBackend, options: Cluste
     async member(name: string, keyLimits?: LimitsInput, userLimits?: LimitsInput): Promise<Member> {
       return cluster.key(await cluster.user(name, userLimits), `${name}'s key`, keyLimits);
     },
-    /** Stops every instance and starts as many new ones on the same database (and Redis). */
+    /**
+     * Stops every instance and starts as many new ones on the same database (and Redis). Called
+     * in a test, the new ones stop when that test ends.
+     */
     async restart() {
       await Promise.all(servers.map((s) => s.close()));
       servers = await start();
     },
-    async close() {
-      await Promise.all(servers.map((s) => s.close()));
-      await scratch?.drop();
-      file.cleanup();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    },
+    close,
   };
   return cluster;
 }
