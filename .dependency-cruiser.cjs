@@ -10,7 +10,7 @@
  * Services take database ids: global ids are decoded in src/schema.
  */
 const EDGE = '^src/(main|keys|server|app|context|services)[.]ts$|^src/(schema|http|cli)/';
-const SERVICES = '^src/(chat|rag|memory|health|catalog|policy)/';
+const SERVICES = '^src/(chat|rag|memory|health|catalog|policy|usage)/';
 const ADAPTERS = '^src/(providers|db|pubsub|stream-store|embeddings|workers)/';
 const BASE = '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)';
 

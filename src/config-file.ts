@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { routerConfigSchema } from './config/router-schema.js';
 import { limitsSchema } from './config/limits-schema.js';
+import { routerConfigSchema } from './config/router-schema.js';
 
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible

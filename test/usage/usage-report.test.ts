@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
 import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
+import { signedInClient } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
+import { collect } from '../helpers/subscribe.js';
 import { BACKENDS, codeOf, type Member, ok, startUsageServer, type UsageServer } from './usage-server.js';
 
 /**
@@ -28,6 +30,9 @@ const USAGE = `query($from: DateTime!, $to: DateTime!, $groupBy: [UsageGroup!]) 
     day model provider apiKey { id } user { id } requests promptTokens completionTokens costUsd
   }
 }`;
+const CHAT = `subscription($input: SendMessageInput!) { chat(input: $input) {
+  __typename ... on MessageCompleted { message { id costUsd conversation { id } usage { promptTokens completionTokens } } }
+} }`;
 const BUDGET = '{ budget { dailyLimitUsd dailySpentUsd monthlyLimitUsd monthlySpentUsd } }';
 
 interface MessageRow {
@@ -154,6 +159,25 @@ for (const backend of BACKENDS) {
       );
     }
 
+    interface Completed {
+      __typename: string;
+      message?: { id: string; costUsd: number | null; conversation: { id: string }; usage: MessageRow['usage'] };
+    }
+    /** A chat over graphql-ws: its terminal event carries the message row as the generation wrote it. */
+    async function chatOverSocket(member: Member, model: string, content: string) {
+      const client = signedInClient(usage.server.url, `Bearer ${member.secret}`);
+      try {
+        const events = await collect<Completed>(client, CHAT, { input: { content, model } }, 'chat').done;
+        const completed = events.at(-1)?.message;
+        if (!completed) throw new Error(`the chat ended with ${JSON.stringify(events.at(-1))}`);
+        keyOfConversation.set(completed.conversation.id, member.keyId);
+        return completed;
+      } finally {
+        await client.dispose();
+      }
+    }
+    let streamed: Completed['message'];
+
     /** The generations a viewer's messages show (assistant messages with usage). */
     async function generationsOf(
       as: UsageServer['admin'],
@@ -200,7 +224,9 @@ for (const backend of BACKENDS) {
         chat(alice.secret, alice.keyId, 'mock', 'two words'),
         chat(alice.secret, alice.keyId, PRICED, 'three little words'),
         chat(alice.secret, alice.keyId, UNPRICED, 'priceless'),
-        chat(aliceSecond.secret, aliceSecond.keyId, PRICED, 'from the second key'),
+        chatOverSocket(aliceSecond, PRICED, 'from the second key').then((message) => {
+          streamed = message;
+        }),
         chat(bob.secret, bob.keyId, 'mock', 'bob here'),
         chat(bob.secret, bob.keyId, PRICED, 'bob asks the priced model'),
         chat(bob.secret, bob.keyId, PRICED, 'and again, a little longer this time'),
@@ -238,6 +264,10 @@ for (const backend of BACKENDS) {
         expect(message.costUsd).toBe(0);
       }
       expect(byModel(UNPRICED).map((m) => [m.provider, m.costUsd])).toEqual([['openai', null]]);
+      // The stream's last event shows the cost as the generation's end wrote it, the same as stored.
+      const stored = priced.find((message) => message.id === streamed?.id);
+      expect(stored?.costUsd).toEqual(expect.any(Number));
+      expect(streamed).toMatchObject({ costUsd: stored?.costUsd, usage: stored?.usage });
       // The user's own message costs nothing it could know: null.
       const { conversations } = ok(await usage.as(alice.secret)<Conversations>(MESSAGES));
       const userMessages = conversations.edges
