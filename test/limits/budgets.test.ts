@@ -7,13 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPriceBook } from '../../src/policy/prices/price-book.js';
+import { parseGlobalId } from '../../src/schema/global-id.js';
 import { countTokens } from '../../src/util/count-tokens.js';
 import { readMessages } from '../fakes/fake-script.js';
 import { type FakeServer, planReply, startOpenAIFake } from '../fakes/index.js';
+import { signedInClient } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
 import {
   budgetOf,
   burst,
+  type ChatEvent,
   endedMessages,
   nanos,
   openChat,
@@ -22,11 +25,14 @@ import {
   usageEventsOf,
 } from '../helpers/limits-client.js';
 import { LIMITS_BACKENDS, type LimitsCluster, post, startLimitsCluster } from '../helpers/limits-cluster.js';
+import { collect } from '../helpers/subscribe.js';
 
 const words = (n: number, prefix = 'r') => Array.from({ length: n }, (_, i) => `${prefix}${i}`).join(' ');
 const MODEL = { kind: 'openai', model: 'gpt-4o-mini' };
 const prices = createPriceBook();
 const CANCEL = 'mutation($id: ID!) { cancelMessage(id: $id) { status } }';
+const CHAT = `subscription($input: SendMessageInput!) { chat(input: $input) {
+  __typename ... on MessageDelta { messageId seq text } } }`;
 const messageGlobalId = (id: string) => Buffer.from(`Message:${id}`).toString('base64url');
 
 /** A promise and the function that resolves it: a gate the fake waits at. */
@@ -160,34 +166,48 @@ for (const backend of LIMITS_BACKENDS) {
       expect(row.completionTokens).toBe(countTokens(row.content));
     });
 
-    it('a chat whose client disconnected mid-stream runs to its end and is charged the usage the provider reported', async () => {
-      const key = await cluster.member('leaver', { dailyBudgetUsd: 10 });
-      const before = nanos((await budgetOf(cluster.pick(1), key.secret)).dailySpentUsd);
-      const gone = latch();
-      // Two words go out, then the rest (paced) once the client has gone.
-      openai.faults.next({
-        path: '/v1/chat/completions',
-        gate: (i) => (i < 3 ? undefined : gone.opened),
-        tokenDelayMs: 10,
+    /** Starts a chat over `transport`, waits for its first event, and returns its message id and a way to leave. */
+    async function startChat(transport: 'SSE' | 'graphql-ws', secret: string, input: ReturnType<typeof turn>) {
+      if (transport === 'SSE') {
+        const chat = await openChat(cluster.pick(1), secret, input);
+        expect(chat.refusal).toBeNull();
+        return { id: chat.messageId(), leave: async () => chat.disconnect() };
+      }
+      const client = signedInClient(cluster.pick(1).url, `Bearer ${secret}`);
+      const chat = collect<ChatEvent>(client, CHAT, { input }, 'chat');
+      chat.done.catch(() => {}); // ends with the socket
+      const [first] = await chat.waitFor(1);
+      return { id: parseGlobalId(first?.messageId as string, 'Message'), leave: () => client.dispose() };
+    }
+
+    for (const transport of ['SSE', 'graphql-ws'] as const) {
+      it(`a chat whose ${transport} client disconnected mid-stream runs to its end and is charged the usage the provider reported`, async () => {
+        const key = await cluster.member(`leaver over ${transport}`, { dailyBudgetUsd: 10 });
+        const before = nanos((await budgetOf(cluster.pick(1), key.secret)).dailySpentUsd);
+        const gone = latch();
+        // Two words go out, then the rest (paced) once the client has gone.
+        openai.faults.next({
+          path: '/v1/chat/completions',
+          gate: (i) => (i < 3 ? undefined : gone.opened),
+          tokenDelayMs: 10,
+        });
+        const marker = `leave me ${randomUUID()}`;
+        const chat = await startChat(transport, key.secret, turn(marker, 60));
+        await chat.leave();
+        gone.open();
+        const row = await expectCharged(key.secret, chat.id, before, 'COMPLETE');
+        // What the fake reported (usage chunk), not the gateway's count.
+        const request = openai.requests.find((r) => JSON.stringify(r.body ?? null).includes(marker));
+        const body = request?.body as { messages: unknown; max_completion_tokens: number };
+        const reported = planReply(
+          { model: 'gpt-4o-mini', messages: readMessages(body.messages), maxTokens: body.max_completion_tokens },
+          words(600),
+        );
+        expect(row).toMatchObject({ promptTokens: reported.promptTokens, completionTokens: 60, content: words(60) });
+        const [events] = await usageEventsOf(cluster.db, [chat.id]);
+        expect(events?.[0]?.estimated).toBe(false);
       });
-      const marker = `leave me ${randomUUID()}`;
-      const chat = await openChat(cluster.pick(1), key.secret, turn(marker, 60));
-      expect(chat.refusal).toBeNull();
-      const id = chat.messageId();
-      chat.disconnect();
-      gone.open();
-      const row = await expectCharged(key.secret, id, before, 'COMPLETE');
-      // What the fake reported (usage chunk), not the gateway's count.
-      const request = openai.requests.find((r) => JSON.stringify(r.body ?? null).includes(marker));
-      const body = request?.body as { messages: unknown; max_completion_tokens: number };
-      const reported = planReply(
-        { model: 'gpt-4o-mini', messages: readMessages(body.messages), maxTokens: body.max_completion_tokens },
-        words(600),
-      );
-      expect(row).toMatchObject({ promptTokens: reported.promptTokens, completionTokens: 60, content: words(60) });
-      const [events] = await usageEventsOf(cluster.db, [id]);
-      expect(events?.[0]?.estimated).toBe(false);
-    });
+    }
 
     it('a chat cut by the provider mid-stream is charged the prompt and the text it got', async () => {
       const key = await cluster.member('cut off', { dailyBudgetUsd: 10 });
