@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test/helpers/eventually.js';
 import { startTcpProxy } from '../../../test/helpers/tcp-proxy.js';
 import { startValveProxy } from '../../../test/helpers/valve-proxy.js';
 import { createLogger } from '../../logger.js';
@@ -149,17 +150,22 @@ describe.skipIf(!redisUrl)('redis quota store while Redis is unreachable', () =>
     await redis.quit();
   });
 
-  it('rejects when Redis refuses connections, and works again once it is back', async () => {
+  it('rejects when Redis refuses connections, works again once it is back, and then applies a failed settle', async () => {
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
     // The gateway's own command client (src/pubsub/redis-clients.ts), through a proxy the test can cut.
     const clients = createRedisClients(`redis://127.0.0.1:${proxy.port}`, createLogger('silent'));
-    const quota = createRedisQuotaStore({ redis: clients.command, ledger: noSpend, leaseMs: 30_000, prefix });
+    const quota = createRedisQuotaStore({ redis: clients.command, ledger: noSpend, leaseMs: 300, prefix });
+    const budget = subject({ dailyBudgetUsd: 1 });
     try {
-      expect(await quota.admit(request([k]))).toMatchObject({ admitted: true });
+      const running = request([budget], X);
+      expect(await quota.admit(running)).toMatchObject({ admitted: true });
       await proxy.cut();
       await expect(quota.admit(request([k]))).rejects.toThrow();
+      await expect(quota.settle({ id: running.id, subjects: [budget.id], tokens: 1, costNanos: X })).rejects.toThrow();
       await proxy.restore();
       await expect(retrying(() => quota.admit(request([k])))).resolves.toMatchObject({ admitted: true });
+      // The store retries the settle it could not deliver: the spend arrives, once.
+      await until(async () => (await quota.spent(budget.id)).dayNanos === X, 'the retried settle');
     } finally {
       quota.close();
       await clients.close();

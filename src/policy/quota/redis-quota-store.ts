@@ -175,6 +175,8 @@ export function createRedisQuotaStore(options: RedisQuotaStoreOptions): QuotaSto
       try {
         await settleNow(settlement);
       } catch (error) {
+        // Bounded: in a long outage the oldest give way (their usage events are still the record).
+        if (unsettled.size >= MAX_UNSETTLED) unsettled.delete(unsettled.keys().next().value as string);
         unsettled.set(settlement.id, { settlement, since: Date.now() });
         throw error;
       }
@@ -200,6 +202,8 @@ export function createRedisQuotaStore(options: RedisQuotaStoreOptions): QuotaSto
     },
   };
 }
+
+const MAX_UNSETTLED = 10_000;
 
 /** A subject's limits as the admit script reads them: '' is no limit. */
 const limitArgs = (limits: CounterLimits) =>
