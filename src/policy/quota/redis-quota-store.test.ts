@@ -35,16 +35,7 @@ describe.skipIf(!redisUrl)('redis quota store across instances', () => {
     stores.push(made);
     return made;
   };
-  const ours = async (redis = a) => {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys;
-  };
+  const ours = () => scanKeys(a, prefix);
   beforeAll(() => {
     a = new Redis(redisUrl as string, { maxRetriesPerRequest: 2 });
     b = new Redis(redisUrl as string, { maxRetriesPerRequest: 2 });
@@ -145,7 +136,7 @@ describe.skipIf(!redisUrl)('redis quota store while Redis is unreachable', () =>
   const prefix = `test:quota:${randomUUID()}:`;
   afterAll(async () => {
     const redis = new Redis(redisUrl as string);
-    const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000);
+    const keys = await scanKeys(redis, prefix);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
@@ -209,4 +200,15 @@ async function retrying<T>(attempt: () => Promise<T>, deadlineMs = 60_000): Prom
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+async function scanKeys(redis: Redis, prefix: string) {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
 }
