@@ -124,7 +124,7 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
     let dearest = 0;
     for (const candidate of request.candidates) {
       const cost = prices.costNanos(candidate, {
-        promptTokens: request.promptTokens,
+        promptTokens: heldPromptTokens(candidate.kind, request.promptTokens),
         completionTokens: request.maxOutputTokens,
       });
       if (cost === null) return null;
@@ -212,6 +212,17 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
     },
   };
 }
+
+/**
+ * The prompt a hold is priced for. The gateway counts with OpenAI's tokenizer; other providers
+ * count the same text with their own, Anthropic's up to about a third more, so their holds get a
+ * margin: a provider billing more prompt than the hold assumed would otherwise spend past a budget.
+ */
+function heldPromptTokens(kind: string, counted: number): number {
+  return kind === 'openai' ? counted : Math.ceil(counted * FOREIGN_TOKENIZER_MARGIN);
+}
+
+const FOREIGN_TOKENIZER_MARGIN = 1.4;
 
 const LIMIT_TEXT: Record<LimitName, string> = {
   requestsPerMinute: 'requests per minute',

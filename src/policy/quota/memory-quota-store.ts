@@ -203,6 +203,10 @@ export function createMemoryQuotaStore(options: MemoryQuotaStoreOptions): QuotaS
       const empty = s.requests.length === s.head && s.buckets.size === 0 && s.streams.size === 0;
       if (empty && s.holds.size === 0 && s.entries.size === 0) subjects.delete(subject);
     }
+    for (const [subject, map] of spentBy) {
+      counters(subject, t);
+      if (map.size === 0) spentBy.delete(subject);
+    }
     for (const [id, expires] of settled) {
       if (expires > t) break;
       settled.delete(id);

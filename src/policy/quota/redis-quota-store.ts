@@ -32,6 +32,10 @@ export interface RedisQuotaStoreOptions {
  * (quota-scripts.ts) on the Redis clock. Every key shares the hash tag `{quota}`, so the
  * multi-key scripts run on a Redis Cluster too (all quota keys then live on one node).
  *
+ * Budget periods come from the Redis clock as well: the scripts compute the UTC day and month
+ * from TIME, so instances never disagree at midnight; when a counter is missing, the script
+ * names the period and this side reads the ledger for exactly that period (periodBounds).
+ *
  * A call Redis does not answer within `timeoutMs` rejects. The command client of
  * src/pubsub/redis-clients.ts queues commands while disconnected and rejects them after two
  * reconnect attempts (maxRetriesPerRequest 2): quick when Redis refuses connections, but a
@@ -171,6 +175,8 @@ export function createRedisQuotaStore(options: RedisQuotaStoreOptions): QuotaSto
       try {
         await settleNow(settlement);
       } catch (error) {
+        // Bounded: in a long outage the oldest give way (their usage events are still the record).
+        if (unsettled.size >= MAX_UNSETTLED) unsettled.delete(unsettled.keys().next().value as string);
         unsettled.set(settlement.id, { settlement, since: Date.now() });
         throw error;
       }
@@ -196,6 +202,8 @@ export function createRedisQuotaStore(options: RedisQuotaStoreOptions): QuotaSto
     },
   };
 }
+
+const MAX_UNSETTLED = 10_000;
 
 /** A subject's limits as the admit script reads them: '' is no limit. */
 const limitArgs = (limits: CounterLimits) =>
