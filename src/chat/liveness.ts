@@ -37,10 +37,13 @@ export function createLiveness({ db, store, logger, instanceId, settings, runnin
 
   const heartbeat = async () => {
     if (running() === 0) return;
-    await db.message.updateMany({
-      where: { ownerId: instanceId, status: 'STREAMING' },
-      data: { heartbeatAt: new Date() },
-    });
+    // In id order, as the partial writer locks them (see partial-writer.ts).
+    await db.$executeRaw`
+      WITH locked AS (
+        SELECT "id" FROM "messages" WHERE "owner_id" = ${instanceId} AND "status" = 'STREAMING'
+        ORDER BY "id" FOR UPDATE
+      )
+      UPDATE "messages" AS m SET "heartbeat_at" = now() FROM locked WHERE m."id" = locked."id"`;
   };
 
   const sweep = async ({ all = false } = {}) => {

@@ -28,10 +28,17 @@ export function createPartialWriter({ db, logger, intervalMs }: { db: Db; logger
     pending.clear();
     try {
       const rows = batch.map(([id, p]) => Prisma.sql`(${id}::uuid, ${p.content}, ${p.seq}::int)`);
+      // Rows are locked in id order, as the heartbeat locks them: two multi-row updates of the same
+      // messages taking their locks in different orders deadlock.
       await db.$executeRaw`
+        WITH v(id, content, seq) AS (VALUES ${Prisma.join(rows)}),
+        locked AS (
+          SELECT "id" FROM "messages" WHERE "id" IN (SELECT id FROM v) AND "status" = 'STREAMING'
+          ORDER BY "id" FOR UPDATE
+        )
         UPDATE "messages" AS m SET "content" = v.content, "last_seq" = v.seq, "heartbeat_at" = now()
-          FROM (VALUES ${Prisma.join(rows)}) AS v(id, content, seq)
-         WHERE m."id" = v.id AND m."status" = 'STREAMING'`;
+          FROM v, locked
+         WHERE m."id" = v.id AND m."id" = locked."id" AND m."status" = 'STREAMING'`;
     } catch (error) {
       logger.warn('could not save partial text', { messages: batch.length, error });
     } finally {
