@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 /** A GraphQL reply with the HTTP status it came with. */
 export interface Reply<T = unknown> {
   status: number;
+  headers: Headers;
   data?: T | null;
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
@@ -26,7 +27,11 @@ export async function call<T = unknown>(
     },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, ...((await response.json()) as Omit<Reply<T>, 'status'>) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    ...((await response.json()) as Omit<Reply<T>, 'status' | 'headers'>),
+  };
 }
 
 /** The data of a reply that must have succeeded. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { LimitsInput } from '../../src/policy/limits.js';
 import { encodeGlobalId, parseGlobalId } from '../../src/schema/global-id.js';
+import { call, type Reply } from '../auth/identity-client.js';
 import { stopWhenDone } from './cleanup.js';
 import { writeConfigFile } from './config-file.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from './postgres.js';
@@ -31,33 +32,15 @@ export const LIMITS_BACKENDS: LimitsBackend[] = [
   { name: 'one instance on the embedded database, without Redis', skip: false, shared: false, instances: 1 },
 ];
 
-/** A GraphQL reply with its HTTP status and headers. */
-export interface Reply<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  data?: T | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
+export type { Reply };
 
 /** POSTs an operation to `server`, signed in with `secret` (a Bearer token) when given. */
-export async function post<T = Record<string, unknown>>(
+export const post = <T = Record<string, unknown>>(
   server: TestServer,
   secret: string | undefined,
   query: string,
   variables?: Record<string, unknown>,
-): Promise<Reply<T>> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
-      ...(secret ? { authorization: `Bearer ${secret}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as Omit<Reply<T>, 'status' | 'headers'>;
-  return { status: response.status, headers: response.headers, ...body };
-}
+) => call<T>(server, secret, query, variables);
 
 /** The data of a reply that must have succeeded. */
 export function ok<T>(reply: Reply<T>): T {
