@@ -16,6 +16,8 @@ export interface NewApiKey {
   expiresAt: Date | null;
   /** Checked (see checkLimitsInput); none: the config file's defaults apply. */
   limits?: Limits | null;
+  /** The key (without ADMIN) making this one: its limits bind this key too. */
+  parentKeyId?: string | null;
 }
 
 /** Refuses what a key may not be made of, before anything is written. */
@@ -58,6 +60,7 @@ export async function insertApiKey(db: Db, input: NewApiKey) {
       allowedModels: input.allowedModels ? [...new Set(input.allowedModels.map((m) => m.trim()))] : undefined,
       expiresAt: input.expiresAt,
       limits: (input.limits && limitsToJson(input.limits)) ?? undefined,
+      parentKeyId: input.parentKeyId ?? undefined,
     },
   });
   return { apiKey, secret };

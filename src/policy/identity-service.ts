@@ -103,7 +103,8 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
       if (hasScope(viewer, 'ADMIN')) return insertApiKey(db, { ...wanted, userId });
       const limited = withinViewer(viewer, wanted);
       withinLimits(await creatorCeiling(viewer, defaults), limitsToJson(limited.limits) ? limited.limits : defaults);
-      return insertApiKey(db, { ...limited, userId });
+      // Its requests count against the maker's limits too: making keys does not multiply them.
+      return insertApiKey(db, { ...limited, userId, parentKeyId: viewer.apiKeyId });
     },
 
     async setLimits(target, input) {

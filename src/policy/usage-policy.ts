@@ -70,6 +70,15 @@ export interface UsagePolicyDeps {
   logger: Logger;
 }
 
+interface StoredSubject {
+  limits: Limits | null;
+  /** The key that made this key (see api-keys.ts), whose limits bind it too. */
+  parent: string | null;
+}
+
+/** Keys made by keys made by keys...: the chain checked is bounded (ten keys deep is plenty). */
+const MAX_KEY_ANCESTRY = 10;
+
 /** Limits are read at most this often per key and user; `setLimits` reaches every instance at once. */
 const LIMITS_TTL_MS = 30_000;
 
@@ -77,24 +86,28 @@ const NOT_ADMITTED = { headers: {}, budgeted: false, settle: async () => {} } sa
 
 export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
   const { db, quota, prices, defaults, logger } = deps;
-  const cache = new LRUCache<string, { limits: Limits | null }>({ max: 20_000, ttl: LIMITS_TTL_MS });
+  const cache = new LRUCache<string, StoredSubject>({ max: 20_000, ttl: LIMITS_TTL_MS });
 
   const listening = deps.pubsub.subscribe('limitsChanged');
   (async () => {
     for await (const subject of listening) cache.delete(subject);
   })().catch((error) => logger.error('limits listener stopped', { error }));
 
-  async function stored(subject: string): Promise<Limits | null> {
+  /** A subject's stored limits and, for a key made by another key, that key's id. */
+  async function stored(subject: string): Promise<StoredSubject> {
     const hit = cache.get(subject);
-    if (hit) return hit.limits;
+    if (hit) return hit;
     const [kind, id] = subject.split(':') as ['key' | 'user', string];
-    const row =
+    const entry =
       kind === 'key'
-        ? await db.apiKey.findUnique({ where: { id }, select: { limits: true } })
-        : await db.user.findUnique({ where: { id }, select: { limits: true } });
-    const limits = limitsFromJson(row?.limits);
-    cache.set(subject, { limits });
-    return limits;
+        ? await db.apiKey
+            .findUnique({ where: { id }, select: { limits: true, parentKeyId: true } })
+            .then((row) => ({ limits: limitsFromJson(row?.limits), parent: row?.parentKeyId ?? null }))
+        : await db.user
+            .findUnique({ where: { id }, select: { limits: true } })
+            .then((row) => ({ limits: limitsFromJson(row?.limits), parent: null }));
+    cache.set(subject, entry);
+    return entry;
   }
 
   async function limitsOf(caller: Caller) {
@@ -102,17 +115,22 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
       caller.apiKeyId ? stored(`key:${caller.apiKeyId}`) : null,
       stored(`user:${caller.userId}`),
     ]);
-    return { key, user };
+    return { key: key?.limits ?? null, user: user.limits };
   }
 
   /** The subjects a caller is charged to, with the limits that apply to each (none: not listed). */
   async function subjectsOf(caller: Caller): Promise<QuotaSubject[]> {
-    const { key, user } = await limitsOf(caller);
     const subjects: QuotaSubject[] = [];
-    if (caller.apiKeyId) {
-      const limits = key ?? defaults;
-      if (hasAnyLimit(limits)) subjects.push({ id: `key:${caller.apiKeyId}`, limits });
+    const userStored = stored(`user:${caller.userId}`);
+    // The key, then the keys that made it: each one's limits (or the defaults) bind the request.
+    let keyId = caller.apiKeyId;
+    for (let depth = 0; keyId && depth < MAX_KEY_ANCESTRY; depth++) {
+      const { limits, parent } = await stored(`key:${keyId}`);
+      const applied = limits ?? defaults;
+      if (hasAnyLimit(applied)) subjects.push({ id: `key:${keyId}`, limits: applied });
+      keyId = parent;
     }
+    const { limits: user } = await userStored;
     // A JWT session has no key: the defaults stand in for the user's own limits. The admin key
     // and the loopback default are the operator: only limits set on the user bind them.
     const userLimits = user ?? (caller.via === 'jwt' ? defaults : null);

@@ -102,6 +102,29 @@ for (const backend of LIMITS_BACKENDS) {
       expect(await cluster.db.message.count({ where: { userId } })).toBe(20);
     });
 
+    it('keys a key makes count against its own limits too: 20 at once over a key and its child admit exactly 8', async () => {
+      const parent = await cluster.member('maker', { requestsPerMinute: 8 });
+      const made = await post<{ createApiKey: { secret: string } }>(
+        cluster.pick(0),
+        parent.secret,
+        `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`,
+        { input: { name: 'child', scopes: ['CHAT'], limits: { requestsPerMinute: 8 } } },
+      );
+      expect(made.errors).toBeUndefined();
+      const child = made.data?.createApiKey.secret as string;
+      const turns = await burst(20, (i) =>
+        send(cluster.pick(i >> 1), i % 2 ? child : parent.secret, { content: `child burst ${i}`, model: MOCK }),
+      );
+      const { admitted, refused } = tally(turns);
+      expect(admitted).toHaveLength(8);
+      for (const turn of refused)
+        expect(turn.refusal).toMatchObject({ code: 'RATE_LIMITED', limit: 'requestsPerMinute' });
+      await endedMessages(
+        cluster.db,
+        admitted.map((t) => t.messageId as string),
+      );
+    });
+
     it('concurrentStreams: 3 holds exactly three running under a burst, and frees the slots when they end', async () => {
       const key = await cluster.member('streams', { concurrentStreams: 3 });
       // 400 words at 20 ms a token: each runs for seconds, far longer than the burst takes.
