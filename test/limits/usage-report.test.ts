@@ -15,24 +15,13 @@ import {
   post,
   startLimitsCluster,
 } from '../helpers/limits-cluster.js';
+import type { UsageRow } from '../usage/usage-server.js';
 
 const USAGE = `query($from: DateTime!, $to: DateTime!, $groupBy: [UsageGroup!]) {
   usage(from: $from, to: $to, groupBy: $groupBy) {
     day model provider apiKey { id } user { id } requests promptTokens completionTokens costUsd
   }
 }`;
-
-interface UsageRow {
-  day: string | null;
-  model: string | null;
-  provider: string | null;
-  apiKey: { id: string } | null;
-  user: { id: string } | null;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number | null;
-}
 
 type Dimension = 'DAY' | 'MODEL' | 'API_KEY' | 'USER';
 

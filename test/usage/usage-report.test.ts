@@ -5,7 +5,15 @@ import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { signedInClient } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
 import { collect } from '../helpers/subscribe.js';
-import { BACKENDS, codeOf, type Member, ok, startUsageServer, type UsageServer } from './usage-server.js';
+import {
+  BACKENDS,
+  codeOf,
+  type Member,
+  ok,
+  startUsageServer,
+  type UsageRow,
+  type UsageServer,
+} from './usage-server.js';
 
 /**
  * `usage`, `budget` and `Message.costUsd` through the real server, after real chats: the mock
@@ -46,17 +54,6 @@ interface MessageRow {
 }
 interface Conversations {
   conversations: { edges: { node: { id: string; messages: { edges: { node: MessageRow }[] } } }[] };
-}
-interface UsageRow {
-  day: string | null;
-  model: string | null;
-  provider: string | null;
-  apiKey: { id: string } | null;
-  user: { id: string } | null;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number | null;
 }
 type Group = 'DAY' | 'MODEL' | 'PROVIDER' | 'API_KEY' | 'USER';
 

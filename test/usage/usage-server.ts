@@ -14,6 +14,19 @@ export const BACKENDS = [
 
 export const LIMITS_FIELDS = 'requestsPerMinute tokensPerMinute concurrentStreams dailyBudgetUsd monthlyBudgetUsd';
 
+/** A `usage` row as the tests select it (every field). */
+export interface UsageRow {
+  day: string | null;
+  model: string | null;
+  provider: string | null;
+  apiKey: { id: string } | null;
+  user: { id: string } | null;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number | null;
+}
+
 export interface LimitsShape {
   requestsPerMinute: number | null;
   tokensPerMinute: number | null;
