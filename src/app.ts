@@ -192,6 +192,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     localEvents,
     catalog: createProviderCatalog(providers),
     chat: chat.service,
+    completions: chat.completions,
     documents,
     memory,
     auth,

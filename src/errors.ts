@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'PROVIDER_UNAVAILABLE'
   | 'UPSTREAM_ERROR'
+  /** A reply that does not match the response format's JSON Schema (its text is kept). */
+  | 'INVALID_OUTPUT'
   | 'CANCELLED'
   | 'INTERRUPTED'
   /** A stream subscriber fell behind the bounded buffer; it can resume with `afterSeq`. */

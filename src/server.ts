@@ -20,6 +20,8 @@ import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Viewer } from './policy/viewer.js';
 import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
+import { createRestApi } from './rest/rest-api.js';
+import { restFamilies } from './rest/rest-families.js';
 import { schema } from './schema/index.js';
 
 export interface Server {
@@ -84,7 +86,9 @@ export async function createServer(
     },
   });
 
-  const http = createHttpServer(withBodyLimit(yoga, config.file.graphql.maxBodyBytes));
+  const http = createHttpServer(
+    createRestApi(restFamilies({ app, config }), withBodyLimit(yoga, config.file.graphql.maxBodyBytes)),
+  );
   const websocket = attachGraphqlWebSocket(
     http,
     yoga,

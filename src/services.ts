@@ -1,5 +1,6 @@
 import type { ProviderCatalog } from './catalog/provider-catalog.js';
 import type { ChatService } from './chat/chat-service.js';
+import type { CompletionService } from './completions/completion-service.js';
 import type { HealthService } from './health/health-service.js';
 import type { MemoryService } from './memory/memory-service.js';
 import type { Authenticator } from './policy/authenticator.js';
@@ -24,6 +25,8 @@ export interface Services {
   /** The providers and models queries' source. */
   catalog: ProviderCatalog;
   chat: ChatService;
+  /** Generations not stored as conversations: the REST endpoints. */
+  completions: CompletionService;
   documents: DocumentService;
   memory: MemoryService;
   /** Credentials: resolvers announce revocations through it. */

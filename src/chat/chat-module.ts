@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type CompletionService, createCompletionService } from '../completions/completion-service.js';
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
@@ -20,6 +21,8 @@ const READER_GRACE_MS = 2_000;
 
 export interface ChatModule {
   service: ChatService;
+  /** Calls not stored as conversations (the REST endpoints), under the same limits and drain. */
+  completions: CompletionService;
   liveness: Liveness;
   /**
    * Shutdown, first step: refuses new generations (SHUTTING_DOWN), lets the running ones finish
@@ -85,18 +88,31 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     requestCancel: async (messageId) => pubsub.publish('cancelMessage', messageId),
   });
 
+  const completions = createCompletionService({
+    sql,
+    router: providers.router,
+    usage: deps.usage,
+    prices: deps.prices,
+    gate,
+    settings,
+    logger,
+  });
+
   return {
     service,
+    completions,
     liveness,
     async drain(timeoutMs) {
       gate.close();
-      const drained = await runner.drain(AbortSignal.timeout(timeoutMs));
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const [drained] = await Promise.all([runner.drain(deadline), completions.drain(deadline)]);
       await gate.readersDone(drained, AbortSignal.timeout(READER_GRACE_MS));
     },
     async close() {
       gate.close();
       liveness.stop();
       await runner.stop();
+      await completions.drain(AbortSignal.abort());
       await cancels.return?.();
       await store.close();
     },

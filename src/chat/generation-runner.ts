@@ -126,7 +126,7 @@ export function createGenerationRunner({
         } else if (part.type === 'finish') {
           usage = part.usage;
           finishReason = part.finishReason.raw ?? part.finishReason.unified;
-        } else {
+        } else if (part.type === 'error') {
           provider ??= part.error.provider;
           failure = { code: part.error.code, message: part.error.message };
           partialUsage = part.usage;

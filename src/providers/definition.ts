@@ -46,8 +46,21 @@ export interface ProviderDefinition {
   readonly temperature: { readonly min: number; readonly max: number };
   /** Windows of models whose list endpoint reports none. */
   readonly contextWindows: ContextWindowTable;
-  readonly capabilities: { readonly embeddings: boolean; readonly tools: boolean; readonly images: boolean };
+  readonly capabilities: Capabilities;
   create(options: ProviderCreateOptions): ChatProvider;
+}
+
+/**
+ * What a kind's chat can do. `jsonSchema`: a reply held to a JSON Schema (natively, or by a forced
+ * tool); `jsonObject`: a reply that is some JSON object. A request needing what a deployment lacks
+ * is not sent there (the router drops it from the plan; none left is BAD_USER_INPUT).
+ */
+export interface Capabilities {
+  readonly embeddings: boolean;
+  readonly tools: boolean;
+  readonly images: boolean;
+  readonly jsonObject: boolean;
+  readonly jsonSchema: boolean;
 }
 
 /** The lookup a context-window table describes. */

@@ -4,12 +4,49 @@ import type { ProviderError } from './provider-error.js';
  * The provider-neutral contract. Adapters map each provider's wire format into it; the router,
  * the chat service and the GraphQL layer only ever see these types.
  */
-export type ChatRole = 'system' | 'user' | 'assistant';
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 
+/** An image in a user message: an `https:` URL or a `data:image/...;base64,` URL. */
+export interface ImagePart {
+  url: string;
+  /** `image/png`, ...: set for data URLs (parsed from them), absent for remote URLs. */
+  mediaType?: string;
+}
+
+/** A tool call the model asked for. `arguments` is the JSON text as the model wrote it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * One message. `content` is always the text (empty when an assistant message only calls tools);
+ * the optional fields carry what a role may add: images (user), tool calls (assistant), and the
+ * call a `tool` message answers (its content is the tool's output as text).
+ */
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  images?: ImagePart[];
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
 }
+
+/** A tool the model may call: its arguments are described by a JSON Schema object. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+}
+
+/** `auto` (the model decides), `none`, `required` (some tool), or one tool by name. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json-object' }
+  | { type: 'json-schema'; name: string; schema: Record<string, unknown>; strict?: boolean };
 
 export interface ChatRequest {
   /** The provider's own model id, without any `provider/` prefix. */
@@ -17,6 +54,11 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /** Up to four sequences that end the reply (not included in it). */
+  stop?: string[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
   signal?: AbortSignal;
 }
 
@@ -38,11 +80,17 @@ export interface TokenUsage {
 }
 
 /**
- * One stream is: zero or more `text-delta` parts, then exactly one terminal part,
+ * One stream is: zero or more `text-delta` and tool-call parts, then exactly one terminal part,
  * `finish` or `error`. Adapters never throw from the iterator: failures are `error` parts.
+ * A tool call is `tool-call-start`, any number of `tool-call-delta` (pieces of the arguments'
+ * JSON text, in order), then `tool-call-end`; calls may interleave, told apart by `id`. A reply
+ * that asks for tools finishes with `tool-calls`.
  */
 export type StreamPart =
   | { type: 'text-delta'; text: string }
+  | { type: 'tool-call-start'; id: string; name: string }
+  | { type: 'tool-call-delta'; id: string; argumentsDelta: string }
+  | { type: 'tool-call-end'; id: string }
   | { type: 'finish'; usage: TokenUsage; finishReason: { unified: FinishReason; raw: string | undefined } }
   | {
       type: 'error';

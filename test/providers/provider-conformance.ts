@@ -80,6 +80,7 @@ export function describeChatProvider(h: ProviderHarness): void {
     it('collects a non-streaming reply, truncated by maxTokens', async () => {
       expect(await collectStream(provider.stream(request({ maxTokens: 2 })))).toEqual({
         text: 'echo: hello',
+        toolCalls: [],
         usage: { promptTokens: 4, completionTokens: 2 },
         finishReason: { unified: 'length', raw: h.rawLength },
       });

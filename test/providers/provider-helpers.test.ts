@@ -43,7 +43,28 @@ describe('collectStream', () => {
           { type: 'finish', usage, finishReason: finish },
         ),
       ),
-    ).toEqual({ text: 'ab', usage, finishReason: finish });
+    ).toEqual({ text: 'ab', toolCalls: [], usage, finishReason: finish });
+  });
+
+  it('assembles tool calls from their start, argument pieces and end, in the order they started', async () => {
+    const finish = { unified: 'tool-calls', raw: 'tool_calls' } as const;
+    const usage = { promptTokens: 1, completionTokens: 2 };
+    const collected = await collectStream(
+      parts(
+        { type: 'tool-call-start', id: 'a', name: 'weather' },
+        { type: 'tool-call-start', id: 'b', name: 'time' },
+        { type: 'tool-call-delta', id: 'a', argumentsDelta: '{"city":' },
+        { type: 'tool-call-delta', id: 'b', argumentsDelta: '{}' },
+        { type: 'tool-call-delta', id: 'a', argumentsDelta: '"Oslo"}' },
+        { type: 'tool-call-end', id: 'a' },
+        { type: 'tool-call-end', id: 'b' },
+        { type: 'finish', usage, finishReason: finish },
+      ),
+    );
+    expect(collected.toolCalls).toEqual([
+      { id: 'a', name: 'weather', arguments: '{"city":"Oslo"}' },
+      { id: 'b', name: 'time', arguments: '{}' },
+    ]);
   });
 
   it('throws the ProviderError of an error part, and fails a stream with no terminal part', async () => {

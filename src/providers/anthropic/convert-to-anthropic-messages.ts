@@ -16,11 +16,12 @@ export function convertToAnthropicMessages(messages: ChatMessage[]): AnthropicPr
       system.push(message.content);
       continue;
     }
+    const role = message.role === 'tool' ? 'user' : message.role;
     const previous = turns.at(-1);
-    if (previous?.role === message.role && typeof previous.content === 'string') {
+    if (previous?.role === role && typeof previous.content === 'string') {
       previous.content = `${previous.content}\n\n${message.content}`;
     } else {
-      turns.push({ role: message.role, content: message.content });
+      turns.push({ role, content: message.content });
     }
   }
   return { system: system.length > 0 ? system.join('\n\n') : undefined, messages: turns };

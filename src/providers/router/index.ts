@@ -1,3 +1,4 @@
+export { needsOf } from './request-needs.js';
 export { fitPrompt } from './resolve-route.js';
 export { createRouter, type Router, type RouterOptions } from './router.js';
 export type { CallHandle, CircuitStateName, TrafficRecorder } from './traffic-recorder.js';

@@ -19,6 +19,14 @@ const registry = createProviderRegistry([
 /** Windows by model; temperatures by kind, as the definitions give them. */
 const windows: Record<string, number> = { 'gpt-4o-mini': 128_000, 'gpt-4': 8_192, 'claude-haiku-4-5': 200_000 };
 const temperatures: Record<string, { min: number; max: number }> = { anthropic: { min: 0, max: 1 } };
+/** Only Anthropic and Ollama take tools here; only OpenAI holds a reply to a JSON Schema. */
+const capabilitiesOf = (kind: string) => ({
+  embeddings: false,
+  tools: kind === 'anthropic' || kind === 'ollama',
+  images: false,
+  jsonObject: false,
+  jsonSchema: kind === 'openai',
+});
 
 function resolver(aliases: Record<string, unknown> = {}) {
   return createRouteResolver({
@@ -28,7 +36,7 @@ function resolver(aliases: Record<string, unknown> = {}) {
     isAvailable: () => true,
     describe: (p, model) => ({
       limits: { contextWindow: windows[model] ?? 4_096, temperature: temperatures[p.kind] ?? { min: 0, max: 2 } },
-      capabilities: { embeddings: false, tools: false, images: false },
+      capabilities: capabilitiesOf(p.kind),
     }),
   });
 }
@@ -86,6 +94,25 @@ describe('planning a request', () => {
       expect((error as Error).message).toBe(
         "temperature 3 is outside openai's range 0..2 and anthropic's range 0..1 and ollama's range 0..2",
       );
+    }
+  });
+
+  it('leaves out deployments that cannot take what the request needs, and refuses when none can', () => {
+    const resolution = resolver(mixed).resolve({ model: 'mixed' });
+    expect(ids(planRoute(resolution, { needs: { tools: true } }))).toEqual([
+      'anthropic/claude-haiku-4-5',
+      'ollama/llama3.2',
+    ]);
+    expect(ids(planRoute(resolution, { needs: { responseFormat: 'json-schema' } }))).toEqual([
+      'openai/gpt-4o-mini',
+      'openai/gpt-4',
+    ]);
+    try {
+      planRoute(resolution, { needs: { tools: true, images: true } });
+      expect.unreachable();
+    } catch (error) {
+      expect(AppError.isInstance(error) && error.code).toBe('BAD_USER_INPUT');
+      expect((error as AppError).details).toMatchObject({ field: 'model', unsupported: ['tools', 'images'] });
     }
   });
 

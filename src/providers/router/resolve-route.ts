@@ -7,6 +7,7 @@ import type {
   Deployment,
   DeploymentGroup,
   PlanRequest,
+  RequestNeeds,
   RoutePlan,
   RouteResolution,
   RouteSource,
@@ -181,9 +182,12 @@ function withoutDuplicates({ source, groups }: PartialRoute): RouteResolution {
  */
 export function planRoute(resolution: RouteResolution, request: PlanRequest): RoutePlan {
   const { temperature } = request;
+  const missing = lacking(request.needs);
+  const capable = keep(resolution.groups, (d) => missing(d).length === 0);
+  if (capable.length === 0 && resolution.chain.length > 0) throw capabilityError(resolution.chain, missing);
   const takes = (d: Deployment) =>
     temperature === undefined || (temperature >= d.limits.temperature.min && temperature <= d.limits.temperature.max);
-  const groups = keep(resolution.groups, takes);
+  const groups = keep(capable, takes);
   const first = groups[0];
   if (!first) {
     if (temperature === undefined) throw new AppError('PROVIDER_UNAVAILABLE', 'No deployment serves this model');
@@ -209,6 +213,28 @@ function keep(groups: readonly DeploymentGroup[], fits: (d: Deployment) => boole
   return groups.flatMap((group) => {
     const deployments = group.deployments.filter(fits);
     return deployments.length > 0 ? [{ ...group, deployments }] : [];
+  });
+}
+
+/** The capabilities a deployment lacks for a request's needs (none: it can take the request). */
+function lacking(needs: RequestNeeds | undefined): (d: Deployment) => string[] {
+  if (!needs) return () => [];
+  return ({ capabilities: c }) => {
+    const names: string[] = [];
+    if (needs.tools && !c.tools) names.push('tools');
+    if (needs.images && !c.images) names.push('images');
+    if (needs.responseFormat === 'json-object' && !c.jsonObject) names.push('JSON output');
+    if (needs.responseFormat === 'json-schema' && !c.jsonSchema) names.push('JSON Schema output');
+    return names;
+  };
+}
+
+function capabilityError(chain: readonly Deployment[], missing: (d: Deployment) => string[]) {
+  const needed = [...new Set(chain.flatMap(missing))];
+  const models = [...new Set(chain.map((d) => d.id))].join(', ');
+  return badInput(`No deployment of this model can take ${needed.join(' and ')} (${models})`, {
+    field: 'model',
+    unsupported: needed,
   });
 }
 

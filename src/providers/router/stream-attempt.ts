@@ -22,7 +22,7 @@ export interface AttemptDeps {
 /** A deployment that has answered: its first part (text, or the finish of an empty reply) and the rest. */
 export interface OpenedStream {
   deployment: Deployment;
-  first: Extract<StreamPart, { type: 'text-delta' | 'finish' }>;
+  first: Exclude<StreamPart, { type: 'error' }>;
   iterator: AsyncIterator<StreamPart>;
   /** Aborts this upstream call only. */
   abort(): void;
@@ -83,6 +83,10 @@ async function openStream(
         messages: request.messages,
         temperature: request.temperature,
         maxTokens: request.maxTokens,
+        stop: request.stop,
+        tools: request.tools,
+        toolChoice: request.toolChoice,
+        responseFormat: request.responseFormat,
         signal: AbortSignal.any([scope.signal, controller.signal]),
       })
       [Symbol.asyncIterator]();

@@ -1,6 +1,6 @@
 import type { StrategyName } from '../../config/router-schema.js';
 import type { ProviderDefinition } from '../definition.js';
-import type { ChatMessage, ChatProvider, StreamPart } from '../types.js';
+import type { ChatMessage, ChatProvider, ChatRequest, StreamPart } from '../types.js';
 
 /** What a request may ask of one deployment. */
 export interface DeploymentLimits {
@@ -18,6 +18,13 @@ export interface Deployment {
   weight: number;
   limits: DeploymentLimits;
   capabilities: ProviderDefinition['capabilities'];
+}
+
+/** What a request needs of a deployment beyond text: one lacking any of it is left out of the plan. */
+export interface RequestNeeds {
+  tools?: boolean;
+  images?: boolean;
+  responseFormat?: 'json-object' | 'json-schema';
 }
 
 /** Deployments balanced among themselves (one alias, or a single deployment). */
@@ -52,6 +59,8 @@ export interface PlanRequest extends RouteTarget {
    * every group, and a request whose own model is outside them is FORBIDDEN. Absent or null: all.
    */
   allowedModels?: readonly string[] | null | undefined;
+  /** Tools, images, JSON output: see needsOf. */
+  needs?: RequestNeeds | undefined;
 }
 
 /**
@@ -65,7 +74,9 @@ export interface RoutePlan extends RouteResolution {
   budgetedFor: Deployment;
 }
 
-export interface RoutedChatRequest extends RouteTarget {
+export interface RoutedChatRequest
+  extends RouteTarget,
+    Pick<ChatRequest, 'stop' | 'tools' | 'toolChoice' | 'responseFormat'> {
   messages: ChatMessage[];
   temperature?: number;
   /** Honoured when the router plans the request itself; a given `plan` is already restricted. */

@@ -1,0 +1,210 @@
+import type { DrainGate } from '../chat/drain-gate.js';
+import type { ConfigFile } from '../config-file.js';
+import type { SqlRunner } from '../db/sql-runner.js';
+import { badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { PriceBook } from '../policy/prices/types.js';
+import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
+import {
+  fitPrompt,
+  needsOf,
+  type RoutedChatRequest,
+  type RoutedStreamPart,
+  type Router,
+} from '../providers/router/index.js';
+import type { TokenUsage } from '../providers/types.js';
+import { countTokens } from '../util/count-tokens.js';
+import { promptTokens } from './prompt-tokens.js';
+import { insertUsageEvent } from './usage-event.js';
+
+/** A generation that is not stored as a conversation: the REST endpoints' calls. */
+export interface CompletionRequest extends Omit<RoutedChatRequest, 'plan' | 'signal' | 'allowedModels'> {
+  caller: Caller;
+  /** The caller's API key's models (null: all). */
+  allowedModels: readonly string[] | null;
+  /** Aborts the upstream call (the client went away); the call is then charged as CANCELLED. */
+  signal: AbortSignal;
+  /** `performance.now()` when the request arrived: the usage event's latency counts from here. */
+  receivedAt: number;
+}
+
+export interface Completion {
+  /** `x-ratelimit-*` headers for the response. */
+  headers: Record<string, string>;
+  /**
+   * The router's parts: `start`, text and tool-call parts, then one `finish` or `error`. Iterate
+   * it to the end or stop early (the upstream call is then aborted); either way the call is
+   * settled and its usage event written when the iteration ends. A caller that never iterates
+   * must call `discard`.
+   */
+  parts: AsyncIterable<RoutedStreamPart>;
+  /** Frees the admission of a completion whose parts will never be read. */
+  discard(): Promise<void>;
+}
+
+export interface CompletionService {
+  /**
+   * Plans, checks and admits a call, then returns its parts. Throws AppError before anything is
+   * sent upstream: BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
+   */
+  complete(request: CompletionRequest): Promise<Completion>;
+  /** Calls still streaming in this process. */
+  readonly running: number;
+  /** Resolves when every running call ended, or when `signal` aborts (their upstream calls are then aborted). */
+  drain(signal: AbortSignal): Promise<void>;
+}
+
+export interface CompletionServiceDeps {
+  sql: SqlRunner;
+  router: Router;
+  usage: UsagePolicy;
+  prices: PriceBook;
+  gate: DrainGate;
+  settings: ConfigFile['chat'];
+  logger: Logger;
+}
+
+export function createCompletionService(deps: CompletionServiceDeps): CompletionService {
+  const { sql, router, usage, prices, gate, settings, logger } = deps;
+  const running = new Map<AbortController, Promise<void>>();
+
+  async function complete(request: CompletionRequest): Promise<Completion> {
+    gate.assertOpen();
+    const plan = router.plan({
+      model: request.model,
+      provider: request.provider,
+      temperature: request.temperature,
+      allowedModels: request.allowedModels,
+      needs: needsOf(request),
+    });
+    const prompt = promptTokens(request);
+    const reserved = request.maxTokens ?? settings.defaultReservedOutputTokens;
+    if (prompt + (request.maxTokens ?? 0) > plan.contextWindow) {
+      throw badInput(
+        `The prompt (${prompt} tokens${request.maxTokens ? ` plus max_tokens ${request.maxTokens}` : ''}) does not fit ${plan.budgetedFor.id}'s context window of ${plan.contextWindow} tokens`,
+        { field: 'messages', contextWindow: plan.contextWindow, promptTokens: prompt },
+      );
+    }
+    const admission = await usage.admit({
+      caller: request.caller,
+      candidates: plan.groups.flatMap((g) =>
+        g.deployments.map((d) => ({ kind: d.provider.kind, model: d.model, provider: d.provider.name })),
+      ),
+      promptTokens: prompt,
+      maxOutputTokens: reserved,
+    });
+    if (gate.closed) {
+      await admission.settle(NOTHING);
+      gate.assertOpen();
+    }
+
+    const controller = new AbortController();
+    const signal = AbortSignal.any([request.signal, controller.signal]);
+    let started = false;
+    const routed: RoutedChatRequest = {
+      ...request,
+      // Under a budget the reply is capped at what was reserved, so spend cannot pass the hold.
+      maxTokens: request.maxTokens ?? (admission.budgeted ? reserved : undefined),
+      plan: fitPrompt(plan, prompt + reserved),
+      signal,
+    };
+
+    async function* parts(): AsyncGenerator<RoutedStreamPart> {
+      let done: () => void = () => {};
+      running.set(controller, new Promise<void>((resolve) => (done = resolve)));
+      let provider: string | null = null;
+      let kind: string | null = null;
+      let model: string | null = null;
+      let text = '';
+      let reported: TokenUsage | null = null;
+      let partial: Partial<TokenUsage> | undefined;
+      let status: 'COMPLETE' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
+      try {
+        for await (const part of router.stream(routed)) {
+          if (part.type === 'start') ({ provider, kind, model } = part);
+          else if (part.type === 'text-delta') text += part.text;
+          else if (part.type === 'tool-call-delta') text += part.argumentsDelta;
+          else if (part.type === 'finish') {
+            reported = part.usage;
+            status = 'COMPLETE';
+          } else if (part.type === 'error') {
+            provider ??= part.error.provider;
+            partial = part.usage;
+            status = part.error.code === 'CANCELLED' || request.signal.aborted ? 'CANCELLED' : 'FAILED';
+          }
+          yield part;
+        }
+      } finally {
+        controller.abort();
+        // Once a provider answered, every end is charged: its reported usage, else what it
+        // reported before the cut, else the gateway's count of the prompt and the text it got.
+        const trusted =
+          reported !== null && (text === '' || reported.promptTokens + reported.completionTokens > 0) ? reported : null;
+        const charged =
+          trusted ??
+          (kind === null
+            ? null
+            : {
+                promptTokens: partial?.promptTokens ?? prompt,
+                completionTokens: Math.max(partial?.completionTokens ?? 0, text === '' ? 0 : countTokens(text)),
+              });
+        const costNanos =
+          charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
+        try {
+          if (charged && provider && model) {
+            await insertUsageEvent(sql, {
+              userId: request.caller.userId,
+              apiKeyId: request.caller.apiKeyId,
+              provider,
+              model,
+              usage: charged,
+              costNanos,
+              status,
+              latencyMs: performance.now() - request.receivedAt,
+              estimated: trusted === null,
+            });
+          }
+          // Charged only as recorded: budgets are rebuilt from the usage events.
+          await admission.settle(charged ? { ...charged, costNanos } : NOTHING);
+        } catch (error) {
+          logger.error('could not record a call', { error });
+          await admission.settle(NOTHING);
+        } finally {
+          running.delete(controller);
+          done();
+        }
+      }
+    }
+
+    return {
+      headers: admission.headers,
+      parts: {
+        [Symbol.asyncIterator]() {
+          if (started) throw new Error('a completion is read once');
+          started = true;
+          return parts();
+        },
+      },
+      discard: () => (started ? Promise.resolve() : admission.settle(NOTHING)),
+    };
+  }
+
+  return {
+    complete,
+    get running() {
+      return running.size;
+    },
+    async drain(signal) {
+      const all = Promise.all(running.values());
+      const stop = new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await Promise.race([all, stop]);
+      for (const controller of running.keys()) controller.abort();
+      await Promise.all(running.values());
+    },
+  };
+}
+
+const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };

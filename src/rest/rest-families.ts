@@ -1,0 +1,13 @@
+import type { App } from '../app.js';
+import type { Config } from '../config.js';
+import type { RestFamily } from './rest-api.js';
+
+export interface RestDeps {
+  app: App;
+  config: Config;
+}
+
+/** Every REST API family served beside GraphQL. */
+export function restFamilies(_deps: RestDeps): RestFamily[] {
+  return [];
+}
