@@ -1,7 +1,7 @@
 import { ProviderError } from '../provider-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart } from '../types.js';
 import { mockEmbedding } from './mock-embedding.js';
-import { approximateTokens, mockReplyText, splitIntoTokens } from './mock-reply.js';
+import { approximateTokens, planMockReply } from './mock-reply.js';
 
 export interface MockProviderOptions {
   /** Defaults to `mock`. */
@@ -34,8 +34,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * The zero-config provider: deterministic replies ("Mock reply to: <last user message>") streamed
- * word by word, usage by a chars/4 estimate, hashed embeddings. `kind` is `mock`, and every model
+ * The zero-config provider: deterministic replies ("Mock reply to: <last user message>"; tool calls,
+ * JSON, images and stop as planMockReply documents) streamed word by word, usage by a chars/4
+ * estimate, hashed embeddings. `kind` is `mock`, and every model
  * id starts with `mock-`, so the GraphQL layer can label it.
  */
 export function createMockProvider(options: MockProviderOptions = {}): ChatProvider {
@@ -48,12 +49,14 @@ export function createMockProvider(options: MockProviderOptions = {}): ChatProvi
   const cancelled = () => new ProviderError({ provider: name, code: 'CANCELLED', message: 'Request was cancelled' });
 
   async function* stream(request: ChatRequest): AsyncGenerator<StreamPart> {
-    const tokens = splitIntoTokens(mockReplyText(request.messages));
-    const limit = request.maxTokens ?? Number.POSITIVE_INFINITY;
-    const emitted = tokens.slice(0, Math.max(0, limit));
+    const reply = planMockReply(request);
     const promptTokens = request.messages.reduce((sum, m) => sum + approximateTokens(m.content), 0);
+    const pieces = reply.kind === 'text' ? reply.tokens : reply.pieces;
+    const limit = reply.kind === 'text' ? (request.maxTokens ?? Number.POSITIVE_INFINITY) : pieces.length;
+    const emitted = pieces.slice(0, Math.max(0, limit));
+    if (reply.kind === 'tool-call') yield { type: 'tool-call-start', id: reply.call.id, name: reply.call.name };
     let sent = 0;
-    for (const text of emitted) {
+    for (const piece of emitted) {
       try {
         if (request.signal?.aborted) throw request.signal.reason;
         await sleep(tokenDelayMs, request.signal);
@@ -63,9 +66,20 @@ export function createMockProvider(options: MockProviderOptions = {}): ChatProvi
         return;
       }
       sent += 1;
-      yield { type: 'text-delta', text };
+      yield reply.kind === 'text'
+        ? { type: 'text-delta', text: piece }
+        : { type: 'tool-call-delta', id: reply.call.id, argumentsDelta: piece };
     }
-    const truncated = emitted.length < tokens.length;
+    if (reply.kind === 'tool-call') {
+      yield { type: 'tool-call-end', id: reply.call.id };
+      yield {
+        type: 'finish',
+        usage: { promptTokens, completionTokens: approximateTokens(reply.call.arguments) },
+        finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+      };
+      return;
+    }
+    const truncated = emitted.length < pieces.length;
     yield {
       type: 'finish',
       usage: { promptTokens, completionTokens: emitted.length },
