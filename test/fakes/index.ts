@@ -5,6 +5,7 @@ export type { RequestOutcome } from './fake-response.js';
 export {
   countTokens,
   type FakeChatInput,
+  type FakeReply,
   type PromptCacheScript,
   planReply,
   type ReplyPlan,

@@ -3,12 +3,21 @@ import { createAnthropicProvider } from '../../src/providers/anthropic/anthropic
 import { createAnthropicUsage } from '../../src/providers/anthropic/anthropic-usage.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { type FakeServer, startAnthropicFake } from '../fakes/index.js';
-import { describeChatProvider, drain, errorOf } from './provider-conformance.js';
+import {
+  citySchema,
+  describeChatProvider,
+  describeChatProviderFeatures,
+  drain,
+  errorOf,
+  type ProviderHarness,
+  pngDataUrl,
+  weatherTool,
+} from './provider-conformance.js';
 
 const create = (fake: FakeServer, options: { modelsRefreshMs?: number; defaultMaxTokens?: number } = {}) =>
   createAnthropicProvider({ apiKey: 'sk-ant-test', baseURL: fake.baseURL, ...options });
 
-describeChatProvider({
+const harness: ProviderHarness = {
   kind: 'anthropic',
   startFake: startAnthropicFake,
   createProvider: create,
@@ -21,7 +30,40 @@ describeChatProvider({
     { id: 'claude-sonnet-4-6', provider, contextWindow: 200_000 },
     { id: 'claude-haiku-4-5', provider, contextWindow: 200_000 },
   ],
-});
+  rawStopSequence: 'stop_sequence',
+  jsonReply: (json) => ({ toolCalls: [{ name: 'json', arguments: json }] }),
+  remoteImages: true,
+  wire: {
+    toolCall: (body) =>
+      expect(body.tools).toEqual([
+        { name: 'get_weather', description: 'Weather in a city', input_schema: weatherTool.parameters },
+      ]),
+    toolResult: (body, id) =>
+      expect(body.messages).toEqual([
+        { role: 'user', content: 'weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id, name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'sunny' }] },
+      ]),
+    jsonSchema: (body) =>
+      expect(body).toMatchObject({
+        tools: [{ name: 'json', input_schema: citySchema }],
+        tool_choice: { type: 'tool', name: 'json' },
+      }),
+    image: (body) =>
+      expect(body.messages).toEqual([
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: pngDataUrl.split(',')[1] } },
+            { type: 'text', text: 'what is it' },
+          ],
+        },
+      ]),
+    stop: (body) => expect(body.stop_sequences).toEqual([' there']),
+  },
+};
+describeChatProvider(harness);
+describeChatProviderFeatures(harness);
 
 describe('anthropic adapter: wire details', () => {
   let fake: FakeServer;

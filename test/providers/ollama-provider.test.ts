@@ -2,12 +2,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOllamaProvider } from '../../src/providers/ollama/ollama-provider.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { type FakeServer, startOllamaFake } from '../fakes/index.js';
-import { describeChatProvider, drain, errorOf } from './provider-conformance.js';
+import {
+  citySchema,
+  describeChatProvider,
+  describeChatProviderFeatures,
+  drain,
+  errorOf,
+  type ProviderHarness,
+  pngDataUrl,
+  weatherTool,
+} from './provider-conformance.js';
 
 const create = (fake: FakeServer, options: { modelsRefreshMs?: number; showModelDetails?: boolean } = {}) =>
   createOllamaProvider({ host: fake.baseURL, ...options });
 
-describeChatProvider({
+const harness: ProviderHarness = {
   kind: 'ollama',
   startFake: startOllamaFake,
   createProvider: create,
@@ -21,7 +30,29 @@ describeChatProvider({
     { id: 'nomic-embed-text:latest', provider, contextWindow: undefined },
   ],
   embedModel: 'nomic-embed-text',
-});
+  rawStopSequence: 'stop',
+  jsonReply: (json) => json,
+  remoteImages: false,
+  wire: {
+    toolCall: (body) => expect(body.tools).toEqual([{ type: 'function', function: { ...weatherTool } }]),
+    toolResult: (body) =>
+      expect(body.messages).toEqual([
+        { role: 'user', content: 'weather in Paris?' },
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }],
+        },
+        { role: 'tool', content: 'sunny', tool_name: 'get_weather' },
+      ]),
+    jsonSchema: (body) => expect(body.format).toEqual(citySchema),
+    image: (body) =>
+      expect(body.messages).toEqual([{ role: 'user', content: 'what is it', images: [pngDataUrl.split(',')[1]] }]),
+    stop: (body) => expect(body.options).toMatchObject({ stop: [' there'] }),
+  },
+};
+describeChatProvider(harness);
+describeChatProviderFeatures(harness);
 
 describe('ollama adapter: wire details', () => {
   let fake: FakeServer;

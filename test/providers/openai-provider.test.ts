@@ -2,12 +2,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenAIProvider } from '../../src/providers/openai/openai-provider.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
-import { describeChatProvider, drain, errorOf } from './provider-conformance.js';
+import {
+  citySchema,
+  describeChatProvider,
+  describeChatProviderFeatures,
+  drain,
+  errorOf,
+  type ProviderHarness,
+  pngDataUrl,
+  weatherTool,
+} from './provider-conformance.js';
 
 const create = (fake: FakeServer, options: { modelsRefreshMs?: number } = {}) =>
   createOpenAIProvider({ apiKey: 'sk-test', baseURL: fake.baseURL, ...options });
 
-describeChatProvider({
+const harness: ProviderHarness = {
   kind: 'openai',
   startFake: startOpenAIFake,
   createProvider: create,
@@ -22,7 +31,41 @@ describeChatProvider({
     { id: 'text-embedding-3-small', provider, contextWindow: 8_191 },
   ],
   embedModel: 'text-embedding-3-small',
-});
+  rawStopSequence: 'stop',
+  jsonReply: (json) => json,
+  remoteImages: true,
+  wire: {
+    toolCall: (body) => expect(body.tools).toEqual([{ type: 'function', function: { ...weatherTool } }]),
+    toolResult: (body, id) =>
+      expect(body.messages).toEqual([
+        { role: 'user', content: 'weather in Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        },
+        { role: 'tool', content: 'sunny', tool_call_id: id },
+      ]),
+    jsonSchema: (body) =>
+      expect(body.response_format).toEqual({
+        type: 'json_schema',
+        json_schema: { name: 'city', schema: citySchema, strict: true },
+      }),
+    image: (body) =>
+      expect(body.messages).toEqual([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is it' },
+            { type: 'image_url', image_url: { url: pngDataUrl } },
+          ],
+        },
+      ]),
+    stop: (body) => expect(body.stop).toEqual([' there']),
+  },
+};
+describeChatProvider(harness);
+describeChatProviderFeatures(harness);
 
 describe('openai adapter: wire details', () => {
   let fake: FakeServer;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectStream } from '../../src/providers/collect-stream.js';
 import { ProviderError } from '../../src/providers/provider-error.js';
 import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../../src/providers/types.js';
-import { type FakeOptions, type FakeServer, fakeEmbedding } from '../fakes/index.js';
+import { type FakeOptions, type FakeReply, type FakeServer, fakeEmbedding } from '../fakes/index.js';
 
 /** What the shared suite needs to know about one adapter and its fake. */
 export interface ProviderHarness {
@@ -19,6 +19,20 @@ export interface ProviderHarness {
   /** `listModels()` against the fake's default models. */
   expectedModels: (name: string) => ModelInfo[];
   embedModel?: string;
+  /** Raw finish reason when a stop sequence ended the reply. */
+  rawStopSequence: string;
+  /** How the fake must answer so the adapter yields `json` as a JSON reply (Anthropic: the forced tool). */
+  jsonReply: (json: string) => FakeReply;
+  /** False where remote image URLs are refused before any request (Ollama). */
+  remoteImages: boolean;
+  /** Asserts on the wire bodies the fake received, per provider. */
+  wire: {
+    toolCall(body: Record<string, unknown>): void;
+    toolResult(body: Record<string, unknown>, callId: string): void;
+    jsonSchema(body: Record<string, unknown>): void;
+    image(body: Record<string, unknown>): void;
+    stop(body: Record<string, unknown>): void;
+  };
 }
 
 export async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
@@ -29,7 +43,7 @@ export async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPa
 
 /** The last part, which the contract says is the only terminal one. */
 export function terminal(parts: StreamPart[]): StreamPart | undefined {
-  expect(parts.filter((p) => p.type !== 'text-delta')).toHaveLength(1);
+  expect(parts.filter((p) => p.type === 'finish' || p.type === 'error')).toHaveLength(1);
   return parts.at(-1);
 }
 
@@ -201,5 +215,112 @@ export function describeChatProvider(h: ProviderHarness): void {
     } else {
       it('has no embed()', () => expect(provider.embed).toBeUndefined());
     }
+  });
+}
+
+export const weatherTool = {
+  name: 'get_weather',
+  description: 'Weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+export const citySchema = weatherTool.parameters;
+/** A 1x1 PNG. */
+export const pngDataUrl =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+/** Tools, tool results, JSON output, images and stop, each through the adapter and its fake. */
+export function describeChatProviderFeatures(h: ProviderHarness): void {
+  describe(`${h.kind} adapter: tools, JSON, images, stop`, () => {
+    let fake: FakeServer;
+    let provider: ChatProvider;
+    const body = () => fake.lastRequest(h.chatPath)?.body as Record<string, unknown>;
+    beforeEach(async () => {
+      fake = await h.startFake();
+      provider = h.createProvider(fake);
+    });
+    afterEach(() => fake.close());
+
+    it('round-trips a tool call: the call out as parts, the result back in', async () => {
+      fake.setReply((input) =>
+        input.messages.at(-1)?.role === 'tool'
+          ? `weather: ${input.messages.at(-1)?.content}`
+          : { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] },
+      );
+      const user = { role: 'user' as const, content: 'weather in Paris?' };
+      const parts = await drain(provider.stream({ model: h.model, messages: [user], tools: [weatherTool] }));
+      const start = parts.find((p) => p.type === 'tool-call-start');
+      if (start?.type !== 'tool-call-start') throw new Error('expected a tool-call-start part');
+      expect(start.name).toBe('get_weather');
+      expect(parts.filter((p) => p.type === 'tool-call-end')).toEqual([{ type: 'tool-call-end', id: start.id }]);
+      const collected = await collectStream(
+        (async function* () {
+          yield* parts;
+        })(),
+      );
+      expect(collected.toolCalls).toEqual([{ id: start.id, name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+      expect(collected.finishReason.unified).toBe('tool-calls');
+      h.wire.toolCall(body());
+
+      const answer = await collectStream(
+        provider.stream({
+          model: h.model,
+          tools: [weatherTool],
+          messages: [
+            user,
+            { role: 'assistant', content: '', toolCalls: collected.toolCalls },
+            { role: 'tool', content: 'sunny', toolCallId: start.id },
+          ],
+        }),
+      );
+      expect(answer).toMatchObject({ text: 'weather: sunny', toolCalls: [], finishReason: { unified: 'stop' } });
+      h.wire.toolResult(body(), start.id);
+    });
+
+    it('answers in JSON to a JSON schema response format', async () => {
+      fake.setReply(h.jsonReply('{"city":"Paris"}'));
+      const collected = await collectStream(
+        provider.stream({
+          model: h.model,
+          messages: [{ role: 'user', content: 'a city' }],
+          responseFormat: { type: 'json-schema', name: 'city', schema: citySchema, strict: true },
+        }),
+      );
+      expect(collected).toMatchObject({ text: '{"city":"Paris"}', toolCalls: [], finishReason: { unified: 'stop' } });
+      h.wire.jsonSchema(body());
+    });
+
+    it('sends an image given as a data URL', async () => {
+      const image = { url: pngDataUrl, mediaType: 'image/png' };
+      const collected = await collectStream(
+        provider.stream({ model: h.model, messages: [{ role: 'user', content: 'what is it', images: [image] }] }),
+      );
+      expect(collected.text).toBe('echo: what is it');
+      h.wire.image(body());
+    });
+
+    it(h.remoteImages ? 'sends an https image by URL' : 'refuses an https image without fetching it', async () => {
+      const image = { url: 'https://example.com/cat.png' };
+      const parts = await drain(
+        provider.stream({ model: h.model, messages: [{ role: 'user', content: 'what is it', images: [image] }] }),
+      );
+      if (h.remoteImages) {
+        expect(parts.at(-1)).toMatchObject({ type: 'finish' });
+        expect(JSON.stringify(body())).toContain('https://example.com/cat.png');
+      } else {
+        expect(errorOf(parts)).toMatchObject({ code: 'UPSTREAM_ERROR', retryable: false });
+        expect(fake.requests).toHaveLength(0);
+      }
+    });
+
+    it('ends the reply before a stop sequence', async () => {
+      const collected = await collectStream(
+        provider.stream({ model: h.model, messages: [{ role: 'user', content: 'hello there' }], stop: [' there'] }),
+      );
+      expect(collected).toMatchObject({
+        text: 'echo: hello',
+        finishReason: { unified: 'stop', raw: h.rawStopSequence },
+      });
+      h.wire.stop(body());
+    });
   });
 }
