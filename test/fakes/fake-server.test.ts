@@ -80,6 +80,8 @@ describe('reply planning', () => {
     expect(plan).toEqual({
       tokens: ['echo:'],
       text: 'echo:',
+      toolCalls: [],
+      stopSequence: undefined,
       promptTokens: 5,
       cachedPromptTokens: 0,
       cacheWritePromptTokens: 0,
