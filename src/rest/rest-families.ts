@@ -1,5 +1,6 @@
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
+import { anthropicFamily } from './anthropic/index.js';
 import type { RestFamily } from './rest-api.js';
 
 export interface RestDeps {
@@ -8,6 +9,6 @@ export interface RestDeps {
 }
 
 /** Every REST API family served beside GraphQL. */
-export function restFamilies(_deps: RestDeps): RestFamily[] {
-  return [];
+export function restFamilies(deps: RestDeps): RestFamily[] {
+  return [anthropicFamily(deps)];
 }
