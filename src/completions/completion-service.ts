@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import {
+  type EmbedResult,
   fitPrompt,
   needsOf,
   type RoutedChatRequest,
@@ -44,12 +45,30 @@ export interface Completion {
   discard(): Promise<void>;
 }
 
+/** An embedding call of a REST caller: admitted under its per-minute limits, recorded as a usage event. */
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  caller: Caller;
+  allowedModels: readonly string[] | null;
+  signal: AbortSignal;
+  receivedAt: number;
+}
+
+export interface EmbeddingResult extends EmbedResult {
+  promptTokens: number;
+  headers: Record<string, string>;
+}
+
 export interface CompletionService {
   /**
    * Plans, checks and admits a call, then returns its parts. Throws AppError before anything is
    * sent upstream: BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
    */
   complete(request: CompletionRequest): Promise<Completion>;
+  /** Embeds through the router's embed. Throws AppError (as complete does) or the last ProviderError. */
+  embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
   /** Calls still streaming in this process. */
   readonly running: number;
   /** Resolves when every running call ended, or when `signal` aborts (their upstream calls are then aborted). */
@@ -192,8 +211,51 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     };
   }
 
+  async function embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    gate.assertOpen();
+    const resolution = router.resolve({ model: request.model });
+    const candidates = request.allowedModels
+      ? router.plan({ model: request.model, allowedModels: request.allowedModels }).chain
+      : resolution.chain;
+    const promptTokens = request.input.reduce((sum, text) => sum + countTokens(text), 0);
+    const admission = await usage.admit({
+      caller: request.caller,
+      candidates: candidates.map((d) => ({ kind: d.provider.kind, model: d.model, provider: d.provider.name })),
+      promptTokens,
+      maxOutputTokens: 0,
+    });
+    let charge = NOTHING as { promptTokens: number; completionTokens: number; costNanos: number | null };
+    try {
+      const result = await router.embed({
+        model: request.model,
+        input: request.input,
+        dimensions: request.dimensions,
+        signal: request.signal,
+      });
+      const used = { promptTokens, completionTokens: 0 };
+      const kind = candidates.find((d) => d.provider.name === result.provider)?.provider.kind ?? result.provider;
+      const costNanos = prices.costNanos({ kind, model: result.model, provider: result.provider }, used);
+      await insertUsageEvent(sql, {
+        userId: request.caller.userId,
+        apiKeyId: request.caller.apiKeyId,
+        provider: result.provider,
+        model: result.model,
+        usage: used,
+        costNanos,
+        status: 'COMPLETE',
+        latencyMs: performance.now() - request.receivedAt,
+        estimated: true,
+      });
+      charge = { ...used, costNanos };
+      return { ...result, promptTokens, headers: admission.headers };
+    } finally {
+      await admission.settle(charge);
+    }
+  }
+
   return {
     complete,
+    embed,
     get running() {
       return running.size;
     },

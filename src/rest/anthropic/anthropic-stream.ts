@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RoutedStreamPart } from '../../providers/router/index.js';
+import { createSseWriter } from '../sse-writer.js';
 import { anthropicErrorOf, errorBody } from './anthropic-errors.js';
 import { anthropicUsage, mapStopReason } from './anthropic-message.js';
 
@@ -23,12 +24,12 @@ export async function writeMessageStream(
   parts: AsyncIterator<RoutedStreamPart>,
   info: StreamInfo,
 ): Promise<void> {
-  response.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    ...info.headers,
-  });
+  const sse = createSseWriter(response, info.headers);
+  /** Sends frames in order; false once the client is gone. */
+  const send = async (frames: [event: string, data: string][]) => {
+    for (const [event, data] of frames) await sse.send(data, event);
+    return !response.destroyed;
+  };
   const start = {
     type: 'message_start',
     message: {
@@ -42,110 +43,97 @@ export async function writeMessageStream(
       usage: { input_tokens: info.promptTokens, output_tokens: 0 },
     },
   };
-  if (!(await send(response, frame('message_start', JSON.stringify(start))))) return;
-  if (!(await send(response, PING))) return;
+  if (!(await send([['message_start', JSON.stringify(start)], PING]))) return;
 
   let blocks = 0;
   let textBlock: number | null = null;
   const toolBlocks = new Map<string, number>();
   let calledTools = false;
-  const stop = (index: number) => frame('content_block_stop', `{"type":"content_block_stop","index":${index}}`);
+  const stop = (index: number): [string, string] => [
+    'content_block_stop',
+    `{"type":"content_block_stop","index":${index}}`,
+  ];
 
   for (;;) {
     const next = await parts.next();
     if (next.done) return;
     const part = next.value;
-    let out = '';
+    const out: [string, string][] = [];
     switch (part.type) {
       case 'text-delta':
         if (part.text === '') continue;
         if (textBlock === null) {
           textBlock = blocks++;
-          out += frame(
+          out.push([
             'content_block_start',
             `{"type":"content_block_start","index":${textBlock},"content_block":{"type":"text","text":""}}`,
-          );
+          ]);
         }
-        out += frame(
+        out.push([
           'content_block_delta',
           `{"type":"content_block_delta","index":${textBlock},"delta":{"type":"text_delta","text":${JSON.stringify(part.text)}}}`,
-        );
+        ]);
         break;
       case 'tool-call-start': {
         // Text that came before a tool call is finished: Anthropic's blocks follow one another.
-        if (textBlock !== null) out += stop(textBlock);
+        if (textBlock !== null) out.push(stop(textBlock));
         textBlock = null;
         const index = blocks++;
         toolBlocks.set(part.id, index);
         calledTools = true;
         const block = { type: 'tool_use', id: part.id, name: part.name, input: {} };
-        out += frame(
+        out.push([
           'content_block_start',
           `{"type":"content_block_start","index":${index},"content_block":${JSON.stringify(block)}}`,
-        );
+        ]);
         break;
       }
       case 'tool-call-delta': {
         const index = toolBlocks.get(part.id);
         if (index === undefined || part.argumentsDelta === '') continue;
-        out += frame(
+        out.push([
           'content_block_delta',
           `{"type":"content_block_delta","index":${index},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(part.argumentsDelta)}}}`,
-        );
+        ]);
         break;
       }
       case 'tool-call-end': {
         const index = toolBlocks.get(part.id);
         if (index === undefined) continue;
         toolBlocks.delete(part.id);
-        out += stop(index);
+        out.push(stop(index));
         break;
       }
       case 'finish': {
-        if (textBlock !== null) out += stop(textBlock);
-        for (const index of toolBlocks.values()) out += stop(index);
+        if (textBlock !== null) out.push(stop(textBlock));
+        for (const index of toolBlocks.values()) out.push(stop(index));
         const delta = {
           type: 'message_delta',
           delta: mapStopReason(part.finishReason, calledTools, info.stopSequences),
           usage: anthropicUsage(part.usage),
         };
-        out += frame('message_delta', JSON.stringify(delta));
-        out += frame('message_stop', '{"type":"message_stop"}');
-        response.end(out);
+        out.push(['message_delta', JSON.stringify(delta)]);
+        out.push(['message_stop', '{"type":"message_stop"}']);
+        await send(out);
+        sse.end();
         return;
       }
       case 'error': {
         if (part.error.code === 'CANCELLED' || response.destroyed) {
-          response.end();
+          sse.end();
           return;
         }
         const shaped = anthropicErrorOf(part.error);
         const data = errorBody(shaped?.type ?? 'api_error', shaped?.message ?? 'The upstream call failed');
-        response.end(frame('error', data));
+        await send([['error', data]]);
+        sse.end();
         return;
       }
       default:
         continue;
     }
-    if (!(await send(response, out))) return;
+    if (!(await send(out))) return;
   }
 }
 
-const frame = (event: string, data: string) => `event: ${event}\ndata: ${data}\n\n`;
-const PING = frame('ping', '{"type":"ping"}');
-
-/** Writes, waiting out backpressure; false once the client is gone. */
-async function send(response: ServerResponse, chunk: string): Promise<boolean> {
-  if (response.destroyed) return false;
-  if (response.write(chunk)) return true;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
-  return !response.destroyed;
-}
+const PING: [string, string] = ['ping', '{"type":"ping"}'];

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
-import type { Context } from '../../context.js';
-import { forbidden } from '../../policy/scopes.js';
-import { hasScope } from '../../policy/viewer.js';
+import { requestIdFrom } from '../../http/request-id.js';
+import type { Viewer } from '../../policy/viewer.js';
 import { collectStream } from '../../providers/collect-stream.js';
 import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/index.js';
 import type { StreamPart } from '../../providers/types.js';
 import { type RestRequest, type RestRoute, readJsonBody } from '../rest-api.js';
+import { authenticateRest } from '../rest-auth.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
 import { messageBody, messageId } from './anthropic-message.js';
 import { type AnthropicLimits, anthropicSchemas, parseBody } from './anthropic-request.js';
@@ -23,10 +23,10 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
     request: RestRequest,
     response: ServerResponse,
     schema: Parameters<typeof parseBody<T>>[0],
-  ): Promise<{ context: Context; body: T } | null> {
-    let context: Context;
+  ): Promise<{ context: Caller; body: T } | null> {
+    let context: Caller;
     try {
-      context = await anthropicContext(app, request.raw);
+      context = await anthropicCaller(app, request.raw);
     } catch (error) {
       answerFailure(response, error, undefined);
       return null;
@@ -55,17 +55,11 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
     return { context, body: parsed.value };
   }
 
-  function answerFailure(response: ServerResponse, error: unknown, context: Context | undefined) {
+  /** Expected failures in Anthropic's shape; anything else goes to the dispatcher, which masks it. */
+  function answerFailure(response: ServerResponse, error: unknown, context: Caller | undefined) {
     const shaped = anthropicErrorOf(error);
-    if (!shaped) context?.logger.error('REST call failed', { error, requestId: context.requestId });
-    writeAnthropicError(
-      response,
-      shaped ?? {
-        status: 500,
-        message: `The server could not handle this request${context ? ` (request ${context.requestId})` : ''}`,
-      },
-      context?.requestId,
-    );
+    if (!shaped) throw error;
+    writeAnthropicError(response, shaped, context?.requestId);
   }
 
   const create: RestRoute = {
@@ -75,7 +69,8 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       const accepted = await accept(request, response, schemas.create);
       if (!accepted) return;
       const { context, body } = accepted;
-      const { viewer, services, requestId } = context;
+      const { viewer, requestId } = context;
+      const { services } = app;
       let parts: AsyncIterator<RoutedStreamPart> | undefined;
       try {
         const converted = convertAnthropicRequest(body);
@@ -145,22 +140,22 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
   return [create, countTokens];
 }
 
+/** Who calls, and the request's id (echoed in `request-id` and in errors). */
+interface Caller {
+  viewer: Viewer;
+  requestId: string;
+}
+
 /**
  * The caller of an Anthropic-style request: `x-api-key: <key>` (what Anthropic's SDK sends) or
  * `Authorization: Bearer <key>`, checked like any other credential; chat needs the CHAT scope.
  */
-async function anthropicContext(app: App, raw: IncomingMessage): Promise<Context> {
-  const header = (name: string) => {
-    const value = raw.headers[name];
-    return (Array.isArray(value) ? value[0] : value) ?? null;
-  };
-  const key = header('x-api-key');
-  const authorization = key ? `Bearer ${key}` : header('authorization');
-  const context = await app.createContext({
-    headers: { get: (name) => (name.toLowerCase() === 'authorization' ? authorization : header(name.toLowerCase())) },
-  });
-  if (!hasScope(context.viewer, 'CHAT')) throw forbidden('CHAT');
-  return context;
+async function anthropicCaller(app: App, raw: IncomingMessage): Promise<Caller> {
+  const key = raw.headers['x-api-key'];
+  const apiKey = Array.isArray(key) ? key[0] : key;
+  const viewer = await authenticateRest(app.auth, raw, 'CHAT', apiKey ? `Bearer ${apiKey}` : undefined);
+  const requestId = raw.headers['x-request-id'];
+  return { viewer, requestId: requestIdFrom(Array.isArray(requestId) ? requestId[0] : requestId) };
 }
 
 /** The parts after `start`, for collecting. */

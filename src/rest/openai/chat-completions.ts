@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { App } from '../../app.js';
+import type { Completion } from '../../completions/completion-service.js';
+import { AppError } from '../../errors.js';
+import { requestIdFrom } from '../../http/request-id.js';
+import type { RoutedStreamPart } from '../../providers/router/index.js';
+import type { FinishReason, TokenUsage } from '../../providers/types.js';
+import { sendJson } from '../json-response.js';
+import type { RestRequest, RestRoute } from '../rest-api.js';
+import { authenticateRest } from '../rest-auth.js';
+import { createSseWriter } from '../sse-writer.js';
+import { MAX_CHAT_BODY_BYTES, type ParsedChatRequest, parseChatRequest } from './chat-request.js';
+import { readOpenAIBody } from './openai-body.js';
+import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, usageChunk } from './openai-chunks.js';
+import { sendOpenAIError, toOpenAIFailure } from './openai-errors.js';
+
+/** `POST /v1/chat/completions`: OpenAI's chat API, streamed or not, over the router. */
+export function chatCompletionsRoute(app: App): RestRoute {
+  return {
+    method: 'POST',
+    pattern: '/v1/chat/completions',
+    async handle(request, response) {
+      const requestId = requestIdFrom(request.raw.headers['x-request-id'] as string | undefined);
+      const base = { 'x-request-id': requestId };
+      let completion: Completion;
+      let parsed: ParsedChatRequest;
+      try {
+        const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
+        parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
+        assertKnownModel(app, parsed.model);
+        completion = await app.services.completions.complete({
+          model: parsed.model,
+          messages: parsed.messages,
+          tools: parsed.tools,
+          toolChoice: parsed.toolChoice,
+          responseFormat: parsed.responseFormat,
+          maxTokens: parsed.maxTokens,
+          temperature: parsed.temperature,
+          stop: parsed.stop,
+          allowedModels: viewer.allowedModels,
+          caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
+          signal: request.signal,
+          receivedAt: request.receivedAt,
+        });
+      } catch (error) {
+        return sendOpenAIError(response, error, base);
+      }
+      const headers = { ...base, ...completion.headers };
+      if (parsed.stream) await streamCompletion(completion, parsed, request, response, headers);
+      else await answerCompletion(completion, response, headers);
+    },
+  };
+}
+
+/** An unknown model is OpenAI's 404 `model_not_found`, not a 400. */
+function assertKnownModel(app: App, model: string): void {
+  try {
+    app.providers.router.resolve({ model });
+  } catch (error) {
+    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') {
+      throw new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
+        field: 'model',
+      });
+    }
+    throw error;
+  }
+}
+
+const completionId = () => `chatcmpl-${randomBytes(18).toString('base64url')}`;
+const unixNow = () => Math.floor(Date.now() / 1000);
+
+async function answerCompletion(completion: Completion, response: ServerResponse, headers: Record<string, string>) {
+  let model = '';
+  let text = '';
+  const calls = new Map<string, { id: string; type: 'function'; function: { name: string; arguments: string } }>();
+  let finish: { usage: TokenUsage; reason: FinishReason } | undefined;
+  for await (const part of completion.parts) {
+    if (part.type === 'start') model = part.model;
+    else if (part.type === 'text-delta') text += part.text;
+    else if (part.type === 'tool-call-start')
+      calls.set(part.id, { id: part.id, type: 'function', function: { name: part.name, arguments: '' } });
+    else if (part.type === 'tool-call-delta') {
+      const call = calls.get(part.id);
+      if (call) call.function.arguments += part.argumentsDelta;
+    } else if (part.type === 'finish') finish = { usage: part.usage, reason: part.finishReason.unified };
+    else if (part.type === 'error') return sendOpenAIError(response, part.error, headers);
+  }
+  if (!finish) return sendOpenAIError(response, new AppError('UPSTREAM_ERROR', 'The reply ended early'), headers);
+  const toolCalls = [...calls.values()];
+  sendJson(
+    response,
+    200,
+    {
+      id: completionId(),
+      object: 'chat.completion',
+      created: unixNow(),
+      model,
+      system_fingerprint: null,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: text === '' && toolCalls.length > 0 ? null : text,
+            refusal: null,
+            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          },
+          logprobs: null,
+          finish_reason: openAIFinishReason(finish.reason),
+        },
+      ],
+      usage: openAIUsage(finish.usage),
+    },
+    headers,
+  );
+}
+
+/**
+ * OpenAI's SSE: a first chunk with the role, content and tool-call deltas, the finish chunk, the
+ * usage chunk when asked for, then `[DONE]`. Before the first part a failure is a plain error
+ * response; after it, an `error` frame ends the stream. A client that goes away stops the loop,
+ * which aborts the upstream call (charged as CANCELLED).
+ */
+async function streamCompletion(
+  completion: Completion,
+  request: ParsedChatRequest,
+  rest: RestRequest,
+  response: ServerResponse,
+  headers: Record<string, string>,
+) {
+  const sse = createSseWriter(response, headers);
+  const head: ChunkHead = { id: completionId(), created: unixNow(), model: '', includeUsage: request.includeUsage };
+  const toolIndex = new Map<string, number>();
+  let opened = false;
+  const open = async (part: RoutedStreamPart) => {
+    if (opened) return;
+    opened = true;
+    if (part.type === 'start') head.model = part.model;
+    await sse.send(chunk(head, { role: 'assistant', content: '', refusal: null }));
+  };
+  for await (const part of completion.parts) {
+    if (rest.signal.aborted) break;
+    if (part.type === 'error') {
+      if (!opened) return sendOpenAIError(response, part.error, headers);
+      await sse.send(JSON.stringify(toOpenAIFailure(part.error).body));
+      return sse.end();
+    }
+    await open(part);
+    if (part.type === 'text-delta') await sse.send(chunk(head, { content: part.text }));
+    else if (part.type === 'tool-call-start') {
+      const index = toolIndex.size;
+      toolIndex.set(part.id, index);
+      const call = { index, id: part.id, type: 'function', function: { name: part.name, arguments: '' } };
+      await sse.send(chunk(head, { tool_calls: [call] }));
+    } else if (part.type === 'tool-call-delta') {
+      const call = { index: toolIndex.get(part.id) ?? 0, function: { arguments: part.argumentsDelta } };
+      await sse.send(chunk(head, { tool_calls: [call] }));
+    } else if (part.type === 'finish') {
+      await sse.send(chunk(head, {}, openAIFinishReason(part.finishReason.unified)));
+      if (request.includeUsage) await sse.send(usageChunk(head, part.usage));
+      await sse.send('[DONE]');
+    }
+  }
+  if (!rest.signal.aborted) sse.end();
+}

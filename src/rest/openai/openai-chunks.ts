@@ -1,0 +1,64 @@
+import type { FinishReason, TokenUsage } from '../../providers/types.js';
+
+/** OpenAI's `finish_reason` for the gateway's unified one. */
+export function openAIFinishReason(reason: FinishReason): string {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'content-filter':
+      return 'content_filter';
+    case 'tool-calls':
+      return 'tool_calls';
+    default:
+      return 'stop';
+  }
+}
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export function openAIUsage(usage: TokenUsage): OpenAIUsage {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens ?? 0 },
+  };
+}
+
+/** The fields every chunk of one completion repeats. */
+export interface ChunkHead {
+  id: string;
+  created: number;
+  model: string;
+  /** With `stream_options.include_usage` every chunk carries `usage: null` but the last. */
+  includeUsage: boolean;
+}
+
+export function chunk(head: ChunkHead, delta: Record<string, unknown>, finishReason: string | null = null): string {
+  return JSON.stringify({
+    id: head.id,
+    object: 'chat.completion.chunk',
+    created: head.created,
+    model: head.model,
+    system_fingerprint: null,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(head.includeUsage ? { usage: null } : {}),
+  });
+}
+
+export function usageChunk(head: ChunkHead, usage: TokenUsage): string {
+  return JSON.stringify({
+    id: head.id,
+    object: 'chat.completion.chunk',
+    created: head.created,
+    model: head.model,
+    system_fingerprint: null,
+    choices: [],
+    usage: openAIUsage(usage),
+  });
+}
