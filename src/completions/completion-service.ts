@@ -32,6 +32,8 @@ export interface CompletionRequest extends Omit<RoutedChatRequest, 'plan' | 'sig
 export interface Completion {
   /** `x-ratelimit-*` headers for the response. */
   headers: Record<string, string>;
+  /** The prompt as the gateway counted it for admission (before any provider reports its own). */
+  promptTokens: number;
   /**
    * The router's parts: `start`, text and tool-call parts, then one `finish` or `error`. Iterate
    * it to the end or stop early (the upstream call is then aborted); either way the call is
@@ -197,6 +199,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
 
     return {
       headers: admission.headers,
+      promptTokens: prompt,
       parts: {
         [Symbol.asyncIterator]() {
           if (started) throw new Error('a completion is read once');

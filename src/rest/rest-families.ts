@@ -1,5 +1,6 @@
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
+import { anthropicFamily } from './anthropic/index.js';
 import { openAIFamily } from './openai/openai-family.js';
 import type { RestFamily } from './rest-api.js';
 
@@ -10,5 +11,5 @@ export interface RestDeps {
 
 /** Every REST API family served beside GraphQL. */
 export function restFamilies(deps: RestDeps): RestFamily[] {
-  return [openAIFamily(deps.app, () => Object.keys(deps.config.file.aliases))];
+  return [openAIFamily(deps.app, () => Object.keys(deps.config.file.aliases)), anthropicFamily(deps)];
 }
