@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { numberField, sseFrame } from './fake-framing.js';
-import { contentText, type FakeChatInput, planReply, readMessages } from './fake-script.js';
+import { numberField, splitInThree, sseFrame } from './fake-framing.js';
+import {
+  asRecords,
+  contentText,
+  type FakeChatInput,
+  type FakeChatMessage,
+  planReply,
+  stringList,
+} from './fake-script.js';
 import { startFakeServer } from './fake-server.js';
 import type { FakeModel, FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
@@ -31,21 +38,59 @@ const protocol: Omit<FakeProtocol, 'routes'> = {
   responseHeaders: () => ({ 'request-id': requestId() }),
 };
 
+/** `base64:<media type>` or `url:<url>`: what a test needs to tell the two sources apart. */
+function imageRef(block: Record<string, unknown>): string {
+  const source = (block.source ?? {}) as Record<string, unknown>;
+  return source.type === 'url' ? `url:${String(source.url)}` : `base64:${String(source.media_type)}`;
+}
+
+/**
+ * One turn; its tool_result blocks become `tool` messages after it (a user turn holds them),
+ * tool_use blocks the assistant's calls, image blocks its images.
+ */
+function readTurn(record: Record<string, unknown>): FakeChatMessage[] {
+  const message: FakeChatMessage = { role: String(record.role ?? ''), content: contentText(record.content) };
+  const blocks = asRecords(record.content);
+  const images = blocks.filter((b) => b.type === 'image').map(imageRef);
+  if (images.length > 0) message.images = images;
+  const calls = blocks
+    .filter((b) => b.type === 'tool_use')
+    .map((b) => ({ id: String(b.id), name: String(b.name), arguments: JSON.stringify(b.input ?? {}) }));
+  if (calls.length > 0) message.toolCalls = calls;
+  const results = blocks
+    .filter((b) => b.type === 'tool_result')
+    .map((b) => ({ role: 'tool', content: contentText(b.content), toolCallId: String(b.tool_use_id) }));
+  return results.length > 0 && message.content === '' ? results : [message, ...results];
+}
+
 function chatInput(body: Record<string, unknown>): FakeChatInput {
   const system = contentText(body.system);
+  const tools = asRecords(body.tools).map((tool) => String(tool.name));
   return {
     model: String(body.model ?? ''),
-    messages: [...(system ? [{ role: 'system', content: system }] : []), ...readMessages(body.messages)],
+    messages: [...(system ? [{ role: 'system', content: system }] : []), ...asRecords(body.messages).flatMap(readTurn)],
     maxTokens: numberField(body, 'max_tokens'),
+    ...(tools.length > 0 && { tools }),
+    stop: stringList(body.stop_sequences),
   };
 }
+
+const toolUseId = () => `toolu_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
 async function messages(ctx: RouteContext): Promise<void> {
   const input = chatInput(ctx.body);
   if (input.maxTokens === undefined) return ctx.error(400, 'max_tokens: Field required');
   if (!ctx.knowsModel(input.model)) return ctx.error(404, `model: ${input.model}`);
   const plan = planReply(input, ctx.reply, ctx.promptCache);
-  const stopReason = plan.truncated ? 'max_tokens' : 'end_turn';
+  const calls = plan.toolCalls.map((call) => ({ ...call, id: call.id ?? toolUseId() }));
+  const stopReason = plan.truncated
+    ? 'max_tokens'
+    : calls.length > 0
+      ? 'tool_use'
+      : plan.stopSequence !== undefined
+        ? 'stop_sequence'
+        : 'end_turn';
+  const stopSequence = stopReason === 'stop_sequence' ? (plan.stopSequence ?? null) : null;
   const message = {
     id: `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
     type: 'message',
@@ -53,6 +98,8 @@ async function messages(ctx: RouteContext): Promise<void> {
     model: input.model,
     stop_sequence: null,
   };
+  // no empty text block before tool calls, as the API sends none
+  const withText = plan.tokens.length > 0 || calls.length === 0;
   // input_tokens leaves out cache reads and writes: the whole prompt is the three together
   const promptUsage = {
     input_tokens: plan.promptTokens - plan.cachedPromptTokens - plan.cacheWritePromptTokens,
@@ -67,20 +114,49 @@ async function messages(ctx: RouteContext): Promise<void> {
   });
 
   if (ctx.body.stream !== true) {
-    const content = [{ type: 'text', text: plan.text }];
-    return ctx.json({ ...message, content, stop_reason: stopReason, usage: usage(plan.completionTokens) });
+    const content = [
+      ...(withText ? [{ type: 'text', text: plan.text }] : []),
+      ...calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: JSON.parse(call.arguments) })),
+    ];
+    return ctx.json({
+      ...message,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: stopSequence,
+      usage: usage(plan.completionTokens),
+    });
   }
 
   const event = (data: { type: string } & Record<string, unknown>) => sseFrame(data, data.type);
+  const textBlock = withText
+    ? [
+        event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+        event({ type: 'ping' }),
+        ...plan.tokens.map((text) =>
+          event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }),
+        ),
+        event({ type: 'content_block_stop', index: 0 }),
+      ]
+    : [];
+  const first = withText ? 1 : 0;
+  const toolBlocks = calls.flatMap((call, i) => [
+    event({
+      type: 'content_block_start',
+      index: first + i,
+      content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} },
+    }),
+    ...['', ...splitInThree(call.arguments)].map((partial_json) =>
+      event({ type: 'content_block_delta', index: first + i, delta: { type: 'input_json_delta', partial_json } }),
+    ),
+    event({ type: 'content_block_stop', index: first + i }),
+  ]);
   return ctx.stream('text/event-stream; charset=utf-8', [
     event({ type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: usage(1) } }),
-    event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-    event({ type: 'ping' }),
-    ...plan.tokens.map((text) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
-    event({ type: 'content_block_stop', index: 0 }),
+    ...textBlock,
+    ...toolBlocks,
     event({
       type: 'message_delta',
-      delta: { stop_reason: stopReason, stop_sequence: null },
+      delta: { stop_reason: stopReason, stop_sequence: stopSequence },
       // cumulative totals, the prompt's included
       usage: { ...promptUsage, output_tokens: plan.completionTokens },
     }),

@@ -9,3 +9,11 @@ export function sseFrame(data: unknown, event?: string): string {
   const payload = typeof data === 'string' ? data : JSON.stringify(data);
   return `${event ? `event: ${event}\n` : ''}data: ${payload}\n\n`;
 }
+
+/** Up to three non-empty pieces of a text, as a model streams a call's arguments. */
+export function splitInThree(text: string): string[] {
+  const size = Math.max(1, Math.ceil(text.length / 3));
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += size) pieces.push(text.slice(at, at + size));
+  return pieces;
+}

@@ -1,6 +1,13 @@
 import { fakeEmbedding } from './fake-embeddings.js';
 import { numberField } from './fake-framing.js';
-import { countTokens, type FakeChatInput, planReply, readMessages } from './fake-script.js';
+import {
+  asRecords,
+  countTokens,
+  type FakeChatInput,
+  type FakeChatMessage,
+  planReply,
+  stringList,
+} from './fake-script.js';
 import { startFakeServer } from './fake-server.js';
 import type { FakeModel, FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
 
@@ -17,12 +24,33 @@ const protocol: Omit<FakeProtocol, 'routes'> = {
   normalizeModel: withTag,
 };
 
+/**
+ * One message: base64 `images`, assistant `tool_calls` (arguments as an object, ids optional), and a
+ * tool message's `tool_name` (Ollama matches results by name; it stands in for the call id).
+ */
+function readMessage(record: Record<string, unknown>): FakeChatMessage {
+  const message: FakeChatMessage = { role: String(record.role ?? ''), content: String(record.content ?? '') };
+  const images = stringList(record.images);
+  if (images?.length) message.images = images;
+  const calls = asRecords(record.tool_calls).map((call, index) => {
+    const fn = (call.function ?? {}) as Record<string, unknown>;
+    const id = String(call.id ?? `#${index}`);
+    return { id, name: String(fn.name ?? ''), arguments: JSON.stringify(fn.arguments ?? {}) };
+  });
+  if (calls.length > 0) message.toolCalls = calls;
+  if (typeof record.tool_name === 'string') message.toolCallId = record.tool_name;
+  return message;
+}
+
 function chatInput(body: Record<string, unknown>): FakeChatInput {
   const options = (body.options ?? {}) as Record<string, unknown>;
+  const tools = asRecords(body.tools).map((tool) => String((tool.function as { name?: unknown } | undefined)?.name));
   return {
     model: String(body.model ?? ''),
-    messages: readMessages(body.messages),
+    messages: asRecords(body.messages).map(readMessage),
     maxTokens: numberField(options, 'num_predict'),
+    ...(tools.length > 0 && { tools }),
+    stop: stringList(options.stop),
   };
 }
 
@@ -42,12 +70,21 @@ async function chat(ctx: RouteContext): Promise<void> {
     eval_count: plan.completionTokens,
     eval_duration: plan.completionTokens * 1_000_000,
   };
+  // whole calls, arguments as an object; an id only when the script gave one
+  const toolCalls = plan.toolCalls.map((call, index) => ({
+    ...(call.id !== undefined && { id: call.id }),
+    function: { index, name: call.name, arguments: JSON.parse(call.arguments) as unknown },
+  }));
+  const calls = toolCalls.length > 0 ? { tool_calls: toolCalls } : {};
   if (ctx.body.stream !== true) {
-    return ctx.json({ ...head, message: { role: 'assistant', content: plan.text }, ...done });
+    return ctx.json({ ...head, message: { role: 'assistant', content: plan.text, ...calls }, ...done });
   }
   const line = (value: unknown) => `${JSON.stringify(value)}\n`;
   return ctx.stream('application/x-ndjson', [
     ...plan.tokens.map((content) => line({ ...head, message: { role: 'assistant', content }, done: false })),
+    ...(toolCalls.length > 0
+      ? [line({ ...head, message: { role: 'assistant', content: '', ...calls }, done: false })]
+      : []),
     line({ ...head, message: { role: 'assistant', content: '' }, ...done }),
   ]);
 }

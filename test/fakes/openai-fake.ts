@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { fakeEmbedding, float32Base64 } from './fake-embeddings.js';
-import { numberField, sseFrame } from './fake-framing.js';
+import { numberField, splitInThree, sseFrame } from './fake-framing.js';
 import {
+  asRecords,
   contentText,
   countTokens,
   type FakeChatInput,
+  type FakeChatMessage,
   planReply,
   type ReplyPlan,
-  readMessages,
+  stringList,
 } from './fake-script.js';
 import { startFakeServer } from './fake-server.js';
 import type { FakeOptions, FakeProtocol, FakeServer, RouteContext } from './fake-types.js';
@@ -35,13 +37,34 @@ const protocol: Omit<FakeProtocol, 'routes'> = {
   responseHeaders: () => ({ 'x-request-id': `req_${randomUUID().replaceAll('-', '')}` }),
 };
 
+/** One message: text parts, image_url parts, assistant tool_calls, a tool message's tool_call_id. */
+function readMessage(record: Record<string, unknown>): FakeChatMessage {
+  const message: FakeChatMessage = { role: String(record.role ?? ''), content: contentText(record.content) };
+  const images = asRecords(record.content).flatMap((part) =>
+    part.type === 'image_url' ? [String((part.image_url as { url?: unknown } | undefined)?.url ?? '')] : [],
+  );
+  if (images.length > 0) message.images = images;
+  const calls = asRecords(record.tool_calls).map((call) => {
+    const fn = (call.function ?? {}) as Record<string, unknown>;
+    return { id: String(call.id ?? ''), name: String(fn.name ?? ''), arguments: String(fn.arguments ?? '') };
+  });
+  if (calls.length > 0) message.toolCalls = calls;
+  if (typeof record.tool_call_id === 'string') message.toolCallId = record.tool_call_id;
+  return message;
+}
+
 function chatInput(body: Record<string, unknown>): FakeChatInput {
+  const tools = asRecords(body.tools).map((tool) => String((tool.function as { name?: unknown } | undefined)?.name));
   return {
     model: String(body.model ?? ''),
-    messages: readMessages(body.messages),
+    messages: asRecords(body.messages).map(readMessage),
     maxTokens: numberField(body, 'max_completion_tokens') ?? numberField(body, 'max_tokens'),
+    ...(tools.length > 0 && { tools }),
+    stop: stringList(body.stop),
   };
 }
+
+const callId = () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
 /** `prompt_tokens` is the whole prompt; cache hits are a detail of it. OpenAI reports no cache writes. */
 function usage(plan: ReplyPlan) {
@@ -65,12 +88,24 @@ async function chatCompletions(ctx: RouteContext): Promise<void> {
     return ctx.error(404, `The model \`${input.model}\` does not exist or you do not have access to it.`);
   }
   const plan = planReply(input, ctx.reply, ctx.promptCache);
-  const finishReason = plan.truncated ? 'length' : 'stop';
+  const calls = plan.toolCalls.map((call) => ({ ...call, id: call.id ?? callId() }));
+  const finishReason = plan.truncated ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
   const id = `chatcmpl-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
   const head = { id, created, model: input.model, system_fingerprint: 'fp_fake', service_tier: 'default' };
 
   if (ctx.body.stream !== true) {
-    const message = { role: 'assistant', content: plan.text, refusal: null, annotations: [] };
+    const toolCalls = calls.map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    const message = {
+      role: 'assistant',
+      content: calls.length > 0 && plan.text === '' ? null : plan.text,
+      refusal: null,
+      annotations: [],
+      ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+    };
     return ctx.json({
       ...head,
       object: 'chat.completion',
@@ -91,6 +126,16 @@ async function chatCompletions(ctx: RouteContext): Promise<void> {
   const frames = [
     chunk({ role: 'assistant', content: '', refusal: null }, null),
     ...plan.tokens.map((token) => chunk({ content: token }, null)),
+    // id, type and name only on a call's first delta; its arguments follow in pieces, by index
+    ...calls.flatMap((call, index) => [
+      chunk(
+        { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] },
+        null,
+      ),
+      ...splitInThree(call.arguments).map((piece) =>
+        chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null),
+      ),
+    ]),
     chunk({}, finishReason),
   ];
   if (withUsage) {

@@ -7,6 +7,7 @@ import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../types.
 import { anthropicContextWindows } from './anthropic-models.js';
 import { createAnthropicUsage } from './anthropic-usage.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
+import { convertToAnthropicOptions, JSON_TOOL_NAME, jsonToolSchema } from './convert-to-anthropic-options.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 
 const knownContextWindow = contextWindowLookup(anthropicContextWindows);
@@ -66,6 +67,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
           system: prompt.system,
           messages: prompt.messages,
           max_tokens: request.maxTokens ?? options.defaultMaxTokens ?? 4096,
+          ...convertToAnthropicOptions(request),
           // no temperature: API version 2026-10-21 (SDK 1.x) removed the sampling parameters
           stream: true,
         },
@@ -84,16 +86,40 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
     };
     let stopReason: string | undefined;
     let stopped = false;
+    // tool_use blocks by index: a call's id, or `json` for the forced tool whose input is the reply
+    const toolBlocks = new Map<number, string>();
+    const jsonMode = jsonToolSchema(request) !== undefined;
+    let calledTools = false;
     try {
       for await (const event of events) {
         switch (event.type) {
           case 'message_start':
             usage.start(event.message.usage);
             break;
-          case 'content_block_delta':
-            if (event.delta.type === 'text_delta' && event.delta.text)
-              yield { type: 'text-delta', text: event.delta.text };
+          case 'content_block_start':
+            if (event.content_block.type !== 'tool_use') break;
+            if (jsonMode && event.content_block.name === JSON_TOOL_NAME) {
+              toolBlocks.set(event.index, JSON_TOOL_NAME);
+              break;
+            }
+            calledTools = true;
+            toolBlocks.set(event.index, event.content_block.id);
+            yield { type: 'tool-call-start', id: event.content_block.id, name: event.content_block.name };
             break;
+          case 'content_block_delta': {
+            const { delta } = event;
+            if (delta.type === 'text_delta' && delta.text) yield { type: 'text-delta', text: delta.text };
+            const id = toolBlocks.get(event.index);
+            if (delta.type !== 'input_json_delta' || !delta.partial_json || id === undefined) break;
+            if (id === JSON_TOOL_NAME) yield { type: 'text-delta', text: delta.partial_json };
+            else yield { type: 'tool-call-delta', id, argumentsDelta: delta.partial_json };
+            break;
+          }
+          case 'content_block_stop': {
+            const id = toolBlocks.get(event.index);
+            if (id !== undefined && id !== JSON_TOOL_NAME) yield { type: 'tool-call-end', id };
+            break;
+          }
           case 'message_delta':
             stopReason = event.delta.stop_reason ?? undefined;
             usage.delta(event.usage);
@@ -115,7 +141,11 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
     yield {
       type: 'finish',
       usage: usage.total(),
-      finishReason: { unified: mapAnthropicFinishReason(stopReason), raw: stopReason },
+      // the forced JSON tool ends with tool_use too, but the reply is its text
+      finishReason: {
+        unified: stopReason === 'tool_use' && !calledTools ? 'stop' : mapAnthropicFinishReason(stopReason),
+        raw: stopReason,
+      },
     };
   }
 

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { type AbortableAsyncIterator, type ChatResponse, Ollama } from 'ollama';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
+import { ProviderError } from '../provider-error.js';
 import { type ErrorContext, guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, StreamPart } from '../types.js';
 import { bindFetch } from './bind-fetch.js';
 import { convertToOllamaMessages } from './convert-to-ollama-messages.js';
+import { convertToOllamaOptions } from './convert-to-ollama-options.js';
 import { mapOllamaFinishReason } from './map-ollama-finish-reason.js';
 
 export interface OllamaProviderOptions {
@@ -66,14 +69,29 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatP
   }, options.modelsRefreshMs ?? DEFAULT_MODELS_REFRESH_MS);
 
   async function* stream(request: ChatRequest): AsyncGenerator<StreamPart> {
+    const remote = request.messages.some((m) => m.images?.some((image) => !image.url.startsWith('data:')));
+    if (remote) {
+      // Ollama takes image bytes only, and the gateway does not fetch URLs a caller names (SSRF).
+      const message = `${name}: images must be data: URLs (base64); remote image URLs are not fetched`;
+      yield {
+        type: 'error',
+        error: new ProviderError({ provider: name, code: 'UPSTREAM_ERROR', message, status: 400 }),
+      };
+      return;
+    }
     const { client, ctx } = connect(request.signal);
     let parts: AbortableAsyncIterator<ChatResponse>;
     try {
       parts = await client.chat({
         model: request.model || options.defaultModel || '',
         messages: convertToOllamaMessages(request.messages),
+        ...convertToOllamaOptions(request),
         stream: true,
-        options: { temperature: request.temperature, num_predict: request.maxTokens },
+        options: {
+          temperature: request.temperature,
+          num_predict: request.maxTokens,
+          ...(request.stop?.length && { stop: request.stop }),
+        },
       });
     } catch (error) {
       yield { type: 'error', error: toProviderError(error, ctx('request')) };
@@ -81,9 +99,18 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatP
     }
 
     let done: ChatResponse | undefined;
+    let calls = 0;
     try {
       for await (const part of parts) {
         if (part.message?.content) yield { type: 'text-delta', text: part.message.content };
+        // whole calls at once: start, the arguments in one delta, end
+        for (const call of part.message?.tool_calls ?? []) {
+          const id = (call as { id?: string }).id ?? `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+          calls += 1;
+          yield { type: 'tool-call-start', id, name: call.function.name };
+          yield { type: 'tool-call-delta', id, argumentsDelta: JSON.stringify(call.function.arguments ?? {}) };
+          yield { type: 'tool-call-end', id };
+        }
         if (part.done) done = part;
       }
     } catch (error) {
@@ -100,7 +127,11 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatP
     yield {
       type: 'finish',
       usage: { promptTokens: done.prompt_eval_count ?? 0, completionTokens: done.eval_count ?? 0 },
-      finishReason: { unified: mapOllamaFinishReason(done.done_reason), raw: done.done_reason || undefined },
+      // Ollama ends a turn that calls tools with `stop`
+      finishReason: {
+        unified: calls > 0 ? 'tool-calls' : mapOllamaFinishReason(done.done_reason),
+        raw: done.done_reason || undefined,
+      },
     };
   }
 

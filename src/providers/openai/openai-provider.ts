@@ -4,9 +4,11 @@ import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart, TokenUsage } from '../types.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
+import { convertToOpenAIOptions } from './convert-to-openai-options.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { mapOpenAIUsage } from './map-openai-usage.js';
 import { openAIContextWindows } from './openai-models.js';
+import { createToolCallDeltas } from './openai-tool-call-deltas.js';
 
 export interface OpenAIProviderOptions {
   /** Provider name in errors and model lists; default `openai`. */
@@ -68,6 +70,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
           messages: convertToOpenAIMessages(request.messages),
           temperature: request.temperature,
           max_completion_tokens: request.maxTokens,
+          ...convertToOpenAIOptions(request),
           stream: true,
           stream_options: { include_usage: true },
         },
@@ -81,6 +84,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     let finishReason: string | undefined;
     // Reported once, in a last chunk whose `choices` is empty (stream_options.include_usage).
     let usage: TokenUsage | undefined;
+    const toolCalls = createToolCallDeltas();
     const cut = (error: unknown): StreamPart => {
       const providerError = toProviderError(error, { ...ctx, phase: 'stream' });
       return usage ? { type: 'error', error: providerError, usage } : { type: 'error', error: providerError };
@@ -90,7 +94,11 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
         if (chunk.usage) usage = mapOpenAIUsage(chunk.usage);
         const choice = chunk.choices[0];
         if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content };
-        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        if (choice?.delta?.tool_calls) yield* toolCalls.parts(choice.delta.tool_calls);
+        if (choice?.finish_reason) {
+          finishReason = choice.finish_reason;
+          yield* toolCalls.end();
+        }
       }
     } catch (error) {
       yield cut(error);
