@@ -2,6 +2,7 @@ import { fetchExchange, gql, subscriptionExchange, Client as UrqlClient } from '
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { insertApiKey, userNamed } from '../../src/policy/api-keys.js';
 import { type FakeChatInput, type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { keyCaller } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
@@ -210,6 +211,39 @@ describe('GraphQL tools, submitToolResults, builtin tools and structured output 
     expect(await codeOf({ tools: Array.from({ length: 33 }, (_, i) => ({ ...WEATHER, name: `t${i}` })) })).toBe(
       'BAD_USER_INPUT',
     );
+  });
+
+  it('counts submitToolResults against requestsPerMinute like sendMessage', async () => {
+    const db = server.app.database.prisma;
+    const { secret } = await insertApiKey(db, {
+      userId: (await userNamed(db, 'alice')).id,
+      name: 'two a minute',
+      scopes: ['CHAT'],
+      allowedModels: null,
+      expiresAt: null,
+      limits: {
+        requestsPerMinute: 2,
+        tokensPerMinute: null,
+        concurrentStreams: null,
+        dailyBudgetUsd: null,
+        monthlyBudgetUsd: null,
+      },
+    });
+    const limited = `Bearer ${secret}`;
+    openai.setReply(weatherScript);
+    const sent = await post(SEND, { input: { content: 'Weather?', model: 'gpt-4o-mini', tools: [WEATHER] } }, limited);
+    expect(sent.errors).toBeUndefined();
+    const id = sent.data?.sendMessage.assistantMessage.id as string;
+    const messageId = Buffer.from(id, 'base64url').toString().split(':')[1];
+    await eventually(
+      () => db.message.findUniqueOrThrow({ where: { id: messageId } }),
+      (row) => row.status === 'REQUIRES_ACTION',
+      { what: 'the reply to ask for tools' },
+    );
+    const results = [{ toolCallId: 'call_w1', content: 'sunny' }];
+    expect((await post(SUBMIT, { id, results }, limited)).errors).toBeUndefined();
+    const third = await post(SEND, { input: { content: 'Again', model: 'gpt-4o-mini' } }, limited);
+    expect(third.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
   const PERSON = {
