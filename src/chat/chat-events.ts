@@ -1,7 +1,8 @@
 import type { Message } from '../generated/prisma/client.js';
 import type { MessageEnd } from '../stream-store/types.js';
 
-const TERMINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED']);
+/** Where a generation ends; REQUIRES_ACTION ends its stream too (the next reply is a new message). */
+const TERMINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED', 'REQUIRES_ACTION']);
 
 export const isTerminal = (status: string) => TERMINAL.has(status);
 
@@ -15,6 +16,7 @@ interface FinishedMessage {
 /** The end event of a finished message, carrying its row when it is at hand. */
 export function endEventOf(message: FinishedMessage, row?: Message): MessageEnd {
   if (message.status === 'COMPLETE') return { kind: 'completed', messageId: message.id, message: row };
+  if (message.status === 'REQUIRES_ACTION') return { kind: 'tool-calls', messageId: message.id, message: row };
   const cancelled = message.status === 'CANCELLED';
   return {
     kind: 'failed',

@@ -1,21 +1,27 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, badInput, notFound } from '../errors.js';
+import type { Conversation, Message } from '../generated/prisma/client.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import { fitPrompt, type Router } from '../providers/router/index.js';
-import type { ChatMessage } from '../providers/types.js';
+import { needsOf } from '../providers/router/request-needs.js';
+import type { ChatMessage, ToolCall } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
+import { type BuiltinTool, builtinDefinitions, createBuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
+import { historyMessages, readHistory, type StoredToolResult, withoutOrphanResults } from './chat-history.js';
 import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { DrainGate } from './drain-gate.js';
 import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
-import { insertTurn, type NewTurn, planTurn } from './turn-rows.js';
+import { type ToolsInput, turnToolsOf } from './tool-input.js';
+import { checkToolResults, insertContinuation, planContinuation } from './tool-results.js';
+import { insertTurn, type NewTurn, planTurn, type TurnRows } from './turn-rows.js';
 import { type SendMessageInput, validateSendInput } from './validate-input.js';
 
 /**
@@ -64,6 +70,29 @@ export interface TurnOptions {
   onAdmitted?: ((headers: Record<string, string>) => void) | undefined;
 }
 
+/** A turn that answers a message's tool calls. */
+interface Continuation {
+  answered: Message;
+  results: StoredToolResult[];
+}
+
+/** What a message that ends asking for tools keeps for its continuation (messages.turn_options). */
+type StoredTurnOptions = ToolsInput & Pick<SendMessageInput, 'provider' | 'temperature' | 'maxTokens' | 'collection'>;
+
+const storedTurnOptions = (input: SendMessageInput, builtinTools: BuiltinTool[]): StoredTurnOptions => ({
+  tools: input.tools ?? null,
+  toolChoice: input.toolChoice ?? null,
+  builtinTools,
+  responseFormat: input.responseFormat ?? null,
+  provider: input.provider ?? null,
+  temperature: input.temperature ?? null,
+  maxTokens: input.maxTokens ?? null,
+  collection: input.collection ?? null,
+});
+
+const toolCallsOf = (message: Message): ToolCall[] =>
+  Array.isArray(message.toolCalls) ? (message.toolCalls as unknown as ToolCall[]) : [];
+
 const NO_CHARGE = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 
 /** How long `cancelMessage` waits for the generation to acknowledge before answering. */
@@ -83,20 +112,6 @@ export function createChatService(deps: ChatServiceDeps) {
     const message = await db.message.findFirst({ where: { id, userId } });
     if (!message) throw notFound('Message', id);
     return message;
-  };
-
-  const history = async (conversationId: string): Promise<ChatMessage[]> => {
-    const rows = await db.message.findMany({
-      where: {
-        conversationId,
-        status: { not: 'STREAMING' },
-        role: { in: ['USER', 'ASSISTANT'] },
-        content: { not: '' },
-      },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      select: { role: true, content: true },
-    });
-    return rows.map((row) => ({ role: row.role === 'USER' ? 'user' : 'assistant', content: row.content }));
   };
 
   /**
@@ -160,8 +175,9 @@ export function createChatService(deps: ChatServiceDeps) {
   /**
    * Checks and plans a turn and starts its generation; the rows are being written meanwhile
    * (`written`: false when the conversation went away first, in which case nothing was written).
+   * A `continuation` answers a message's tool calls instead of adding a user message.
    */
-  async function begin(userId: string, input: SendMessageInput, options: TurnOptions) {
+  async function begin(userId: string, input: SendMessageInput, options: TurnOptions, continuation?: Continuation) {
     if (options.caller.userId !== userId) throw new Error('a turn is charged to its own user');
     deps.gate.assertOpen();
     const receivedAt = performance.now();
@@ -170,23 +186,34 @@ export function createChatService(deps: ChatServiceDeps) {
       model: input.model ?? conversation?.model ?? undefined,
       provider: input.provider ?? undefined,
     };
+    const tools = turnToolsOf(input);
+    const earlier = conversation ? await readHistory(db, conversation.id, continuation?.answered.createdAt) : [];
+    let message: ChatMessage = { role: 'user', content: input.content };
+    if (continuation) {
+      // The answered calls and their results close the prompt; the last result stands as "the message".
+      const answered = historyMessages({ ...continuation.answered, toolResults: continuation.results });
+      message = answered.pop() as ChatMessage;
+      earlier.push(...answered);
+    }
+    const requestTools = [...tools.tools, ...builtinDefinitions(tools.builtinTools)];
     // Resolved once: the prompt is budgeted to this plan and the generation streams with it.
-    // A model the key may not use is FORBIDDEN here, before anything is written or sent upstream.
+    // A model the key may not use is FORBIDDEN here, before anything is written or sent upstream;
+    // deployments that cannot take tools or JSON output are left out of it.
     const plan = router.plan({
       ...target,
       temperature: input.temperature ?? undefined,
       allowedModels: options.allowedModels,
+      needs: needsOf({ messages: [...earlier, message], tools: requestTools, responseFormat: tools.responseFormat }),
     });
-    validateSendInput(input, settings);
+    if (!continuation) validateSendInput(input, settings);
     const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
-    const earlier = conversation ? await history(conversation.id) : [];
     const grounding = await ground(deps, {
       userId,
       query: input.content,
-      useDocuments: Boolean(input.useDocuments),
+      useDocuments: Boolean(input.useDocuments) && !continuation,
       collection: input.collection,
-      useMemory: Boolean(input.useMemory),
+      useMemory: Boolean(input.useMemory) && !continuation,
     });
     const contextFor = (preamble: string[]) =>
       buildContext({
@@ -194,7 +221,7 @@ export function createChatService(deps: ChatServiceDeps) {
         systemPrompt,
         preamble,
         history: earlier,
-        message: { role: 'user', content: input.content },
+        message,
         contextWindow: plan.contextWindow,
         reservedOutputTokens,
       });
@@ -217,19 +244,10 @@ export function createChatService(deps: ChatServiceDeps) {
     }
     options.onAdmitted?.(admission.headers);
 
-    const turn: NewTurn = {
-      userId,
-      conversation: conversation ?? undefined,
-      title: titleFrom(input.content),
-      systemPrompt,
-      model: target.model ?? conversation?.model ?? router.defaultModel,
-      content: input.content,
-      contextTokens: context.tokens,
-      ownerId: deps.instanceId,
-      citations,
-    };
-    const rows = planTurn(turn);
-    const written = insertTurn(sql, rows, conversation === null, turn);
+    const model = target.model ?? conversation?.model ?? router.defaultModel;
+    const { rows, written } = continuation
+      ? continueTurn(continuation, conversation as Conversation, { model, contextTokens: context.tokens })
+      : newTurn(userId, input, conversation, { model, systemPrompt, contextTokens: context.tokens, citations });
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
     const finished = runner.start({
       messageId: rows.assistantMessage.id,
@@ -241,14 +259,62 @@ export function createChatService(deps: ChatServiceDeps) {
       admission,
       request: {
         ...target,
-        messages: context.messages,
+        messages: withoutOrphanResults(context.messages),
         temperature: input.temperature ?? undefined,
         // Under a budget the reply is capped at what was reserved, so spend cannot pass the hold.
         maxTokens: input.maxTokens ?? (admission.budgeted ? reservedOutputTokens : undefined),
         plan: fitPrompt(plan, context.tokens + reservedOutputTokens),
+        ...(requestTools.length > 0 ? { tools: requestTools } : {}),
+        ...(tools.toolChoice ? { toolChoice: tools.toolChoice } : {}),
+        ...(tools.responseFormat ? { responseFormat: tools.responseFormat } : {}),
       },
+      outputCheck: tools.outputCheck,
+      builtins:
+        tools.builtinTools.length > 0
+          ? createBuiltinToolRunner({ ...deps, userId, collection: input.collection, tools: tools.builtinTools })
+          : undefined,
+      firstToolCitation: citations.length + 1,
+      turnOptions: storedTurnOptions(input, tools.builtinTools),
     });
     return { rows, written, finished };
+  }
+
+  function newTurn(
+    userId: string,
+    input: SendMessageInput,
+    conversation: Conversation | null,
+    fields: Pick<NewTurn, 'model' | 'systemPrompt' | 'contextTokens' | 'citations'>,
+  ) {
+    const turn: NewTurn = {
+      ...fields,
+      userId,
+      conversation: conversation ?? undefined,
+      title: titleFrom(input.content),
+      content: input.content,
+      ownerId: deps.instanceId,
+    };
+    const rows = planTurn(turn);
+    return { rows, written: insertTurn(sql, rows, conversation === null, turn) };
+  }
+
+  function continueTurn(
+    { answered, results }: Continuation,
+    conversation: Conversation,
+    fields: { model: string; contextTokens: number },
+  ) {
+    const assistantMessage = planContinuation(answered, { ...fields, ownerId: deps.instanceId });
+    const rows: TurnRows = {
+      conversation: { ...conversation, updatedAt: assistantMessage.createdAt },
+      // The turn's input is the answered message, now COMPLETE with its results.
+      userMessage: {
+        ...answered,
+        status: 'COMPLETE',
+        toolResults: results as never,
+        updatedAt: assistantMessage.createdAt,
+      },
+      assistantMessage,
+    };
+    return { rows, written: insertContinuation(sql, answered, results, assistantMessage) };
   }
 
   const conversationGone = (input: SendMessageInput) => notFound('Conversation', input.conversationId as string);
@@ -287,6 +353,38 @@ export function createChatService(deps: ChatServiceDeps) {
           }
         })(),
       );
+    },
+
+    /**
+     * Answers a REQUIRES_ACTION message's tool calls (each exactly once) and starts the next
+     * assistant message with them, under the same checks, limits and budget as `send`.
+     * `allowedBuiltins`: the builtin tools the caller's credential may still run.
+     */
+    async submitToolResults(
+      userId: string,
+      messageId: string,
+      results: readonly { toolCallId: string; content?: unknown }[],
+      options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
+    ) {
+      const answered = await findMessage(userId, messageId);
+      if (answered.status !== 'REQUIRES_ACTION') {
+        throw badInput(`message ${messageId} is not waiting for tool results (its status is ${answered.status})`, {
+          field: 'messageId',
+        });
+      }
+      const stored = checkToolResults(toolCallsOf(answered), results);
+      const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
+      const input: SendMessageInput = {
+        ...turn,
+        // Forcing a tool again would only ask for it again: the model decides now.
+        toolChoice: null,
+        builtinTools: (turn.builtinTools ?? []).filter((tool) => options.allowedBuiltins.includes(tool)),
+        conversationId: answered.conversationId,
+        content: '',
+      };
+      const { rows, written } = await begin(userId, input, options, { answered, results: stored });
+      if (!(await written)) throw badInput(`message ${messageId} was answered already`, { field: 'messageId' });
+      return rows;
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */

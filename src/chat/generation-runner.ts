@@ -6,11 +6,14 @@ import type { Logger } from '../logger.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Admission } from '../policy/usage-policy.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
-import type { TokenUsage } from '../providers/types.js';
+import type { TokenUsage, ToolCall } from '../providers/types.js';
 import type { MessageEnd, MessageStreamStore } from '../stream-store/types.js';
 import { countTokens } from '../util/count-tokens.js';
+import { withBuiltinTools } from './builtin-tool-loop.js';
+import type { BuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
+import type { OutputCheck } from './output-check.js';
 import { createPartialWriter } from './partial-writer.js';
 import { finishMessage } from './turn-rows.js';
 
@@ -28,6 +31,14 @@ export interface GenerationJob {
   contextTokens: number;
   /** The limits and budget hold the turn was admitted under, settled at its end. */
   admission: Admission;
+  /** Checks the reply against the turn's response format before it may be COMPLETE. */
+  outputCheck?: OutputCheck | undefined;
+  /** The gateway's own tools for this turn, run between model calls (see builtin-tool-loop.ts). */
+  builtins?: BuiltinToolRunner | undefined;
+  /** The ordinal the first source of a builtin search gets (after the turn's own citations). */
+  firstToolCitation?: number;
+  /** Kept on a message that ends REQUIRES_ACTION: what its continuation needs again. */
+  turnOptions?: unknown;
 }
 
 export interface GenerationRunner {
@@ -99,6 +110,8 @@ export function createGenerationRunner({
     let partialUsage: Partial<TokenUsage> | undefined;
     let finishReason: string | null = null;
     let failure: { code: string; message: string } | null = null;
+    /** The tool calls the reply asks the client to run, in the order they started. */
+    const toolCalls = new Map<string, ToolCall>();
     /** The last buffer write, and the first one that failed. */
     let lastWrite: Promise<void> = Promise.resolve();
     let writeFailed: unknown;
@@ -115,9 +128,15 @@ export function createGenerationRunner({
     }, settings.deltaWindowMs);
 
     try {
-      for await (const part of router.stream({ ...job.request, signal })) {
+      const parts = withBuiltinTools(router.stream, { ...job.request, signal }, job.builtins);
+      for await (const part of parts) {
         if (writeFailed !== undefined) throw writeFailed;
-        if (part.type === 'start') {
+        if (part.type === 'tool-call-start') {
+          toolCalls.set(part.id, { id: part.id, name: part.name, arguments: '' });
+        } else if (part.type === 'tool-call-delta') {
+          const call = toolCalls.get(part.id);
+          if (call) call.arguments += part.argumentsDelta;
+        } else if (part.type === 'start') {
           provider = part.provider;
           kind = part.kind;
           model = part.model;
@@ -144,12 +163,23 @@ export function createGenerationRunner({
       failure = { code: signal.reason.code, message: signal.reason.message };
     }
 
-    const status = failure === null ? 'COMPLETE' : failure.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
+    const asksForTools = failure === null && toolCalls.size > 0;
+    // A reply that must be JSON is not COMPLETE until it is; its text is kept either way.
+    const invalid = failure === null && !asksForTools && job.outputCheck ? job.outputCheck(text) : null;
+    if (invalid !== null) failure = { code: 'INVALID_OUTPUT', message: invalid };
+    const status = asksForTools
+      ? 'REQUIRES_ACTION'
+      : failure === null
+        ? 'COMPLETE'
+        : failure.code === 'CANCELLED'
+          ? 'CANCELLED'
+          : 'FAILED';
     // A batch write still in flight cannot undo this: it only touches messages still STREAMING.
     partials.delete(job.messageId);
     const { messageId } = job;
-    const end: MessageEnd =
-      failure === null
+    const end: MessageEnd = asksForTools
+      ? { kind: 'tool-calls', messageId }
+      : failure === null
         ? { kind: 'completed', messageId }
         : { kind: 'failed', messageId, code: failure.code, error: failure.message };
     if (!(await job.saved.catch(() => false))) {
@@ -183,6 +213,10 @@ export function createGenerationRunner({
       error: failure?.message ?? null,
       errorCode: failure?.code ?? null,
       lastSeq: seq,
+      toolCalls: asksForTools ? { calls: [...toolCalls.values()], turnOptions: job.turnOptions ?? null } : undefined,
+      toolCitations: job.builtins
+        ? { cited: job.builtins.citations, firstOrdinal: job.firstToolCitation ?? 1 }
+        : undefined,
     });
     // Charged only as recorded: the ledger a budget is rebuilt from is the usage events.
     await job.admission.settle(written && charged ? { ...charged, costNanos } : NOTHING);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
-import type { TokenUsage } from '../providers/types.js';
+import type { TokenUsage, ToolCall } from '../providers/types.js';
 
 /** The rows a new turn writes: its conversation (new or touched), the user's message, the reply to come. */
 export interface NewTurn {
@@ -36,6 +36,9 @@ const blankMessage = {
   errorCode: null,
   costUsd: null,
   lastSeq: 0,
+  toolCalls: null,
+  toolResults: null,
+  turnOptions: null,
 } as const;
 
 /**
@@ -138,7 +141,11 @@ export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean,
 export interface GenerationOutcome {
   messageId: string;
   content: string;
-  status: 'COMPLETE' | 'FAILED' | 'CANCELLED';
+  status: 'COMPLETE' | 'FAILED' | 'CANCELLED' | 'REQUIRES_ACTION';
+  /** The calls a REQUIRES_ACTION reply asks the client to run, and what continuing needs again. */
+  toolCalls?: { calls: ToolCall[]; turnOptions: unknown } | undefined;
+  /** Sources the gateway's own tools returned, numbered after the turn's `firstOrdinal - 1` citations. */
+  toolCitations?: { cited: { chunkId: string; documentId: string; score: number }[]; firstOrdinal: number } | undefined;
   provider: string | null;
   model: string | null;
   /** Reported by the provider, or counted by the gateway (`estimated`); null: nothing to charge. */
@@ -179,6 +186,9 @@ const MESSAGE_FIELDS = Prisma.raw(
     ['last_seq', 'lastSeq'],
     ['owner_id', 'ownerId'],
     ['heartbeat_at', 'heartbeatAt'],
+    ['tool_calls', 'toolCalls'],
+    ['tool_results', 'toolResults'],
+    ['turn_options', 'turnOptions'],
     ['created_at', 'createdAt'],
     ['updated_at', 'updatedAt'],
   ]
@@ -210,6 +220,23 @@ export async function finishMessage(
           FROM finished
         )`
       : Prisma.empty;
+  const cited = outcome.toolCitations?.cited ?? [];
+  const citations =
+    cited.length === 0
+      ? Prisma.empty
+      : Prisma.sql`, cited AS (
+          INSERT INTO "citations" ("id", "message_id", "chunk_id", "document_id", "score", "ordinal")
+          SELECT v.id, finished.id, v.chunk_id, v.document_id, v.score, v.ordinal
+          FROM finished, (VALUES ${Prisma.join(
+            cited.map(
+              (cite, i) =>
+                Prisma.sql`(${randomUUID()}::uuid, ${cite.chunkId}::uuid, ${cite.documentId}::uuid, ${cite.score}::float8, ${(outcome.toolCitations?.firstOrdinal ?? 1) + i}::int)`,
+            ),
+          )}) AS v(id, chunk_id, document_id, score, ordinal)
+          WHERE EXISTS (SELECT 1 FROM "chunks" WHERE "chunks"."id" = v.chunk_id)
+        )`;
+  const toolCalls = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.calls) : null;
+  const turnOptions = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.turnOptions) : null;
   const rows = await sql.query<Message>(Prisma.sql`
     WITH finished AS (
       UPDATE "messages" SET
@@ -226,11 +253,13 @@ export async function finishMessage(
         "error" = ${outcome.error},
         "error_code" = ${outcome.errorCode},
         "last_seq" = ${outcome.lastSeq}::int,
+        "tool_calls" = ${toolCalls}::jsonb,
+        "turn_options" = ${turnOptions}::jsonb,
         "owner_id" = NULL,
         "updated_at" = ${now}::timestamptz
       WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'
       RETURNING ${MESSAGE_FIELDS}
-    )${usageEvent}
+    )${usageEvent}${citations}
     SELECT * FROM finished`);
   return rows[0] ?? null;
 }

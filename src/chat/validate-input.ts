@@ -1,6 +1,7 @@
 import { badInput } from '../errors.js';
+import type { ToolsInput } from './tool-input.js';
 
-export interface SendMessageInput {
+export interface SendMessageInput extends ToolsInput {
   conversationId?: string | null;
   content: string;
   model?: string | null;

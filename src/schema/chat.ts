@@ -12,6 +12,7 @@ import { builder } from './builder.js';
 import { ConversationRef } from './conversation.js';
 import { clientId, encodeGlobalId, eventsWithClientId, withClientId } from './global-id.js';
 import { MessageRef } from './message.js';
+import { BuiltinToolEnum, MessageToolCallsRef, ResponseFormatInputRef, ToolInputRef } from './tool-types.js';
 
 const SendMessageInputRef = builder.inputType('SendMessageInput', {
   fields: (t) => ({
@@ -28,22 +29,35 @@ const SendMessageInputRef = builder.inputType('SendMessageInput', {
     useDocuments: t.boolean({ description: "Retrieve from the viewer's documents and cite them." }),
     collection: t.string(),
     useMemory: t.boolean({ description: "Recall the viewer's memories into the prompt." }),
+    tools: t.field({
+      type: [ToolInputRef],
+      description:
+        'Tools the client runs itself: the stream ends with MessageToolCalls, and submitToolResults continues.',
+    }),
+    toolChoice: t.string({ description: "auto (default), none, required, or a tool's name." }),
+    builtinTools: t.field({
+      type: [BuiltinToolEnum],
+      description: 'Tools the gateway runs itself, in a loop of at most a few steps, citing what they return.',
+    }),
+    responseFormat: t.field({ type: ResponseFormatInputRef }),
   }),
 });
 
 /** Chat, and the areas a message reaches into: refused before anything is written. */
 const chatScopes = (
   _root: unknown,
-  { input }: { input: { useDocuments?: boolean | null; useMemory?: boolean | null } },
+  {
+    input,
+  }: { input: { useDocuments?: boolean | null; useMemory?: boolean | null; builtinTools?: readonly string[] | null } },
 ) => ({
   chat: true,
-  ...(input.useDocuments ? { documents: true } : {}),
-  ...(input.useMemory ? { memory: true } : {}),
+  ...(input.useDocuments || input.builtinTools?.includes('SEARCH_DOCUMENTS') ? { documents: true } : {}),
+  ...(input.useMemory || input.builtinTools?.includes('RECALL_MEMORY') ? { memory: true } : {}),
 });
 
 type Payload = Awaited<ReturnType<ChatService['send']>>;
 
-const SendMessagePayload = builder.objectRef<Payload>('SendMessagePayload').implement({
+export const SendMessagePayload = builder.objectRef<Payload>('SendMessagePayload').implement({
   fields: (t) => ({
     conversation: t.field({ type: ConversationRef, resolve: (p) => p.conversation }),
     userMessage: t.field({ type: MessageRef, resolve: (p) => p.userMessage }),
@@ -85,11 +99,11 @@ const MessageFailedRef = builder.objectRef<MessageFailed>('MessageFailed').imple
 
 /** The store's event type itself: what the generation wrote is what the subscriber resolves. */
 const MessageStreamEventRef = builder.unionType('MessageStreamEvent', {
-  types: [MessageDeltaRef, MessageCompletedRef, MessageFailedRef],
+  types: [MessageDeltaRef, MessageCompletedRef, MessageFailedRef, MessageToolCallsRef],
 });
 
 /** What the viewer's credential puts on a turn: its models, who pays, where rate-limit figures go. */
-const turnOptions = (ctx: Context) => ({
+export const turnOptions = (ctx: Context) => ({
   allowedModels: ctx.viewer.allowedModels,
   caller: ctx.viewer,
   onAdmitted: (headers: Record<string, string>) => {

@@ -8,6 +8,8 @@ import './memory.js';
 import './provider.js';
 import './health.js';
 import './chat.js';
+import './tool-types.js';
+import './tool-results.js';
 import './search.js';
 import './upload.js';
 import './identity.js';

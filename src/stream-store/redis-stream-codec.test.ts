@@ -45,6 +45,14 @@ describe('decodeEntries', () => {
     expect(decodeEntries(id, [])).toEqual([]);
   });
 
+  it('round-trips the end of a reply that asked for tools (REQUIRES_ACTION)', () => {
+    const encoded = encodeEvent({ kind: 'tool-calls', messageId: id, message: { id } as never });
+    expect(encoded).toBe('{"type":"end","status":"REQUIRES_ACTION"}');
+    expect(decodeEntries(id, [entry('2-1', encoded)])).toEqual([
+      { pos: 2, event: { kind: 'tool-calls', messageId: id } },
+    ]);
+  });
+
   it('names an end written by an earlier version without code or error by its status', () => {
     const end = (status: string) => decodeEntries(id, [entry('4-1', `{"type":"end","status":"${status}"}`)])[0]?.event;
     expect(end('COMPLETE')).toEqual({ kind: 'completed', messageId: id });

@@ -21,8 +21,9 @@ export const EVENT_FIELD = 'e';
 /**
  * The wire shape, unchanged since the first release so that instances of two versions share
  * streams during a rolling deploy: `{"type":"delta","seq","text"}` and
- * `{"type":"end","status":"COMPLETE"|"FAILED"|"CANCELLED","code"?,"error"?}`. The message id is
- * the key's, never stored in an entry.
+ * `{"type":"end","status":"COMPLETE"|"FAILED"|"CANCELLED","code"?,"error"?}`, to which #17 added
+ * the status REQUIRES_ACTION (an instance older than that reads such an end as malformed, so a
+ * rolling deploy should finish before tools are used). The message id is the key's, never stored in an entry.
  */
 const deltaSchema = z.object({
   type: z.literal('delta'),
@@ -32,7 +33,7 @@ const deltaSchema = z.object({
 
 const endSchema = z.object({
   type: z.literal('end'),
-  status: z.enum(['COMPLETE', 'FAILED', 'CANCELLED']),
+  status: z.enum(['COMPLETE', 'FAILED', 'CANCELLED', 'REQUIRES_ACTION']),
   code: z.string().optional(),
   error: z.string().optional(),
 });
@@ -49,6 +50,7 @@ const ENTRY_ID = /^(\d{1,15})-([01])$/;
 export function encodeEvent(event: MessageStreamEvent): string {
   if (event.kind === 'delta') return JSON.stringify({ type: 'delta', seq: event.seq, text: event.text });
   if (event.kind === 'completed') return JSON.stringify({ type: 'end', status: 'COMPLETE' });
+  if (event.kind === 'tool-calls') return JSON.stringify({ type: 'end', status: 'REQUIRES_ACTION' });
   const status = event.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
   return JSON.stringify({ type: 'end', status, code: event.code, error: event.error });
 }
@@ -56,6 +58,7 @@ export function encodeEvent(event: MessageStreamEvent): string {
 /** An end as read: one written without a code or an error is named by its status. */
 function endOf(messageId: string, { status, code, error }: z.infer<typeof endSchema>): MessageEnd {
   if (status === 'COMPLETE') return { kind: 'completed', messageId };
+  if (status === 'REQUIRES_ACTION') return { kind: 'tool-calls', messageId };
   return { kind: 'failed', messageId, code: code ?? status, error: error ?? status };
 }
 

@@ -16,12 +16,19 @@ export interface MessageDelta {
 }
 
 /** The one terminal event; nothing follows it. */
-export type MessageEnd = MessageCompleted | MessageFailed;
+export type MessageEnd = MessageCompleted | MessageFailed | MessageToolCalls;
 
 export interface MessageCompleted {
   kind: 'completed';
   messageId: string;
   /** The finished row, when the emitter has it at hand; stores never keep it (readers load it). */
+  message?: Message;
+}
+
+/** Status REQUIRES_ACTION: the reply asked the client to run tools (the calls are on the row). */
+export interface MessageToolCalls {
+  kind: 'tool-calls';
+  messageId: string;
   message?: Message;
 }
 

@@ -1,0 +1,61 @@
+import type { Db } from '../db/database.js';
+import type { ChatMessage, ToolCall } from '../providers/types.js';
+
+/** A tool call's answer as stored on the message that asked for it. */
+export interface StoredToolResult {
+  toolCallId: string;
+  content: string;
+}
+
+interface HistoryRow {
+  role: string;
+  content: string;
+  toolCalls: unknown;
+  toolResults: unknown;
+}
+
+const listOf = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+
+/**
+ * A stored message as the provider sees it again: an answered tool turn is the assistant's calls
+ * followed by one `tool` message per result; calls never answered are left out (a provider
+ * refuses calls without results), keeping any text the reply had.
+ */
+export function historyMessages(row: HistoryRow): ChatMessage[] {
+  if (row.role === 'USER') return [{ role: 'user', content: row.content }];
+  const calls = listOf<ToolCall>(row.toolCalls);
+  const results = listOf<StoredToolResult>(row.toolResults);
+  if (calls.length === 0 || results.length === 0)
+    return row.content === '' ? [] : [{ role: 'assistant', content: row.content }];
+  return [
+    { role: 'assistant', content: row.content, toolCalls: calls },
+    ...results.map((result): ChatMessage => ({ role: 'tool', toolCallId: result.toolCallId, content: result.content })),
+  ];
+}
+
+/** The conversation's finished turns, oldest first; `before`: only messages created earlier. */
+export async function readHistory(db: Db, conversationId: string, before?: Date): Promise<ChatMessage[]> {
+  const rows = await db.message.findMany({
+    where: {
+      conversationId,
+      status: { not: 'STREAMING' },
+      role: { in: ['USER', 'ASSISTANT'] },
+      ...(before ? { createdAt: { lt: before } } : {}),
+    },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { role: true, content: true, toolCalls: true, toolResults: true },
+  });
+  return rows.flatMap(historyMessages);
+}
+
+/**
+ * Drops `tool` messages whose call is not in the messages before them: the context window may
+ * have cut an assistant's calls off while keeping their results, which providers refuse.
+ */
+export function withoutOrphanResults(messages: ChatMessage[]): ChatMessage[] {
+  const called = new Set<string>();
+  return messages.filter((message) => {
+    for (const call of message.toolCalls ?? []) called.add(call.id);
+    return message.role !== 'tool' || called.has(message.toolCallId ?? '');
+  });
+}
