@@ -5,6 +5,8 @@
 // `BENCH_ONLY=auth-overhead` (or `npm run bench -- auth`) compares chat TTFT with no credential, a key and a JWT;
 // `BENCH_ONLY=policy-overhead` (or `npm run bench -- policy`) compares it with and without limits and budgets on the key,
 // and bursts against a requestsPerMinute limit over two instances (BENCH_POLICY_* in bench/policy-overhead.ts).
+// `BENCH_ONLY=rest` (or `npm run bench -- rest`): the REST hot path and GraphQL `chat` against Portkey, paced
+// (added TTFT, gateway CPU per request, stall-free streams; BENCH_REST_* in bench/rest-bench.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +22,11 @@ import { benchPolicyOverhead, HIGH_LIMITS, PRICES, policySettingsFromEnv } from 
 import { policyTable, policyTargets } from './policy-report.js';
 import { benchRagSearch, printRagSearch } from './rag-search.js';
 import { benchReadPath } from './read-path.js';
+import { benchRest } from './rest-bench.js';
+import { restTable, restTargets } from './rest-report.js';
 
-const named =
-  process.argv[2] === 'auth' ? 'auth-overhead' : process.argv[2] === 'policy' ? 'policy-overhead' : undefined;
+const aliases: Record<string, string> = { auth: 'auth-overhead', policy: 'policy-overhead', rest: 'rest' };
+const named = aliases[process.argv[2] ?? ''];
 const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
 const only = named ?? process.env.BENCH_ONLY;
 const machine = {
@@ -120,4 +124,15 @@ if (!only || only === 'policy-overhead') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('policy-overhead.json', { targets, micro: policyMicro, ...policy });
   console.log(`\nwrote ${join(dir, 'policy-overhead.json')}`);
+}
+
+if (!only || only === 'rest') {
+  const rest = await benchRest((line) => process.stderr.write(`  ${line}\n`));
+  console.log('');
+  for (const line of restTable(rest)) console.log(line);
+  const targets = restTargets(rest);
+  console.log('');
+  for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('rest-hot-path.json', { loadAverageAtEnd: loadavg(), targets, ...rest });
+  console.log(`\nwrote ${join(dir, 'rest-hot-path.json')}`);
 }

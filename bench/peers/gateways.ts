@@ -59,10 +59,17 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
 }
 
 /**
- * `src/main.ts` in a child, the way `npm start` runs it, on Postgres and Redis, with default
+ * `src/main.ts` in a child, the way `npm start` runs it, on Postgres and Redis (or, without a
+ * database URL, on the embedded defaults: PGlite in memory, in-process pub/sub), with default
  * settings (no SWITCHYARD_CONFIG) and `env` on top.
  */
-export async function startSwitchyard(databaseUrl: string, env: Record<string, string> = {}): Promise<Gateway> {
+export async function startSwitchyard(
+  databaseUrl: string | undefined,
+  env: Record<string, string> = {},
+): Promise<Gateway> {
+  const stores: Record<string, string> = databaseUrl
+    ? { DATABASE_URL: databaseUrl, REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }
+    : { DATA_DIR: 'memory://' };
   const child = startChild({
     script: 'src/main.ts',
     tsx: true,
@@ -72,8 +79,7 @@ export async function startSwitchyard(databaseUrl: string, env: Record<string, s
     env: {
       PORT: '0',
       HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      ...stores,
       OLLAMA_HOST: 'http://127.0.0.1:9',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
