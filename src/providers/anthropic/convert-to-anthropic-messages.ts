@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { inlineImage } from '../data-url.js';
+import { parseToolArguments } from '../tool-arguments.js';
 import type { ChatMessage, ImagePart } from '../types.js';
 
 export interface AnthropicPrompt {
@@ -44,7 +45,7 @@ function contentOf(message: ChatMessage): Content {
     ...images.map(imageBlock),
     ...textBlocks(message.content),
     ...calls.map(
-      (call): Block => ({ type: 'tool_use', id: call.id, name: call.name, input: parseInput(call.arguments) }),
+      (call): Block => ({ type: 'tool_use', id: call.id, name: call.name, input: parseToolArguments(call.arguments) }),
     ),
   ];
 }
@@ -58,18 +59,6 @@ function imageBlock(image: ImagePart): Block {
 
 function textBlocks(text: string): Block[] {
   return text ? [{ type: 'text', text }] : [];
-}
-
-/** Arguments as the model wrote them; text that is not a JSON object is sent as an empty input. */
-function parseInput(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
 }
 
 function merge(previous: Content, next: Content): Content {

@@ -1,5 +1,6 @@
 import type { Message } from 'ollama';
 import { inlineImage } from '../data-url.js';
+import { parseToolArguments } from '../tool-arguments.js';
 import type { ChatMessage } from '../types.js';
 
 /**
@@ -15,22 +16,11 @@ export function convertToOllamaMessages(messages: ChatMessage[]): Message[] {
     if (message.toolCalls?.length) {
       converted.tool_calls = message.toolCalls.map((call) => {
         toolNames.set(call.id, call.name);
-        return { function: { name: call.name, arguments: parseArguments(call.arguments) } };
+        return { function: { name: call.name, arguments: parseToolArguments(call.arguments) } };
       });
     }
     const toolName = message.toolCallId === undefined ? undefined : toolNames.get(message.toolCallId);
     if (message.role === 'tool' && toolName) converted.tool_name = toolName;
     return converted;
   });
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
 }
