@@ -87,7 +87,7 @@ export async function createServer(
   });
 
   const http = createHttpServer(
-    createRestApi(restFamilies({ app, config }), withBodyLimit(yoga, config.file.graphql.maxBodyBytes)),
+    createRestApi(restFamilies({ app, config }), withBodyLimit(yoga, config.file.graphql.maxBodyBytes), logger),
   );
   const websocket = attachGraphqlWebSocket(
     http,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
 
 /**
  * The REST endpoints (OpenAI's and Anthropic's wire formats) beside GraphQL on one port. They
@@ -38,6 +39,7 @@ export interface RestFamily {
 export function createRestApi(
   families: readonly RestFamily[],
   next: (request: IncomingMessage, response: ServerResponse) => void,
+  logger: Logger,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const compiled = families.flatMap((family) =>
     family.routes.map((route) => ({ family, route, segments: route.pattern.split('/') })),
@@ -75,6 +77,8 @@ export function createRestApi(
         receivedAt,
       };
       entry.route.handle(request, response).catch((error: unknown) => {
+        // Masked to the client (no driver or stack text), kept in the log.
+        logger.error('REST request failed unexpectedly', { error, method: raw.method, path });
         if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);
         else family.fail(response, 500, 'The server could not handle this request');
       });
