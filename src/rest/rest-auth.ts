@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '../errors.js';
 import type { Authenticator } from '../policy/authenticator.js';
-import type { ApiScope } from '../policy/scopes.js';
+import { type ApiScope, forbidden } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
 
 /**
@@ -16,6 +15,6 @@ export async function authenticateRest(
   authorization: string | undefined = request.headers.authorization,
 ): Promise<Viewer> {
   const viewer = await auth.authenticate(authorization, request.headers.host);
-  if (!hasScope(viewer, scope)) throw new AppError('FORBIDDEN', `this credential lacks the ${scope} scope`);
+  if (!hasScope(viewer, scope)) throw forbidden(scope);
   return viewer;
 }

@@ -40,25 +40,22 @@ export interface ChunkHead {
 }
 
 export function chunk(head: ChunkHead, delta: Record<string, unknown>, finishReason: string | null = null): string {
-  return JSON.stringify({
-    id: head.id,
-    object: 'chat.completion.chunk',
-    created: head.created,
-    model: head.model,
-    system_fingerprint: null,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    ...(head.includeUsage ? { usage: null } : {}),
-  });
+  const choices = [{ index: 0, delta, logprobs: null, finish_reason: finishReason }];
+  return frame(head, choices, head.includeUsage ? { usage: null } : {});
 }
 
 export function usageChunk(head: ChunkHead, usage: TokenUsage): string {
+  return frame(head, [], { usage: openAIUsage(usage) });
+}
+
+function frame(head: ChunkHead, choices: unknown[], usage: { usage?: unknown }): string {
   return JSON.stringify({
     id: head.id,
     object: 'chat.completion.chunk',
     created: head.created,
     model: head.model,
     system_fingerprint: null,
-    choices: [],
-    usage: openAIUsage(usage),
+    choices,
+    ...usage,
   });
 }
