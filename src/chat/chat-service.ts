@@ -355,7 +355,35 @@ export function createChatService(deps: ChatServiceDeps) {
     );
   }
 
-  const api = {
+  /** Starts the turn that answers a REQUIRES_ACTION message's tool calls, its rows written. */
+  async function continuation(
+    userId: string,
+    messageId: string,
+    results: readonly { toolCallId: string; content?: unknown }[],
+    options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
+  ) {
+    const answered = await findMessage(userId, messageId);
+    if (answered.status !== 'REQUIRES_ACTION') {
+      throw badInput(`message ${messageId} is not waiting for tool results (its status is ${answered.status})`, {
+        field: 'messageId',
+      });
+    }
+    const stored = checkToolResults(toolCallsOf(answered), results);
+    const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
+    const input: SendMessageInput = {
+      ...turn,
+      // Forcing a tool again would only ask for it again: the model decides now.
+      toolChoice: null,
+      builtinTools: (turn.builtinTools ?? []).filter((tool) => options.allowedBuiltins.includes(tool)),
+      conversationId: answered.conversationId,
+      content: '',
+    };
+    const started = await begin(userId, input, options, { answered, results: stored });
+    if (!(await started.written)) throw badInput(`message ${messageId} was answered already`, { field: 'messageId' });
+    return started;
+  }
+
+  return {
     /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
     async send(userId: string, input: SendMessageInput, options: TurnOptions) {
       const { rows, written } = await begin(userId, input, options);
@@ -406,8 +434,8 @@ export function createChatService(deps: ChatServiceDeps) {
           field: 'messages',
         });
       }
-      const rows = await api.submitToolResults(userId, newest.id, results, options);
-      return { rows, events: api.stream(userId, rows.assistantMessage.id, 0) };
+      const { rows, written, finished } = await continuation(userId, newest.id, results, options);
+      return { rows, events: follow(rows, written, finished, () => notFound('Message', newest.id)) };
     },
 
     /**
@@ -421,25 +449,7 @@ export function createChatService(deps: ChatServiceDeps) {
       results: readonly { toolCallId: string; content?: unknown }[],
       options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
     ) {
-      const answered = await findMessage(userId, messageId);
-      if (answered.status !== 'REQUIRES_ACTION') {
-        throw badInput(`message ${messageId} is not waiting for tool results (its status is ${answered.status})`, {
-          field: 'messageId',
-        });
-      }
-      const stored = checkToolResults(toolCallsOf(answered), results);
-      const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
-      const input: SendMessageInput = {
-        ...turn,
-        // Forcing a tool again would only ask for it again: the model decides now.
-        toolChoice: null,
-        builtinTools: (turn.builtinTools ?? []).filter((tool) => options.allowedBuiltins.includes(tool)),
-        conversationId: answered.conversationId,
-        content: '',
-      };
-      const { rows, written } = await begin(userId, input, options, { answered, results: stored });
-      if (!(await written)) throw badInput(`message ${messageId} was answered already`, { field: 'messageId' });
-      return rows;
+      return (await continuation(userId, messageId, results, options)).rows;
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */
@@ -480,5 +490,4 @@ export function createChatService(deps: ChatServiceDeps) {
       return id;
     },
   };
-  return api;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { App } from '../app.js';
 import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
-import { badInput } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
@@ -232,6 +232,12 @@ async function* partsOf(
       yield* endParts(event, row, startPart().provider);
       return;
     }
+  } catch (error) {
+    // The stream's own failures (a lagging or lost buffer); anything unexpected goes on up, masked.
+    if (!AppError.isInstance(error)) throw error;
+    const code: ProviderErrorCode = error.code === 'PROVIDER_UNAVAILABLE' ? error.code : 'UPSTREAM_ERROR';
+    const provider = startPart().provider;
+    yield { type: 'error', error: new ProviderError({ provider, code, message: error.message, retryable: false }) };
   } finally {
     turn.signal.removeEventListener('abort', onAbort);
     if (!ended && !turn.signal.aborted) turn.cancel();
