@@ -297,7 +297,8 @@ export function createChatService(deps: ChatServiceDeps) {
       ...fields,
       userId,
       conversation: conversation ?? undefined,
-      title: titleFrom(input.content),
+      // A new conversation is named after its first user message, as sendMessage names it.
+      title: titleFrom(fields.prior?.find((m) => m.role === 'user')?.content ?? input.content),
       content: input.content,
       ownerId: deps.instanceId,
     };

@@ -28,7 +28,8 @@ import type { MessageEnd, MessageStreamEvent } from '../stream-store/types.js';
  * - a Conversation ID as GraphQL gives it (and `x-switchyard-conversation-id` answers): a turn
  *   appended to it. The stored conversation is the history the model sees; of the request only
  *   the messages after its last assistant message are new and stored (the last user message, or
- *   tool results, which answer the conversation's message waiting for them). Clients may send the
+ *   tool results, which answer the conversation's message waiting for them, under that turn's own
+ *   tools and format as `submitToolResults` continues it). Clients may send the
  *   whole history each time, as OpenAI's and Anthropic's APIs expect, or only the new message.
  *   A system message sets the conversation's system prompt, as `sendMessage` does.
  *

@@ -158,6 +158,7 @@ for (const backend of LIMITS_BACKENDS) {
         })
         .withResponse();
       const id = created.response.headers.get('x-switchyard-conversation-id') as string;
+      expect((await conversationOf(alice, id))?.title).toBe('one');
       expect(messagesOf(await conversationOf(alice, id)).map((m) => m.content)).toEqual([
         'one',
         'two',
@@ -340,6 +341,34 @@ for (const backend of LIMITS_BACKENDS) {
         ['ASSISTANT', 'COMPLETE', ''],
         ['ASSISTANT', 'COMPLETE', 'It is sunny in Paris'],
       ]);
+    });
+
+    it('a JSON schema response format is checked as GraphQL checks it before the stored reply is COMPLETE', async () => {
+      const schema = { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'] };
+      const client = openaiFor(alice, 0, { [HEADER]: 'new' });
+      const ask = {
+        model: 'gpt-4o',
+        messages: [{ role: 'user' as const, content: 'the answer?' }],
+        response_format: { type: 'json_schema' as const, json_schema: { name: 'answer', schema } },
+      };
+      openai.setReply('{"answer":42}');
+      const good = await client.chat.completions.create(ask).withResponse();
+      expect(JSON.parse(good.data.choices[0]?.message.content ?? '')).toEqual({ answer: 42 });
+      const goodId = good.response.headers.get('x-switchyard-message-id') as string;
+      expect(await cluster.db.message.findUnique({ where: { id: dbId(goodId) } })).toMatchObject({
+        status: 'COMPLETE',
+      });
+
+      openai.setReply('{"answer":"many"}');
+      const bad = await client.chat.completions.create(ask).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(OpenAI.APIError);
+      expect((bad as Error).message).toContain('INVALID_OUTPUT');
+      const badId = (bad as InstanceType<typeof OpenAI.APIError>).headers?.get('x-switchyard-message-id') as string;
+      expect(await cluster.db.message.findUnique({ where: { id: dbId(badId) } })).toMatchObject({
+        status: 'FAILED',
+        errorCode: 'INVALID_OUTPUT',
+        content: '{"answer":"many"}',
+      });
     });
 
     it('messageStream over graphql-ws follows a streaming REST-stored message to its terminal event', async () => {
