@@ -443,5 +443,46 @@ for (const backend of LIMITS_BACKENDS) {
         release();
       }
     });
+
+    it('the Anthropic client going away mid-stream leaves the stored message CANCELLED too', async () => {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      anthropic.setReply('one two three four five six');
+      anthropic.faults.next({ path: '/v1/messages', gate: (i) => (i >= 4 ? held : undefined) });
+      try {
+        const controller = new AbortController();
+        const { data: stream, response } = await anthropicFor(alice)
+          .messages.create(
+            {
+              model: 'claude-haiku-4-5',
+              max_tokens: 100,
+              messages: [{ role: 'user', content: 'go on' }],
+              stream: true,
+            },
+            { headers: { [HEADER]: 'new' }, signal: controller.signal },
+          )
+          .withResponse();
+        const messageId = dbId(response.headers.get('x-switchyard-message-id') as string);
+        let text = '';
+        try {
+          for await (const event of stream) {
+            if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+            if (text !== '') controller.abort();
+          }
+        } catch (error) {
+          expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
+        }
+        expect(text).not.toBe('');
+        const message = await eventually(
+          () => cluster.db.message.findUnique({ where: { id: messageId } }),
+          (m) => m?.status !== 'STREAMING',
+          { what: 'the stored message to end' },
+        );
+        expect(message).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
+        expect(message?.content.startsWith(text)).toBe(true);
+      } finally {
+        release();
+      }
+    });
   });
 }
