@@ -13,6 +13,7 @@ import { createHealthService } from './health/health-service.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
+import { countRefusals, createMetrics, type Metrics, teeRecorder } from './metrics/index.js';
 import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
 import { createIdentityService } from './policy/identity-service.js';
 import { limitsFromJson } from './policy/limits.js';
@@ -41,6 +42,8 @@ export interface App {
   redis: RedisClients | undefined;
   /** Worker threads for uploads, chunking and local embedding. */
   heavyWork: HeavyWork;
+  /** This server's Prometheus metrics (`/metrics`). */
+  metrics: Metrics;
   /** Resolves once migrations are applied and the default user exists. */
   bootstrapped: Promise<void>;
   /** Who may call, and how revocations reach open sockets. */
@@ -69,7 +72,9 @@ export interface AppOptions {
  * recovers by itself when the database comes up.
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const providers = createProviderGateway(config);
+  const metrics = createMetrics();
+  const providers = createProviderGateway(config, (recorder) => teeRecorder(recorder, metrics.recorder));
+  metrics.setModelCatalog(providers.isKnownModel);
   // Threads start on first use, so building this costs nothing until a document arrives.
   const heavyWork = createHeavyWork();
   let embedder: Embedder;
@@ -116,14 +121,17 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     ledger: createSpendLedger(database.sql),
     leaseMs: config.file.usage.leaseMs,
   });
-  const usage = createUsagePolicy({
-    db: database.prisma,
-    quota,
-    prices,
-    defaults: limitsFromJson(config.file.limits ?? null),
-    pubsub,
-    logger,
-  });
+  const usage = countRefusals(
+    createUsagePolicy({
+      db: database.prisma,
+      quota,
+      prices,
+      defaults: limitsFromJson(config.file.limits ?? null),
+      pubsub,
+      logger,
+    }),
+    metrics,
+  );
   const chat = createChatModule({
     db: database.prisma,
     sql: database.sql,
@@ -144,6 +152,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     memory,
     usage,
     prices,
+    metrics,
   });
 
   const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
@@ -206,6 +215,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     database,
     redis,
     heavyWork,
+    metrics,
     bootstrapped,
     auth,
     async createContext(request, viewer) {

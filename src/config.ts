@@ -33,6 +33,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Credentials the server accepts, and the browser origins it serves. */
   auth: AuthSettings;
+  /**
+   * `/metrics`: behind `Authorization: Bearer <token>` when a token is set; on a second listener
+   * (same host) when a port is set, else on the main port.
+   */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 export class ConfigError extends Error {
@@ -158,6 +163,15 @@ export function loadConfig(env: Env = process.env): Config {
       '30000',
     ),
     auth: readAuthSettings(env),
+    metrics: {
+      token: parse(
+        env,
+        'METRICS_TOKEN',
+        z.string().min(MIN_SECRET_LENGTH).max(512).regex(/^\S+$/).optional(),
+        `at least ${MIN_SECRET_LENGTH} characters without spaces (e.g. the output of: openssl rand -hex 24)`,
+      ),
+      port: parse(env, 'METRICS_PORT', port.optional(), 'an integer from 0 to 65535'),
+    },
   };
 }
 

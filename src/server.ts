@@ -18,6 +18,7 @@ import { createResponseHeaders } from './http/response-headers.js';
 import { useRevocableStreams } from './http/revocable-streams.js';
 import { attachGraphqlWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
+import { metricsEndpoint, withHttpMetrics } from './metrics/index.js';
 import type { Viewer } from './policy/viewer.js';
 import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
 import { createRestApi } from './rest/rest-api.js';
@@ -29,6 +30,8 @@ export interface Server {
   url: string;
   port: number;
   app: App;
+  /** The port `/metrics` is served on: `port`, or METRICS_PORT's listener when set. */
+  metricsPort: number;
   /** Resolves once migrations are applied and the server can serve data. */
   ready: Promise<void>;
   /**
@@ -86,9 +89,26 @@ export async function createServer(
     },
   });
 
-  const http = createHttpServer(
-    createRestApi(restFamilies({ app, config }), withBodyLimit(yoga, config.file.graphql.maxBodyBytes), logger),
+  const api = createRestApi(
+    restFamilies({ app, config }),
+    withBodyLimit(yoga, config.file.graphql.maxBodyBytes),
+    logger,
   );
+  const serveMetrics = metricsEndpoint(app.metrics, config.metrics.token);
+  const separateMetrics = config.metrics.port !== undefined;
+  const http = createHttpServer(
+    withHttpMetrics((request, response) => {
+      if (separateMetrics || !serveMetrics(request, response)) api(request, response);
+    }, app.metrics),
+  );
+  // METRICS_PORT: a listener of its own (same host) that serves only /metrics.
+  const metricsHttp = separateMetrics
+    ? createHttpServer((request, response) => {
+        if (serveMetrics(request, response)) return;
+        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end('Not found: this port serves /metrics\n');
+      })
+    : undefined;
   const websocket = attachGraphqlWebSocket(
     http,
     yoga,
@@ -97,11 +117,14 @@ export async function createServer(
   );
   try {
     await listen(http, config.port, config.host);
+    if (metricsHttp) await listen(metricsHttp, config.metrics.port ?? 0, config.host);
   } catch (error) {
+    if (http.listening) http.close();
     await app.close();
     throw error;
   }
   const { port } = http.address() as AddressInfo;
+  const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${yoga.graphqlEndpoint}`;
   logger.info('switchyard listening', { url, database: app.database.kind, redis: Boolean(app.redis) });
@@ -110,6 +133,7 @@ export async function createServer(
   return {
     url,
     port,
+    metricsPort,
     app,
     ready: app.bootstrapped,
     close: () => {
@@ -118,6 +142,10 @@ export async function createServer(
         await app.drain(config.shutdownTimeoutMs).catch((error) => logger.error('drain failed', { error }));
         // Let graphql-ws queue the `complete` of operations whose last event just went out.
         await new Promise((resolve) => setImmediate(resolve));
+        if (metricsHttp) {
+          metricsHttp.close();
+          metricsHttp.closeAllConnections();
+        }
         await shutdown(http, Math.min(config.shutdownTimeoutMs, HTTP_GRACE_MS), async () => {
           await websocket.close();
           await yoga.dispose();

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import type { Logger } from '../logger.js';
 import type { MemoryService } from '../memory/memory-service.js';
+import type { Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { UsagePolicy } from '../policy/usage-policy.js';
 import type { ProviderGateway } from '../providers/gateway.js';
@@ -49,6 +50,8 @@ export interface ChatModuleDeps {
   /** Admits each turn under its caller's limits and budget, and settles it at the end. */
   usage: UsagePolicy;
   prices: PriceBook;
+  /** Told once per generation how it went (tokens, cost, timings). */
+  metrics?: Metrics | undefined;
 }
 
 /** Wires the chat parts: the generation runner, liveness, and cancellation across instances over pub/sub. */
@@ -64,6 +67,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     logger,
     settings,
     prices: deps.prices,
+    metrics: deps.metrics,
   });
   const liveness = createLiveness({ db, store, logger, instanceId, settings, running: () => runner.running, tails });
 
@@ -96,6 +100,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     gate,
     settings,
     logger,
+    metrics: deps.metrics,
   });
 
   return {

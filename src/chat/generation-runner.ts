@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Admission } from '../policy/usage-policy.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
@@ -77,6 +78,8 @@ export interface GenerationRunnerDeps {
   logger: Logger;
   settings: ConfigFile['chat'];
   prices: PriceBook;
+  /** Told once per generation how it went. */
+  metrics?: Pick<Metrics, 'generationEnded'> | undefined;
 }
 
 /**
@@ -94,6 +97,7 @@ export function createGenerationRunner({
   logger,
   settings,
   prices,
+  metrics,
 }: GenerationRunnerDeps): GenerationRunner {
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const partials = createPartialWriter({ db, logger, intervalMs: settings.flushIntervalMs });
@@ -110,6 +114,9 @@ export function createGenerationRunner({
     let partialUsage: Partial<TokenUsage> | undefined;
     let finishReason: string | null = null;
     let failure: { code: string; message: string } | null = null;
+    /** Upstream figures for metrics: the router's time to first chunk, and text parts received. */
+    let upstreamTtftMs: number | null = null;
+    let chunks = 0;
     /** The tool calls the reply asks the client to run, in the order they started. */
     const toolCalls = new Map<string, ToolCall>();
     /** The last buffer write, and the first one that failed. */
@@ -140,7 +147,9 @@ export function createGenerationRunner({
           provider = part.provider;
           kind = part.kind;
           model = part.model;
+          upstreamTtftMs ??= part.ttftMs;
         } else if (part.type === 'text-delta') {
+          chunks++;
           deltas.push(part.text);
         } else if (part.type === 'finish') {
           usage = part.usage;
@@ -197,6 +206,7 @@ export function createGenerationRunner({
     const charged = reported ?? (kind === null ? null : counted(job.contextTokens, text, partialUsage));
     const costNanos =
       charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
+    const latencyMs = performance.now() - job.receivedAt;
     const written = await finishMessage(sql, {
       messageId: job.messageId,
       content: text,
@@ -208,7 +218,7 @@ export function createGenerationRunner({
       costNanos,
       apiKeyId: job.apiKeyId,
       ttftMs,
-      latencyMs: performance.now() - job.receivedAt,
+      latencyMs,
       finishReason,
       error: failure?.message ?? null,
       errorCode: failure?.code ?? null,
@@ -217,6 +227,17 @@ export function createGenerationRunner({
       toolCitations: job.builtins
         ? { cited: job.builtins.citations, firstOrdinal: job.firstToolCitation ?? 1 }
         : undefined,
+    });
+    // Tokens and cost as recorded, like the charge below.
+    metrics?.generationEnded({
+      provider,
+      model: model ?? job.request.model ?? null,
+      usage: written ? charged : null,
+      costNanos: written ? costNanos : null,
+      durationMs: latencyMs,
+      ttftMs: upstreamTtftMs,
+      chunks,
+      errorCode: failure?.code ?? null,
     });
     // Charged only as recorded: the ledger a budget is rebuilt from is the usage events.
     await job.admission.settle(written && charged ? { ...charged, costNanos } : NOTHING);

@@ -3,6 +3,7 @@ import type { ConfigFile } from '../config-file.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import {
@@ -83,10 +84,12 @@ export interface CompletionServiceDeps {
   gate: DrainGate;
   settings: ConfigFile['chat'];
   logger: Logger;
+  /** Told once per call how it went. */
+  metrics?: Pick<Metrics, 'generationEnded'> | undefined;
 }
 
 export function createCompletionService(deps: CompletionServiceDeps): CompletionService {
-  const { sql, router, usage, prices, gate, settings, logger } = deps;
+  const { sql, router, usage, prices, gate, settings, logger, metrics } = deps;
   const running = new Map<AbortController, Promise<void>>();
 
   async function complete(request: CompletionRequest): Promise<Completion> {
@@ -140,11 +143,16 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
       let reported: TokenUsage | null = null;
       let partial: Partial<TokenUsage> | undefined;
       let status: 'COMPLETE' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
+      let errorCode: string | null = null;
+      let ttftMs: number | null = null;
+      let chunks = 0;
       try {
         for await (const part of router.stream(routed)) {
-          if (part.type === 'start') ({ provider, kind, model } = part);
-          else if (part.type === 'text-delta') text += part.text;
-          else if (part.type === 'tool-call-delta') text += part.argumentsDelta;
+          if (part.type === 'start') ({ provider, kind, model, ttftMs } = part);
+          else if (part.type === 'text-delta') {
+            text += part.text;
+            chunks++;
+          } else if (part.type === 'tool-call-delta') text += part.argumentsDelta;
           else if (part.type === 'finish') {
             reported = part.usage;
             status = 'COMPLETE';
@@ -152,6 +160,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
             provider ??= part.error.provider;
             partial = part.usage;
             status = part.error.code === 'CANCELLED' || request.signal.aborted ? 'CANCELLED' : 'FAILED';
+            errorCode = status === 'CANCELLED' ? 'CANCELLED' : part.error.code;
           }
           yield part;
         }
@@ -171,6 +180,18 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
               });
         const costNanos =
           charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
+        const latencyMs = performance.now() - request.receivedAt;
+        metrics?.generationEnded({
+          provider,
+          model: model ?? request.model ?? null,
+          usage: charged,
+          costNanos,
+          durationMs: latencyMs,
+          ttftMs,
+          chunks,
+          // A client that stopped reading early ended it: CANCELLED, as it is charged.
+          errorCode: status === 'COMPLETE' ? null : (errorCode ?? 'CANCELLED'),
+        });
         try {
           if (charged && provider && model) {
             await insertUsageEvent(sql, {
@@ -181,7 +202,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
               usage: charged,
               costNanos,
               status,
-              latencyMs: performance.now() - request.receivedAt,
+              latencyMs,
               estimated: trusted === null,
             });
           }

@@ -1,18 +1,29 @@
 import { type Config, ConfigError } from '../config.js';
+import { providerDefinitions } from './definitions.js';
 import { createHealthMonitor, type HealthMonitor } from './health/index.js';
 import { listedContextWindow } from './listed-context-window.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { createRouter, type Router } from './router/index.js';
+import type { TrafficRecorder } from './router/traffic-recorder.js';
 
 /** The router and the health monitor that watches the same providers. */
 export interface ProviderGateway {
   router: Router;
   monitor: HealthMonitor;
+  /**
+   * Whether the router knows a model: the default, a configured deployment's, a provider kind's
+   * default, or one its provider lists. Bounds the model label of metrics.
+   */
+  isKnownModel(provider: string, model: string): boolean;
   close(): void;
 }
 
 /** Builds every provider from config, a router over them, and starts active health probes. */
-export function createProviderGateway(config: Config): ProviderGateway {
+export function createProviderGateway(
+  config: Config,
+  /** Also told about real traffic, beside the health monitor (the metrics). */
+  observe?: (recorder: TrafficRecorder) => TrafficRecorder,
+): ProviderGateway {
   const providers = providersFromConfig(config);
   const { health, providers: _named, chat: _chat, ...routing } = config.file;
   const monitor = createHealthMonitor({
@@ -27,7 +38,7 @@ export function createProviderGateway(config: Config): ProviderGateway {
       defaultModel: config.defaultModel ?? routing.defaultModel,
       providers,
       isAvailable: monitor.isAvailable,
-      recorder: monitor.recorder,
+      recorder: observe ? observe(monitor.recorder) : monitor.recorder,
       contextWindowOf: listedContextWindow(monitor),
     });
   } catch (error) {
@@ -37,5 +48,10 @@ export function createProviderGateway(config: Config): ProviderGateway {
     throw new ConfigError(variable, value, `routes to registered providers (${(error as Error).message})`);
   }
   monitor.start();
-  return { router, monitor, close: () => monitor.stop() };
+  const configured = new Set<string>(providerDefinitions.map((d) => d.defaultModel));
+  for (const alias of Object.values(routing.aliases ?? {})) for (const d of alias.deployments) configured.add(d.model);
+  configured.add(router.defaultModel.slice(router.defaultModel.indexOf('/') + 1));
+  const isKnownModel = (provider: string, model: string) =>
+    configured.has(model) || (monitor.get(provider)?.models.some((m) => m.id === model) ?? false);
+  return { router, monitor, isKnownModel, close: () => monitor.stop() };
 }

@@ -1,0 +1,208 @@
+import { LRUCache } from 'lru-cache';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallHandle, CircuitStateName, TrafficRecorder } from '../providers/router/traffic-recorder.js';
+import {
+  OPERATION_DURATION_BUCKETS,
+  TIME_PER_OUTPUT_CHUNK_BUCKETS,
+  TIME_TO_FIRST_CHUNK_BUCKETS,
+  TOKEN_USAGE_BUCKETS,
+} from './genai-buckets.js';
+import type { RouteLabel } from './http-route.js';
+
+/** What a generation reports once, at its end (the chat runner and the REST completion service). */
+export interface GenerationEnd {
+  /** The provider (by its configured name) that answered; null when none did. */
+  provider: string | null;
+  /** The model the deployment was asked for; labelled `other` unless the router knows it. */
+  model: string | null;
+  /** Tokens as charged (the same figures as the stored usage); null when nothing was charged. */
+  usage: { promptTokens: number; completionTokens: number } | null;
+  /** What it cost, in billionths of a dollar; null when the price is unknown. */
+  costNanos: number | null;
+  /** From arrival at the gateway to the end, milliseconds. */
+  durationMs: number;
+  /** From routing to the first upstream chunk (retries and fallbacks included), milliseconds. */
+  ttftMs: number | null;
+  /** Text deltas received from upstream. */
+  chunks: number;
+  /** The error code it ended with (`UPSTREAM_ERROR`, `CANCELLED`, ...); null on success. */
+  errorCode: string | null;
+}
+
+export interface Metrics {
+  /** This server's own registry (never prom-client's global one: tests run many servers per process). */
+  readonly registry: Registry;
+  /** Prometheus text exposition of everything recorded. */
+  render(): Promise<string>;
+  readonly contentType: string;
+  /** One call per generation: token usage, duration, time to first chunk, time per chunk, cost. */
+  generationEnded(end: GenerationEnd): void;
+  /** The router's per-call outcomes and breaker states, per deployment. */
+  readonly recorder: TrafficRecorder;
+  /** A request refused by a rate limit or a budget (`limit` is the limit's name). */
+  refused(code: string, limit: string): void;
+  /** One HTTP request answered. */
+  httpRequest(route: RouteLabel, status: number): void;
+  /** Which models may appear as labels; until set, every model is `other`. */
+  setModelCatalog(isKnown: (provider: string, model: string) => boolean): void;
+}
+
+const OPERATION = 'chat';
+const OTHER = 'other';
+/** The router only knows a few dozen models; a larger cache would mean a catalog lookup per call anyway. */
+const KNOWN_CACHE = { max: 2_000, ttl: 60_000 };
+const STATES: CircuitStateName[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+
+/**
+ * Builds the metrics of one server: Node process metrics and the gateway's own, in a registry of
+ * its own. GenAI figures use the OpenTelemetry GenAI semantic conventions' names (dots become
+ * underscores) and advised buckets. Labels stay bounded: models the router does not know are
+ * `other`, deployments of such models `<provider>/other`; no user, key or request ids.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * metrics.generationEnded({ provider: 'openai', model: 'gpt-4o-mini', usage, costNanos, durationMs, ttftMs, chunks, errorCode: null });
+ * response.end(await metrics.render());
+ */
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const genAiLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
+
+  const tokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'Tokens used per generation, as charged (gen_ai.client.token.usage)',
+    labelNames: [...genAiLabels, 'gen_ai_token_type'],
+    buckets: TOKEN_USAGE_BUCKETS,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'Generation duration from arrival to end (gen_ai.client.operation.duration)',
+    labelNames: [...genAiLabels, 'error_type'],
+    buckets: OPERATION_DURATION_BUCKETS,
+    registers,
+  });
+  const firstChunk = new Histogram({
+    name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+    help: 'Time from routing to the first upstream chunk, retries and fallbacks included (gen_ai.client.operation.time_to_first_chunk)',
+    labelNames: genAiLabels,
+    buckets: TIME_TO_FIRST_CHUNK_BUCKETS,
+    registers,
+  });
+  const perChunk = new Histogram({
+    name: 'gen_ai_client_operation_time_per_output_chunk_seconds',
+    help: 'Mean time between output chunks after the first, one observation per generation (gen_ai.client.operation.time_per_output_chunk)',
+    labelNames: genAiLabels,
+    buckets: TIME_PER_OUTPUT_CHUNK_BUCKETS,
+    registers,
+  });
+  const cost = new Counter({
+    name: 'switchyard_cost_usd_total',
+    help: 'What generations cost, in US dollars, at the configured prices',
+    labelNames: ['gen_ai_provider_name', 'gen_ai_request_model'],
+    registers,
+  });
+  const http = new Counter({
+    name: 'switchyard_http_requests_total',
+    help: 'HTTP requests answered, by route (a fixed set) and status',
+    labelNames: ['route', 'status'],
+    registers,
+  });
+  const calls = new Counter({
+    name: 'switchyard_upstream_calls_total',
+    help: 'Upstream calls per deployment by outcome: a retryable_error is followed by a retry of the deployment while its retries last, then by a fallback; an error by a fallback',
+    labelNames: ['gen_ai_provider_name', 'deployment', 'outcome'],
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'switchyard_circuit_breaker_state',
+    help: 'Circuit breaker state per deployment: 1 for the current state (CLOSED, OPEN, HALF_OPEN), 0 for the others',
+    labelNames: ['gen_ai_provider_name', 'deployment', 'state'],
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'switchyard_limit_refusals_total',
+    help: 'Requests refused by a rate limit or budget, by error code and limit name',
+    labelNames: ['code', 'limit'],
+    registers,
+  });
+
+  let isKnown: (provider: string, model: string) => boolean = () => false;
+  const known = new LRUCache<string, boolean>(KNOWN_CACHE);
+  const modelLabel = (provider: string | null, model: string | null): string => {
+    if (provider === null || model === null) return OTHER;
+    const key = `${provider}\u0000${model}`;
+    let hit = known.get(key);
+    if (hit === undefined) {
+      hit = isKnown(provider, model);
+      known.set(key, hit);
+    }
+    return hit ? model : OTHER;
+  };
+  /** Deployment ids are `<provider>/<model>`: the model part follows the model label's rule. */
+  const deploymentLabel = (provider: string, deploymentId: string): string => {
+    const model = deploymentId.startsWith(`${provider}/`) ? deploymentId.slice(provider.length + 1) : null;
+    return `${provider}/${modelLabel(provider, model)}`;
+  };
+
+  const recorder: TrafficRecorder = {
+    callStarted(provider, deploymentId): CallHandle {
+      const deployment = deploymentLabel(provider, deploymentId);
+      const outcome = (name: string) => calls.inc({ gen_ai_provider_name: provider, deployment, outcome: name });
+      return {
+        firstToken() {},
+        succeeded: () => outcome('success'),
+        failed: (error) => outcome(error.retryable ? 'retryable_error' : 'error'),
+        abandoned: () => outcome('abandoned'),
+      };
+    },
+    circuitChanged(provider, deploymentId, state) {
+      const deployment = deploymentLabel(provider, deploymentId);
+      for (const name of STATES) {
+        breaker.set({ gen_ai_provider_name: provider, deployment, state: name }, name === state ? 1 : 0);
+      }
+    },
+  };
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    recorder,
+    generationEnded(end) {
+      const labels = {
+        gen_ai_operation_name: OPERATION,
+        gen_ai_provider_name: end.provider ?? OTHER,
+        gen_ai_request_model: modelLabel(end.provider, end.model),
+      };
+      duration.observe(end.errorCode ? { ...labels, error_type: end.errorCode } : labels, end.durationMs / 1000);
+      if (end.ttftMs !== null) firstChunk.observe(labels, end.ttftMs / 1000);
+      if (end.ttftMs !== null && end.chunks > 1) {
+        // One observation per generation (the mean gap), not one per chunk: no timing on the token path.
+        perChunk.observe(labels, Math.max(0, end.durationMs - end.ttftMs) / 1000 / (end.chunks - 1));
+      }
+      if (end.usage) {
+        tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, end.usage.promptTokens);
+        tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, end.usage.completionTokens);
+      }
+      if (end.costNanos) {
+        cost.inc(
+          { gen_ai_provider_name: labels.gen_ai_provider_name, gen_ai_request_model: labels.gen_ai_request_model },
+          end.costNanos / 1e9,
+        );
+      }
+    },
+    refused(code, limit) {
+      refusals.inc({ code, limit });
+    },
+    httpRequest(route, status) {
+      http.inc({ route, status: String(status) });
+    },
+    setModelCatalog(fn) {
+      isKnown = fn;
+      known.clear();
+    },
+  };
+}
