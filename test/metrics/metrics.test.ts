@@ -5,6 +5,8 @@
  * upstream calls per deployment, and METRICS_TOKEN / METRICS_PORT are honoured.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_USER_ID } from '../../src/db/default-user.js';
+import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { until } from '../helpers/eventually.js';
@@ -66,7 +68,13 @@ describe('/metrics', () => {
 
   beforeAll(async () => {
     openai = await startOpenAIFake();
-    file = writeConfigFile({ resilience: { retry: { maxRetries: 1, initialDelayMs: 1, maxDelayMs: 5 } } });
+    file = writeConfigFile({
+      resilience: {
+        retry: { maxRetries: 1, initialDelayMs: 1, maxDelayMs: 5 },
+        // Two failures in a row open a deployment's circuit: the injected 503 (and its retry) does.
+        breaker: { failureThreshold: 2 },
+      },
+    });
     server = await startTestServer({
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: openai.baseURL,
@@ -176,7 +184,7 @@ describe('/metrics', () => {
         s.labels.gen_ai_request_model === 'gpt-4o-mini' &&
         s.labels.error_type,
     );
-    expect(failed.map((s) => [s.labels.error_type, s.value])).toEqual([[expect.stringMatching(/^[A-Z_]+$/), 1]]);
+    expect(failed.map((s) => [s.labels.error_type, s.value])).toEqual([['PROVIDER_UNAVAILABLE', 1]]);
     // Tried twice (one retry), both retryable failures of the one deployment.
     expect(
       total(after, 'switchyard_upstream_calls_total', { deployment: 'openai/gpt-4o-mini', outcome: 'retryable_error' }),
@@ -205,6 +213,31 @@ describe('/metrics', () => {
         gen_ai_request_model: 'other',
       }),
     ).toBe(1);
+  });
+
+  it('counts a rate-limit refusal by the limit that refused it', async () => {
+    const limited = await server.query(
+      `mutation ($userId: ID!) { setLimits(userId: $userId, limits: { requestsPerMinute: 1 }) { requestsPerMinute } }`,
+      { userId: encodeGlobalId('User', DEFAULT_USER_ID) },
+    );
+    expect(limited.errors).toBeUndefined();
+    // The first request of the minute passes (gpt-4o: gpt-4o-mini's circuit is open), the second is refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${server.origin}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one more' }] }),
+      });
+      statuses.push(response.status);
+      await response.text();
+    }
+    expect(statuses).toEqual([200, 429]);
+    const after = await samples();
+    expect(total(after, 'switchyard_limit_refusals_total', { code: 'RATE_LIMITED', limit: 'requestsPerMinute' })).toBe(
+      1,
+    );
+    expect(total(after, 'switchyard_http_requests_total', { route: '/v1/chat/completions', status: '429' })).toBe(1);
   });
 });
 
