@@ -30,7 +30,7 @@ export interface GenerationEnd {
 }
 
 export interface Metrics {
-  /** This server's own registry (never prom-client's global one: tests run many servers per process). */
+  /** This server's own registry (never prom-client's global one: tests run many servers per process); process metrics are merged in at render. */
   readonly registry: Registry;
   /** Prometheus text exposition of everything recorded. */
   render(): Promise<string>;
@@ -45,6 +45,22 @@ export interface Metrics {
   httpRequest(route: RouteLabel, status: number): void;
   /** Which models may appear as labels; until set, every model is `other`. */
   setModelCatalog(isKnown: (provider: string, model: string) => boolean): void;
+}
+
+let processMetrics: Registry | undefined;
+
+/**
+ * Node's process figures, collected once per process into a registry of their own (not
+ * prom-client's global one) and merged into each server's scrape: they describe the process, and
+ * each collection adds a GC observer and an event-loop monitor that are never removed, so a
+ * process that starts many servers (tests) must not collect them per server.
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
 }
 
 const OPERATION = 'chat';
@@ -66,7 +82,8 @@ const STATES: CircuitStateName[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
  */
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const withProcess = options.processMetrics ?? true;
+  if (withProcess) processRegistry();
   const registers = [registry];
   const genAiLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
 
@@ -169,7 +186,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   return {
     registry,
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    render: () => (withProcess ? Registry.merge([processRegistry(), registry]) : registry).metrics(),
     recorder,
     generationEnded(end) {
       const labels = {
