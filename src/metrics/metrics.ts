@@ -47,6 +47,15 @@ export interface Metrics {
   setModelCatalog(isKnown: (provider: string, model: string) => boolean): void;
 }
 
+interface GenerationSeries {
+  duration: Histogram.Internal<string>;
+  firstChunk: Histogram.Internal<string>;
+  perChunk: Histogram.Internal<string>;
+  input: Histogram.Internal<string>;
+  output: Histogram.Internal<string>;
+  cost: Counter.Internal;
+}
+
 let processMetrics: Registry | undefined;
 
 /**
@@ -164,15 +173,58 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     return `${provider}/${modelLabel(provider, model)}`;
   };
 
+  /**
+   * The series of one provider, model label and error code, looked up by one string key: prom-client
+   * hashes a label object on every observe, which costs more than the observations themselves.
+   * Bounded like the labels (configured providers, known models, error codes).
+   */
+  const series = new Map<string, GenerationSeries>();
+  const seriesOf = (provider: string | null, model: string, errorType: string | null): GenerationSeries => {
+    const key = `${provider ?? ''}\u0000${model}\u0000${errorType ?? ''}`;
+    let found = series.get(key);
+    if (!found) {
+      const labels = {
+        gen_ai_operation_name: OPERATION,
+        gen_ai_provider_name: provider ?? OTHER,
+        gen_ai_request_model: model,
+      };
+      found = {
+        duration: duration.labels(errorType ? { ...labels, error_type: errorType } : labels),
+        firstChunk: firstChunk.labels(labels),
+        perChunk: perChunk.labels(labels),
+        input: tokenUsage.labels({ ...labels, gen_ai_token_type: 'input' }),
+        output: tokenUsage.labels({ ...labels, gen_ai_token_type: 'output' }),
+        cost: cost.labels({ gen_ai_provider_name: labels.gen_ai_provider_name, gen_ai_request_model: model }),
+      };
+      series.set(key, found);
+    }
+    return found;
+  };
+
+  /** Per provider and deployment id; bounded by the LRU below, since deployment ids carry callers' model names. */
+  const callSeries = new LRUCache<string, Record<'success' | 'retryable' | 'error' | 'abandoned', Counter.Internal>>(
+    KNOWN_CACHE,
+  );
   const recorder: TrafficRecorder = {
     callStarted(provider, deploymentId): CallHandle {
-      const deployment = deploymentLabel(provider, deploymentId);
-      const outcome = (name: string) => calls.inc({ gen_ai_provider_name: provider, deployment, outcome: name });
+      const key = `${provider}\u0000${deploymentId}`;
+      let outcomes = callSeries.get(key);
+      if (!outcomes) {
+        const labels = { gen_ai_provider_name: provider, deployment: deploymentLabel(provider, deploymentId) };
+        outcomes = {
+          success: calls.labels({ ...labels, outcome: 'success' }),
+          retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
+          error: calls.labels({ ...labels, outcome: 'error' }),
+          abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
+        };
+        callSeries.set(key, outcomes);
+      }
+      const counted = outcomes;
       return {
         firstToken() {},
-        succeeded: () => outcome('success'),
-        failed: (error) => outcome(error.retryable ? 'retryable_error' : 'error'),
-        abandoned: () => outcome('abandoned'),
+        succeeded: () => counted.success.inc(),
+        failed: (error) => (error.retryable ? counted.retryable : counted.error).inc(),
+        abandoned: () => counted.abandoned.inc(),
       };
     },
     circuitChanged(provider, deploymentId, state) {
@@ -189,27 +241,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     render: () => (withProcess ? Registry.merge([processRegistry(), registry]) : registry).metrics(),
     recorder,
     generationEnded(end) {
-      const labels = {
-        gen_ai_operation_name: OPERATION,
-        gen_ai_provider_name: end.provider ?? OTHER,
-        gen_ai_request_model: modelLabel(end.provider, end.model),
-      };
-      duration.observe(end.errorCode ? { ...labels, error_type: end.errorCode } : labels, end.durationMs / 1000);
-      if (end.ttftMs !== null) firstChunk.observe(labels, end.ttftMs / 1000);
+      const series = seriesOf(end.provider, modelLabel(end.provider, end.model), end.errorCode);
+      series.duration.observe(end.durationMs / 1000);
+      if (end.ttftMs !== null) series.firstChunk.observe(end.ttftMs / 1000);
       if (end.ttftMs !== null && end.chunks > 1) {
         // One observation per generation (the mean gap), not one per chunk: no timing on the token path.
-        perChunk.observe(labels, Math.max(0, end.durationMs - end.ttftMs) / 1000 / (end.chunks - 1));
+        series.perChunk.observe(Math.max(0, end.durationMs - end.ttftMs) / 1000 / (end.chunks - 1));
       }
       if (end.usage) {
-        tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, end.usage.promptTokens);
-        tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, end.usage.completionTokens);
+        series.input.observe(end.usage.promptTokens);
+        series.output.observe(end.usage.completionTokens);
       }
-      if (end.costNanos) {
-        cost.inc(
-          { gen_ai_provider_name: labels.gen_ai_provider_name, gen_ai_request_model: labels.gen_ai_request_model },
-          end.costNanos / 1e9,
-        );
-      }
+      if (end.costNanos) series.cost.inc(end.costNanos / 1e9);
     },
     refused(code, limit) {
       refusals.inc({ code, limit });
@@ -220,6 +263,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     setModelCatalog(fn) {
       isKnown = fn;
       known.clear();
+      series.clear();
+      callSeries.clear();
     },
   };
 }
