@@ -35,11 +35,19 @@ export function metricsEndpoint(metrics: Metrics, token: string | undefined) {
   };
 }
 
-/** Counts every answered request by route and status (one `finish` listener per request). */
+/** Counts every request by route and status once its response closes (finished, or the client went away). */
 export function withHttpMetrics(listener: RequestListener, metrics: Metrics): RequestListener {
   return (request, response) => {
     const route = routeLabel(request.url);
-    response.once('finish', () => metrics.httpRequest(route, response.statusCode));
+    let counted = false;
+    const count = () => {
+      if (counted) return;
+      counted = true;
+      metrics.httpRequest(route, response.statusCode);
+    };
+    // `finish` when the response went out whole; `close` alone when the client went away first.
+    response.once('finish', count);
+    response.once('close', count);
     listener(request, response);
   };
 }
