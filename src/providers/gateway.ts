@@ -52,6 +52,7 @@ export function createProviderGateway(
   for (const alias of Object.values(routing.aliases ?? {})) for (const d of alias.deployments) configured.add(d.model);
   configured.add(router.defaultModel.slice(router.defaultModel.indexOf('/') + 1));
   const isKnownModel = (provider: string, model: string) =>
-    configured.has(model) || (monitor.get(provider)?.models.some((m) => m.id === model) ?? false);
+    configured.has(model) ||
+    (monitor.get(provider)?.models.some((m) => m.id === model || m.id === `${model}:latest`) ?? false);
   return { router, monitor, isKnownModel, close: () => monitor.stop() };
 }
