@@ -127,7 +127,12 @@ export async function createServer(
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${yoga.graphqlEndpoint}`;
-  logger.info('switchyard listening', { url, database: app.database.kind, redis: Boolean(app.redis) });
+  logger.info('switchyard listening', {
+    url,
+    metrics: `http://${host}:${metricsPort}/metrics`,
+    database: app.database.kind,
+    redis: Boolean(app.redis),
+  });
 
   let closing: Promise<void> | undefined;
   return {
