@@ -1,7 +1,7 @@
 import type { DrainGate } from '../chat/drain-gate.js';
 import type { ConfigFile } from '../config-file.js';
 import type { SqlRunner } from '../db/sql-runner.js';
-import { badInput } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
@@ -89,8 +89,26 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
   const { sql, router, usage, prices, gate, settings, logger } = deps;
   const running = new Map<AbortController, Promise<void>>();
 
+  /**
+   * A named model the router cannot route, or routes only by standing the default model in for it
+   * (a bare id that would need an absent Ollama), does not exist for a REST caller: NOT_FOUND,
+   * which each API answers as its own 404. GraphQL keeps the fallback to the default.
+   */
+  function assertKnownModel(model: string | undefined, provider: string | undefined): void {
+    if (model === undefined || model === '' || provider !== undefined) return;
+    let source: string;
+    try {
+      source = router.resolve({ model }).source;
+    } catch (error) {
+      if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
+      throw error;
+    }
+    if (source === 'default') throw modelNotFound(model);
+  }
+
   async function complete(request: CompletionRequest): Promise<Completion> {
     gate.assertOpen();
+    assertKnownModel(request.model, request.provider);
     const plan = router.plan({
       model: request.model,
       provider: request.provider,
@@ -213,6 +231,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
 
   async function embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     gate.assertOpen();
+    assertKnownModel(request.model, undefined);
     const resolution = router.resolve({ model: request.model });
     const candidates = request.allowedModels
       ? router.plan({ model: request.model, allowedModels: request.allowedModels }).chain
@@ -271,5 +290,10 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     },
   };
 }
+
+const modelNotFound = (model: string) =>
+  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
+    field: 'model',
+  });
 
 const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };

@@ -28,7 +28,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
       try {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
-        assertKnownModel(app, parsed.model);
         completion = await app.services.completions.complete({
           model: parsed.model,
           messages: parsed.messages,
@@ -51,20 +50,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
       else await answerCompletion(completion, response, headers);
     },
   };
-}
-
-/** An unknown model is OpenAI's 404 `model_not_found`, not a 400. */
-function assertKnownModel(app: App, model: string): void {
-  try {
-    app.providers.router.resolve({ model });
-  } catch (error) {
-    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') {
-      throw new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
-        field: 'model',
-      });
-    }
-    throw error;
-  }
 }
 
 const completionId = () => `chatcmpl-${randomBytes(18).toString('base64url')}`;
