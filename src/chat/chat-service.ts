@@ -222,6 +222,7 @@ export function createChatService(deps: ChatServiceDeps) {
         preamble,
         history: earlier,
         message,
+        tools: requestTools,
         contextWindow: plan.contextWindow,
         reservedOutputTokens,
       });
