@@ -12,7 +12,7 @@ import { authenticateRest } from '../rest-auth.js';
 import { createSseWriter } from '../sse-writer.js';
 import { MAX_CHAT_BODY_BYTES, type ParsedChatRequest, parseChatRequest } from './chat-request.js';
 import { readOpenAIBody } from './openai-body.js';
-import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, usageChunk } from './openai-chunks.js';
+import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, textChunk, usageChunk } from './openai-chunks.js';
 import { sendOpenAIError, toOpenAIFailure } from './openai-errors.js';
 
 /** `POST /v1/chat/completions`: OpenAI's chat API, streamed or not, over the router. */
@@ -132,7 +132,7 @@ async function streamCompletion(
       return sse.end();
     }
     await open(part);
-    if (part.type === 'text-delta') await sse.send(chunk(head, { content: part.text }));
+    if (part.type === 'text-delta') await sse.send(textChunk(head, part.text));
     else if (part.type === 'tool-call-start') {
       const index = toolIndex.size;
       toolIndex.set(part.id, index);
