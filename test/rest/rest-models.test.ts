@@ -103,3 +103,38 @@ describe('an unknown model over REST', () => {
     expect(message.model).toBe('claude-haiku-4-5');
   });
 });
+
+describe('a JSON value nested too deep to serialize', () => {
+  /** `{"type":"object","x":[[[...]]]}` 30,000 levels deep: within the body limits, past JSON.stringify's stack. */
+  const deepSchema = `{"type":"object","x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+  const send = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${cluster.pick(0).origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${member.secret}`, ...headers },
+      body,
+    });
+
+  it('is a 400 invalid_request_error as an OpenAI response_format schema or tool parameters, not a 500', async () => {
+    const messages = '[{"role":"user","content":"hi"}]';
+    for (const extra of [
+      `"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${deepSchema}}}`,
+      `"tools":[{"type":"function","function":{"name":"deep","parameters":${deepSchema}}}]`,
+    ]) {
+      const response = await send('/v1/chat/completions', `{"model":"gpt-4o-mini","messages":${messages},${extra}}`);
+      expect(response.status, extra.slice(0, 30)).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+    }
+  });
+
+  it('is a 400 invalid_request_error as an Anthropic tool input_schema or tool_use input', async () => {
+    const tools = `"tools":[{"name":"deep","input_schema":${deepSchema}}],"messages":[{"role":"user","content":"hi"}]`;
+    const toolUse = `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"deep","input":${deepSchema}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}]`;
+    for (const extra of [tools, toolUse]) {
+      const response = await send('/v1/messages', `{"model":"claude-haiku-4-5","max_tokens":10,${extra}}`, {
+        'anthropic-version': '2023-06-01',
+      });
+      expect(response.status, extra.slice(0, 30)).toBe(400);
+      expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    }
+  });
+});
