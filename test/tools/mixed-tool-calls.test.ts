@@ -240,6 +240,10 @@ describe('a step that mixes builtin and client tool calls', () => {
       )
     ).at(-1) as Event;
     expect(next.__typename).toBe('MessageCompleted');
-    expectCompleteHistory((seen[0] as FakeChatInput).messages);
+    const history = (seen[0] as FakeChatInput).messages;
+    expectCompleteHistory(history);
+    // The gateway's answered call stays (with its result); the client's unanswered one is left out.
+    expect(history.flatMap((m) => m.toolCalls ?? []).map((c) => c.id)).toEqual(['call_s1']);
+    expect(history.filter((m) => m.role === 'tool').map((m) => m.toolCallId)).toEqual(['call_s1']);
   });
 });
