@@ -8,13 +8,7 @@ import type { Message } from '../generated/prisma/client.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
 import type { RoutedStreamPart, RouteStartPart } from '../providers/router/index.js';
-import type {
-  ChatMessage,
-  FinishReason,
-  ResponseFormat,
-  ToolChoice,
-  ToolDefinition,
-} from '../providers/types.js';
+import type { ChatMessage, FinishReason, ResponseFormat, ToolChoice, ToolDefinition } from '../providers/types.js';
 import { type ClientId, clientId, encodeGlobalId, eventsWithClientId, withClientId } from '../schema/global-id.js';
 import type { MessageEnd, MessageStreamEvent } from '../stream-store/types.js';
 
