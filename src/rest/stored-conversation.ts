@@ -142,6 +142,28 @@ export interface StoredCallContext {
 }
 
 /**
+ * A named model that cannot be routed, or only by standing the default in, is NOT_FOUND (each
+ * API's 404), as on the unstored path (the completion service): GraphQL's chat, which a stored
+ * turn goes through, would answer it with the default model.
+ */
+function assertKnownModel(app: App, model: string): void {
+  if (model === '') return;
+  let source: string;
+  try {
+    source = app.providers.router.resolve({ model }).source;
+  } catch (error) {
+    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
+    throw error;
+  }
+  if (source === 'default') throw modelNotFound(model);
+}
+
+const modelNotFound = (model: string) =>
+  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
+    field: 'model',
+  });
+
+/**
  * Stores the call as a turn of the target conversation and starts its generation through the chat
  * service, then answers with the turn's events as router parts, so the endpoint writes them in its
  * own wire format as it writes any call. Throws AppError (in the endpoint's shape) before anything
@@ -155,6 +177,7 @@ export async function storedCompletion(
   request: StoredCallRequest,
   context: StoredCallContext,
 ): Promise<Completion> {
+  assertKnownModel(app, request.model);
   const chat = app.services.chat;
   const plan = planStoredCall(target, request);
   const admitted: Record<string, string> = {};

@@ -82,6 +82,26 @@ describe('an unknown model over REST', () => {
     expect(upstreamCalls()).toBe(before);
   });
 
+  it('is each API’s 404 on a stored call too (x-switchyard-conversation: new), storing nothing', async () => {
+    const headers = { 'x-switchyard-conversation': 'new' };
+    const before = upstreamCalls();
+    const conversations = await cluster.db.conversation.count();
+    const error = await openaiClient()
+      .chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }, { headers })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
+    const refused = await anthropicClient()
+      .messages.create(
+        { model: 'no-such-model', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] },
+        { headers },
+      )
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(upstreamCalls()).toBe(before);
+    expect(await cluster.db.conversation.count()).toBe(conversations);
+  });
+
   it('is a 404 too for a model whose provider is not configured here', async () => {
     const error = await openaiClient()
       .chat.completions.create({ model: 'ollama/llama3.2', messages: [{ role: 'user', content: 'hi' }] })

@@ -29,7 +29,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
       try {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
-        assertKnownModel(app, parsed.model);
         const conversation = conversationTarget(request.raw);
         completion = conversation
           ? await storedCompletion(app, viewer, conversation, parsed, request)
@@ -56,27 +55,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
     },
   };
 }
-
-/**
- * An unknown model is OpenAI's 404 `model_not_found`, not a 400, on the stored path too (which
- * goes through GraphQL's chat, where an unknown bare id stands the default model in). The
- * unstored path checks the same in the completion service.
- */
-function assertKnownModel(app: App, model: string): void {
-  let source: string;
-  try {
-    source = app.providers.router.resolve({ model }).source;
-  } catch (error) {
-    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
-    throw error;
-  }
-  if (source === 'default') throw modelNotFound(model);
-}
-
-const modelNotFound = (model: string) =>
-  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
-    field: 'model',
-  });
 
 const completionId = () => `chatcmpl-${randomBytes(18).toString('base64url')}`;
 const unixNow = () => Math.floor(Date.now() / 1000);
