@@ -18,6 +18,7 @@ import { type LogLine, startLoggedServer } from '../helpers/logged-server.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from '../helpers/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { startValveProxy, type ValveProxy } from '../helpers/valve-proxy.js';
 
 const EMBEDDED = LIMITS_BACKENDS.find((b) => !b.shared) as (typeof LIMITS_BACKENDS)[number];
 /** Generous: the machine is shared; every wait is for a condition, and this only names what did not happen. */
@@ -106,7 +107,7 @@ describe('REST attacks on one instance', () => {
     fetch(`${server.origin}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : new Uint8Array(body),
+      body: typeof body === 'string' ? body : new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length),
     });
 
   describe('junk bodies', () => {
@@ -419,7 +420,9 @@ describe('REST attacks on one instance', () => {
 describe.skipIf(!postgresUrl || !redisUrl)('REST streams when Redis or Postgres goes away', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
   let redisProxy: TcpProxy;
+  /** The instance -> proxy (cut: connections refused) -> valve (hold: Postgres silent) -> Postgres. */
   let postgresProxy: TcpProxy;
+  let postgresValve: ValveProxy;
   let openai: FakeServer;
   let server: TestServer;
   let logs: LogLine[];
@@ -443,7 +446,8 @@ describe.skipIf(!postgresUrl || !redisUrl)('REST streams when Redis or Postgres 
     process.on('unhandledRejection', onUnhandled);
     scratch = await createScratchDatabase(postgresUrl as string);
     const database = new URL(scratch.url);
-    postgresProxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    postgresValve = await startValveProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    postgresProxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(postgresValve.url).port) });
     database.hostname = '127.0.0.1';
     database.port = String(postgresProxy.port);
     const redis = new URL(redisUrl as string);
@@ -466,8 +470,9 @@ describe.skipIf(!postgresUrl || !redisUrl)('REST streams when Redis or Postgres 
     process.off('unhandledRejection', onUnhandled);
     if (redisProxy) await restore('redis');
     if (postgresProxy) await restore('postgres');
+    postgresValve?.release();
     await server?.close();
-    await Promise.all([redisProxy?.close(), postgresProxy?.close(), openai?.close()]);
+    await Promise.all([redisProxy?.close(), postgresProxy?.close(), postgresValve?.close(), openai?.close()]);
     await scratch?.drop();
     file?.cleanup();
   }, 3 * WAIT_MS);
@@ -601,6 +606,46 @@ describe.skipIf(!postgresUrl || !redisUrl)('REST streams when Redis or Postgres 
         expect(unhandled).toEqual([]);
       } finally {
         await restore('postgres');
+      }
+    },
+    5 * WAIT_MS,
+  );
+
+  it(
+    'Postgres silent mid-stream: the client gets its stream’s end at once, the write gives up after its bound and is logged',
+    async () => {
+      const key = await oneStreamKey('postgres-silent');
+      const sdk = sdkFor(key.secret);
+      const logged = logs.length;
+      try {
+        const result = await within(
+          streamAcross(sdk, async () => postgresValve.hold()),
+          'the stream to end with Postgres silent',
+        );
+        expect(result).toMatchObject({ text: 'echo: one two three four five six', finish: 'stop', error: null });
+        // The usage write waits for a database that does not answer, up to RECORD_TIMEOUT_MS; then
+        // the call ends, logged, and its admission is settled.
+        const failure = await eventually(
+          () => logs.slice(logged).find((line) => line.level === 'error' && line.message === 'could not record a call'),
+          (line) => line !== undefined,
+          { what: 'the abandoned usage write in the log' },
+        );
+        expect(JSON.stringify(failure)).toMatch(/took longer than/);
+        await eventually(
+          () => server.app.services.completions.running,
+          (n) => n === 0,
+          { what: 'no call still running' },
+        );
+        postgresValve.release();
+        const next = await eventually(
+          () => ask(sdk).catch((e: unknown) => e),
+          (reply) => !(reply instanceof Error),
+          { what: 'a request answered once Postgres answers again' },
+        );
+        expect(next).toMatchObject({ choices: [{ message: { content: 'echo: next' } }] });
+        expect(unhandled).toEqual([]);
+      } finally {
+        postgresValve.release();
       }
     },
     5 * WAIT_MS,
