@@ -82,6 +82,18 @@ export function createRestApi(
     const path = parsed.pathname;
     const family = families.find((f) => f.owns(path));
     if (!family) return next(raw, response);
+    // Answered before its body arrived (refused, too large, too slow, no such route): the rest is discarded,
+    // not buffered, for a moment (closing at once could reset the connection before the client
+    // read the answer), then the connection closes, so a slow sender cannot hold it open.
+    response.once('finish', () => {
+      if (raw.complete) return;
+      const socket = raw.socket;
+      if (!socket) return;
+      const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+      // A body that ends within the grace leaves the connection usable (keep-alive).
+      raw.once('end', () => clearTimeout(timer));
+      raw.resume();
+    });
     const segments = path.split('/');
     let methodMismatch = false;
     for (const entry of compiled) {
@@ -96,15 +108,6 @@ export function createRestApi(
       // The response closes early only when the client went away (or the server is closing it).
       response.once('close', () => {
         if (!response.writableFinished) controller.abort();
-      });
-      // Answered before its body arrived (refused, too large, too slow): the rest is discarded,
-      // not buffered, for a moment (closing at once could reset the connection before the client
-      // read the answer), then the connection closes, so a slow sender cannot hold it open.
-      response.once('finish', () => {
-        if (raw.complete) return;
-        raw.resume();
-        const socket = raw.socket;
-        if (socket) setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
       });
       const request: RestRequest = {
         method: raw.method,

@@ -283,18 +283,22 @@ describe('REST attacks on one instance', () => {
       },
     );
 
-    it('a slow body behind a wrong key is refused at once, and the socket does not stay open', async () => {
-      const exchange = rawExchange(server.port, head('/v1/chat/completions', 'sk-sy-nope', 10_000), {
-        byte: ' ',
-        everyMs: 1_000,
-      });
-      try {
-        const received = await within(exchange.closed, 'the server to close the refused slow socket');
-        expect(received).toMatch(/^HTTP\/1\.1 401 /);
-      } finally {
-        exchange.destroy();
-      }
-    });
+    it.each([
+      { what: 'a wrong key', path: '/v1/chat/completions', secret: () => 'sk-sy-nope', status: 401 },
+      { what: 'no such route', path: '/v1/chat/nothing', secret: () => member.secret, status: 404 },
+      { what: 'a wrong method', path: '/v1/models', secret: () => member.secret, status: 405 },
+    ])(
+      'a slow body to $what is refused at once, and the socket does not stay open',
+      async ({ path, secret, status }) => {
+        const exchange = rawExchange(server.port, head(path, secret(), 10_000), { byte: ' ', everyMs: 1_000 });
+        try {
+          const received = await within(exchange.closed, 'the server to close the refused slow socket');
+          expect(received).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        } finally {
+          exchange.destroy();
+        }
+      },
+    );
 
     it('a chunked body past the limit is a 413 while it is still being sent, not after', async () => {
       const chunk = Buffer.alloc(1024 * 1024, 0x20);
