@@ -191,17 +191,23 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
           charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
         try {
           if (charged && provider && model) {
-            await insertUsageEvent(sql, {
-              userId: request.caller.userId,
-              apiKeyId: request.caller.apiKeyId,
-              provider,
-              model,
-              usage: charged,
-              costNanos,
-              status,
-              latencyMs: performance.now() - request.receivedAt,
-              estimated: trusted === null,
-            });
+            // Bounded: a database that stopped answering must not hold the call (and its
+            // admission) open; it is then logged and not charged, as a failed write is.
+            await withinMs(
+              RECORD_TIMEOUT_MS,
+              'the usage event write',
+              insertUsageEvent(sql, {
+                userId: request.caller.userId,
+                apiKeyId: request.caller.apiKeyId,
+                provider,
+                model,
+                usage: charged,
+                costNanos,
+                status,
+                latencyMs: performance.now() - request.receivedAt,
+                estimated: trusted === null,
+              }),
+            );
           }
           // Charged only as recorded: budgets are rebuilt from the usage events.
           await admission.settle(charged ? { ...charged, costNanos } : NOTHING);
@@ -297,3 +303,17 @@ const modelNotFound = (model: string) =>
   });
 
 const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
+
+/** How long a finished call waits for its usage event to be written before giving up on it. */
+export const RECORD_TIMEOUT_MS = 10_000;
+
+/** `promise`, or a rejection naming `what` once `ms` passed (the promise itself runs on). */
+function withinMs<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  // A write that fails after the deadline has already been reported as late.
+  promise.catch(() => {});
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

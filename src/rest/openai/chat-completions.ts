@@ -149,6 +149,8 @@ async function streamCompletion(
       await sse.send(chunk(head, {}, openAIFinishReason(part.finishReason.unified)));
       if (request.includeUsage) await sse.send(usageChunk(head, part.usage));
       await sse.send('[DONE]');
+      // The client has it all: the call's recording and settlement go on without holding it.
+      sse.end();
     }
   }
   if (!rest.signal.aborted) sse.end();
