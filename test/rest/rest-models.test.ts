@@ -125,7 +125,7 @@ describe('an unknown model over REST', () => {
 });
 
 describe('a JSON value nested too deep to serialize', () => {
-  /** `{"type":"object","x":[[[...]]]}` 30,000 levels deep: within the body limits, past JSON.stringify's stack. */
+  /** `{"type":"object","x":[[[...]]]}` 30,000 levels deep: within the size limits, past JSON.stringify's stack (the body's nesting bound refuses it). */
   const deepSchema = `{"type":"object","x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
   const send = (path: string, body: string, headers: Record<string, string> = {}) =>
     fetch(`${cluster.pick(0).origin}${path}`, {

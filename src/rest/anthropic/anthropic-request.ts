@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { jsonDepthWithin } from '../../util/json-depth.js';
 
 /**
  * Bounds of a Messages request (every field has one). Text sizes come from the chat settings so
@@ -19,8 +18,6 @@ export const MAX_IMAGE_BASE64_CHARS = Math.ceil((5 * 1024 * 1024 * 4) / 3);
 export const MAX_IMAGE_URL_CHARS = 2_048;
 export const MAX_TOOLS = 128;
 export const MAX_TOOL_SCHEMA_CHARS = 16 * 1024;
-/** Nesting of a tool's schema or a tool call's input (deeper cannot be serialized safely). */
-export const MAX_JSON_DEPTH = 32;
 export const MAX_TOOL_DESCRIPTION_CHARS = 10_000;
 /** The contract's stop sequences: at most four (OpenAI's limit, so any provider can take them). */
 export const MAX_STOP_SEQUENCES = 4;
@@ -54,9 +51,7 @@ function schemaOf(limits: AnthropicLimits) {
     type: z.literal('tool_use'),
     id,
     name: toolName,
-    input: z
-      .record(z.string(), z.unknown())
-      .refine((input) => jsonDepthWithin(input, MAX_JSON_DEPTH), `may nest at most ${MAX_JSON_DEPTH} levels`),
+    input: z.record(z.string(), z.unknown()),
   });
   const toolResultBlock = z.object({
     type: z.literal('tool_result'),
@@ -75,11 +70,6 @@ function schemaOf(limits: AnthropicLimits) {
     description: z.string().max(MAX_TOOL_DESCRIPTION_CHARS).optional(),
     input_schema: z
       .looseObject({ type: z.literal('object') })
-      // Depth first: a deeply nested value is too deep to serialize (and to measure).
-      .refine((schema) => jsonDepthWithin(schema, MAX_JSON_DEPTH), {
-        message: `may nest at most ${MAX_JSON_DEPTH} levels`,
-        abort: true,
-      })
       .refine((schema) => JSON.stringify(schema).length <= MAX_TOOL_SCHEMA_CHARS, {
         message: `may be at most ${MAX_TOOL_SCHEMA_CHARS} characters as JSON`,
       }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { ChatMessage, ImagePart, ResponseFormat, ToolChoice, ToolDefinition } from '../../providers/types.js';
-import { jsonDepthWithin } from '../../util/json-depth.js';
 import { invalidRequest } from './openai-errors.js';
 
 /** Bounds of one request; the body itself is capped at MAX_CHAT_BODY_BYTES before parsing. */
@@ -10,7 +9,6 @@ const MAX_TEXT = 1_000_000;
 const MAX_PARTS = 256;
 const MAX_TOOLS = 128;
 const MAX_SCHEMA_BYTES = 64 * 1024;
-const MAX_SCHEMA_DEPTH = 32;
 const MAX_IMAGE_URL = 2_048;
 const MAX_DATA_URL = 14_000_000; // about 10 MiB of image in base64
 const MAX_NAME = 256;
@@ -18,11 +16,6 @@ const MAX_NAME = 256;
 const jsonSize = (value: unknown) => JSON.stringify(value ?? null).length;
 const schemaObject = z
   .record(z.string(), z.unknown())
-  // Depth first: a deeply nested value is too deep to serialize (and to measure).
-  .refine((s) => jsonDepthWithin(s, MAX_SCHEMA_DEPTH), {
-    message: `must nest at most ${MAX_SCHEMA_DEPTH} levels`,
-    abort: true,
-  })
   .refine((s) => jsonSize(s) <= MAX_SCHEMA_BYTES, `must be at most ${MAX_SCHEMA_BYTES} bytes of JSON`);
 
 const textPart = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT) });
