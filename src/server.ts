@@ -93,6 +93,7 @@ export async function createServer(
     restFamilies({ app, config }),
     withBodyLimit(yoga, config.file.graphql.maxBodyBytes),
     logger,
+    config.file.rest,
   );
   const serveMetrics = metricsEndpoint(app.metrics, config.metrics.token);
   const separateMetrics = config.metrics.port !== undefined;
