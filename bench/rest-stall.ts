@@ -131,7 +131,7 @@ function checkStream(agent: Agent, path: RestPath, body: string, signal: AbortSi
   });
 }
 
-async function trial(path: RestPath, streams: number, settings: StallSettings): Promise<StallTrial> {
+export async function trial(path: RestPath, streams: number, settings: StallSettings): Promise<StallTrial> {
   const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const signal = AbortSignal.timeout(settings.trialTimeoutMs);
   const body = bodyOf(path);

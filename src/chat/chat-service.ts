@@ -21,8 +21,8 @@ import type { GenerationRunner } from './generation-runner.js';
 import { type Grounding, ground, groundingSections } from './grounding.js';
 import { type ToolsInput, turnToolsOf } from './tool-input.js';
 import { checkToolResults, insertContinuation, planContinuation } from './tool-results.js';
-import { insertTurn, type NewTurn, planTurn, type TurnRows } from './turn-rows.js';
-import { type SendMessageInput, validateSendInput } from './validate-input.js';
+import { insertTurn, type NewTurn, type PriorMessage, planTurn, type TurnRows } from './turn-rows.js';
+import { type SendMessageInput, validatePrior, validateSendInput } from './validate-input.js';
 
 /**
  * The context with as many sources as fit: the user's message and the reply's reserve come
@@ -177,7 +177,13 @@ export function createChatService(deps: ChatServiceDeps) {
    * (`written`: false when the conversation went away first, in which case nothing was written).
    * A `continuation` answers a message's tool calls instead of adding a user message.
    */
-  async function begin(userId: string, input: SendMessageInput, options: TurnOptions, continuation?: Continuation) {
+  async function begin(
+    userId: string,
+    input: SendMessageInput,
+    options: TurnOptions,
+    continuation?: Continuation,
+    prior: readonly PriorMessage[] = [],
+  ) {
     if (options.caller.userId !== userId) throw new Error('a turn is charged to its own user');
     deps.gate.assertOpen();
     const receivedAt = performance.now();
@@ -188,6 +194,7 @@ export function createChatService(deps: ChatServiceDeps) {
     };
     const tools = turnToolsOf(input);
     const earlier = conversation ? await readHistory(db, conversation.id, continuation?.answered.createdAt) : [];
+    earlier.push(...prior);
     let message: ChatMessage = { role: 'user', content: input.content };
     if (continuation) {
       // The answered calls and their results close the prompt; the last result stands as "the message".
@@ -206,6 +213,7 @@ export function createChatService(deps: ChatServiceDeps) {
       needs: needsOf({ messages: [...earlier, message], tools: requestTools, responseFormat: tools.responseFormat }),
     });
     if (!continuation) validateSendInput(input, settings);
+    validatePrior(prior, settings);
     const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     const grounding = await ground(deps, {
@@ -247,7 +255,7 @@ export function createChatService(deps: ChatServiceDeps) {
     const model = target.model ?? conversation?.model ?? router.defaultModel;
     const { rows, written } = continuation
       ? continueTurn(continuation, conversation as Conversation, { model, contextTokens: context.tokens })
-      : newTurn(userId, input, conversation, { model, systemPrompt, contextTokens: context.tokens, citations });
+      : newTurn(userId, input, conversation, { model, systemPrompt, contextTokens: context.tokens, citations, prior });
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
     const finished = runner.start({
       messageId: rows.assistantMessage.id,
@@ -283,13 +291,14 @@ export function createChatService(deps: ChatServiceDeps) {
     userId: string,
     input: SendMessageInput,
     conversation: Conversation | null,
-    fields: Pick<NewTurn, 'model' | 'systemPrompt' | 'contextTokens' | 'citations'>,
+    fields: Pick<NewTurn, 'model' | 'systemPrompt' | 'contextTokens' | 'citations' | 'prior'>,
   ) {
     const turn: NewTurn = {
       ...fields,
       userId,
       conversation: conversation ?? undefined,
-      title: titleFrom(input.content),
+      // A new conversation is named after its first user message, as sendMessage names it.
+      title: titleFrom(fields.prior?.find((m) => m.role === 'user')?.content ?? input.content),
       content: input.content,
       ownerId: deps.instanceId,
     };
@@ -319,6 +328,62 @@ export function createChatService(deps: ChatServiceDeps) {
 
   const conversationGone = (input: SendMessageInput) => notFound('Conversation', input.conversationId as string);
 
+  /**
+   * A started turn's events as `chat` streams them: deltas at once, the terminal event once the
+   * rows are written (so it always names a stored message), with the row this process wrote.
+   */
+  function follow(
+    rows: TurnRows,
+    written: Promise<boolean>,
+    finished: Promise<Message | null>,
+    gone: () => Error,
+  ): AsyncIterableIterator<MessageStreamEvent> {
+    written.catch(() => {}); // read below; a rejection here is not unhandled
+    return abortableIterator((signal) =>
+      (async function* () {
+        for await (const event of events(rows.assistantMessage.id, 0, signal)) {
+          if (event.kind === 'delta') {
+            yield event;
+            continue;
+          }
+          if (!(await written)) throw gone();
+          // The row this process just wrote, when the end is its own: no need to read it back.
+          const row = await finished;
+          const same = row !== null && (row.status === 'COMPLETE') === (event.kind === 'completed');
+          yield same ? { ...event, message: row } : event;
+        }
+      })(),
+    );
+  }
+
+  /** Starts the turn that answers a REQUIRES_ACTION message's tool calls, its rows written. */
+  async function continuation(
+    userId: string,
+    messageId: string,
+    results: readonly { toolCallId: string; content?: unknown }[],
+    options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
+  ) {
+    const answered = await findMessage(userId, messageId);
+    if (answered.status !== 'REQUIRES_ACTION') {
+      throw badInput(`message ${messageId} is not waiting for tool results (its status is ${answered.status})`, {
+        field: 'messageId',
+      });
+    }
+    const stored = checkToolResults(toolCallsOf(answered), results);
+    const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
+    const input: SendMessageInput = {
+      ...turn,
+      // Forcing a tool again would only ask for it again: the model decides now.
+      toolChoice: null,
+      builtinTools: (turn.builtinTools ?? []).filter((tool) => options.allowedBuiltins.includes(tool)),
+      conversationId: answered.conversationId,
+      content: '',
+    };
+    const started = await begin(userId, input, options, { answered, results: stored });
+    if (!(await started.written)) throw badInput(`message ${messageId} was answered already`, { field: 'messageId' });
+    return started;
+  }
+
   return {
     /** Stores the user message and a STREAMING assistant message, starts generation, returns at once. */
     async send(userId: string, input: SendMessageInput, options: TurnOptions) {
@@ -337,22 +402,41 @@ export function createChatService(deps: ChatServiceDeps) {
       options: TurnOptions,
     ): Promise<AsyncIterableIterator<MessageStreamEvent>> {
       const { rows, written, finished } = await begin(userId, input, options);
-      written.catch(() => {}); // read below; a rejection here is not unhandled
-      return abortableIterator((signal) =>
-        (async function* () {
-          for await (const event of events(rows.assistantMessage.id, 0, signal)) {
-            if (event.kind === 'delta') {
-              yield event;
-              continue;
-            }
-            if (!(await written)) throw conversationGone(input);
-            // The row this process just wrote, when the end is its own: no need to read it back.
-            const row = await finished;
-            const same = row !== null && (row.status === 'COMPLETE') === (event.kind === 'completed');
-            yield same ? { ...event, message: row } : event;
-          }
-        })(),
-      );
+      return follow(rows, written, finished, () => conversationGone(input));
+    },
+
+    /**
+     * `chat` with the turn's rows at hand at once, and `prior` messages stored before the user's
+     * (a REST request's earlier turns): the REST endpoints' stored calls (x-switchyard-conversation).
+     */
+    async turn(userId: string, input: SendMessageInput, options: TurnOptions, prior: readonly PriorMessage[] = []) {
+      const { rows, written, finished } = await begin(userId, input, options, undefined, prior);
+      return { rows, events: follow(rows, written, finished, () => conversationGone(input)) };
+    },
+
+    /**
+     * `submitToolResults` for the conversation's newest message, which must be waiting for them,
+     * with the next message's events: a REST request that ends with tool results.
+     */
+    async answerToolCalls(
+      userId: string,
+      conversationId: string,
+      results: readonly { toolCallId: string; content: string }[],
+      options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
+    ) {
+      const conversation = await findConversation(userId, conversationId);
+      const newest = await db.message.findFirst({
+        where: { conversationId: conversation.id, userId },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        select: { id: true, status: true },
+      });
+      if (newest?.status !== 'REQUIRES_ACTION') {
+        throw badInput('tool results were sent, but no message of this conversation is waiting for them', {
+          field: 'messages',
+        });
+      }
+      const { rows, written, finished } = await continuation(userId, newest.id, results, options);
+      return { rows, events: follow(rows, written, finished, () => notFound('Message', newest.id)) };
     },
 
     /**
@@ -366,25 +450,7 @@ export function createChatService(deps: ChatServiceDeps) {
       results: readonly { toolCallId: string; content?: unknown }[],
       options: TurnOptions & { allowedBuiltins: readonly BuiltinTool[] },
     ) {
-      const answered = await findMessage(userId, messageId);
-      if (answered.status !== 'REQUIRES_ACTION') {
-        throw badInput(`message ${messageId} is not waiting for tool results (its status is ${answered.status})`, {
-          field: 'messageId',
-        });
-      }
-      const stored = checkToolResults(toolCallsOf(answered), results);
-      const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
-      const input: SendMessageInput = {
-        ...turn,
-        // Forcing a tool again would only ask for it again: the model decides now.
-        toolChoice: null,
-        builtinTools: (turn.builtinTools ?? []).filter((tool) => options.allowedBuiltins.includes(tool)),
-        conversationId: answered.conversationId,
-        content: '',
-      };
-      const { rows, written } = await begin(userId, input, options, { answered, results: stored });
-      if (!(await written)) throw badInput(`message ${messageId} was answered already`, { field: 'messageId' });
-      return rows;
+      return (await continuation(userId, messageId, results, options)).rows;
     },
 
     /** Replays deltas after `afterSeq`, follows live, ends with one terminal event. */

@@ -17,12 +17,22 @@ export interface NewTurn {
   /** The instance that will run the generation. */
   ownerId: string;
   citations: { chunkId: string; documentId: string; score: number }[];
+  /** Finished messages stored before `content`, oldest first (a REST request's earlier turns). */
+  prior?: readonly PriorMessage[] | undefined;
+}
+
+/** A finished message a turn stores before its user message (text only). */
+export interface PriorMessage {
+  role: 'user' | 'assistant';
+  content: string;
 }
 
 export interface TurnRows {
   conversation: Conversation;
   userMessage: Message;
   assistantMessage: Message;
+  /** The turn's `prior` messages, when it had any. */
+  priorMessages?: Message[];
 }
 
 const blankMessage = {
@@ -59,7 +69,10 @@ export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
         updatedAt: now,
       };
   const common = { ...blankMessage, conversationId: conversation.id, userId, updatedAt: now };
-  return {
+  const prior = turn.prior ?? [];
+  // Prior messages a millisecond apart before the user's message, so the turn keeps its order.
+  const at = (offset: number) => new Date(now.getTime() + offset);
+  const rows: TurnRows = {
     conversation,
     userMessage: {
       ...common,
@@ -71,7 +84,7 @@ export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
       contextTokens: null,
       ownerId: null,
       heartbeatAt: null,
-      createdAt: now,
+      createdAt: at(prior.length),
     },
     assistantMessage: {
       ...common,
@@ -84,9 +97,24 @@ export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
       ownerId: turn.ownerId,
       heartbeatAt: now,
       // One millisecond after the user's message, so the pair keeps its order.
-      createdAt: new Date(now.getTime() + 1),
+      createdAt: at(prior.length + 1),
     },
   };
+  if (prior.length > 0) {
+    rows.priorMessages = prior.map((message, i) => ({
+      ...common,
+      id: randomUUID(),
+      role: message.role === 'user' ? 'USER' : 'ASSISTANT',
+      content: message.content,
+      status: 'COMPLETE',
+      model: null,
+      contextTokens: null,
+      ownerId: null,
+      heartbeatAt: null,
+      createdAt: at(i),
+    }));
+  }
+  return rows;
 }
 
 /**
@@ -95,6 +123,16 @@ export function planTurn(turn: NewTurn, now = new Date()): TurnRows {
  */
 export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean, turn: NewTurn): Promise<boolean> {
   const { conversation: c, userMessage: u, assistantMessage: a } = rows;
+  const priorMessages = rows.priorMessages ?? [];
+  const prior =
+    priorMessages.length === 0
+      ? Prisma.empty
+      : Prisma.sql`${Prisma.join(
+          priorMessages.map(
+            (p) => Prisma.sql`(${p.id}::uuid, ${p.userId}::uuid, ${p.role}, ${p.content}, 'COMPLETE', NULL::text,
+              NULL::int, NULL::text, NULL::timestamptz, ${p.createdAt}::timestamptz, ${p.updatedAt}::timestamptz)`,
+          ),
+        )},`;
   const conversation = isNew
     ? Prisma.sql`INSERT INTO "conversations" ("id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at")
         VALUES (${c.id}::uuid, ${c.userId}::uuid, ${c.title}, ${c.systemPrompt}, ${c.model}, ${c.createdAt}, ${c.updatedAt})
@@ -125,7 +163,7 @@ export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean,
         "context_tokens", "owner_id", "heartbeat_at", "created_at", "updated_at")
       SELECT v.id, conversation.id, v.user_id, v.role::"Role", v.content, v.status::"MessageStatus", v.model,
         v.context_tokens, v.owner_id, v.heartbeat_at, v.created_at, v.updated_at
-      FROM conversation, (VALUES
+      FROM conversation, (VALUES ${prior}
         (${u.id}::uuid, ${u.userId}::uuid, 'USER', ${u.content}, 'COMPLETE', NULL::text, NULL::int, NULL::text,
           NULL::timestamptz, ${u.createdAt}::timestamptz, ${u.updatedAt}::timestamptz),
         (${a.id}::uuid, ${a.userId}::uuid, 'ASSISTANT', '', 'STREAMING', ${a.model}::text, ${a.contextTokens}::int,

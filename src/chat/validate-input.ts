@@ -1,5 +1,9 @@
 import { badInput } from '../errors.js';
 import type { ToolsInput } from './tool-input.js';
+import type { PriorMessage } from './turn-rows.js';
+
+/** Earlier messages one turn may store with it (a REST request's history). */
+export const MAX_PRIOR_MESSAGES = 1_000;
 
 export interface SendMessageInput extends ToolsInput {
   conversationId?: string | null;
@@ -36,4 +40,19 @@ export function validateSendInput(
   if (input.maxTokens != null && input.maxTokens <= 0) {
     throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
   }
+}
+
+/** Earlier messages stored with a turn: each within the content limit, and not too many. */
+export function validatePrior(prior: readonly PriorMessage[], limits: { maxContentChars: number }): void {
+  if (prior.length > MAX_PRIOR_MESSAGES) {
+    throw badInput(`at most ${MAX_PRIOR_MESSAGES} earlier messages can be stored with a turn`, { field: 'messages' });
+  }
+  prior.forEach((message, i) => {
+    if (message.content.length > limits.maxContentChars) {
+      throw badInput(
+        `message ${i} is ${message.content.length} characters; at most ${limits.maxContentChars} are allowed`,
+        { field: 'messages', max: limits.maxContentChars },
+      );
+    }
+  });
 }

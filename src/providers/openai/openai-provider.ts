@@ -8,7 +8,9 @@ import { convertToOpenAIOptions } from './convert-to-openai-options.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { mapOpenAIUsage } from './map-openai-usage.js';
 import { openAIContextWindows } from './openai-models.js';
+import { readChatChunks } from './openai-sse.js';
 import { createToolCallDeltas } from './openai-tool-call-deltas.js';
+import { createStreamFetch } from './stream-fetch.js';
 
 export interface OpenAIProviderOptions {
   /** Provider name in errors and model lists; default `openai`. */
@@ -42,7 +44,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     baseURL: options.baseURL ?? 'https://api.openai.com/v1',
     organization: options.organization ?? null,
     project: options.project ?? null,
-    fetch: options.fetch,
+    fetch: options.fetch ?? createStreamFetch(),
     defaultHeaders: options.headers,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60 * 60_000,
@@ -64,18 +66,21 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     const ctx = { provider: name, signal: request.signal };
     let chunks: AsyncIterable<OpenAI.ChatCompletionChunk>;
     try {
-      chunks = await client.chat.completions.create(
-        {
-          model: request.model || options.defaultModel || '',
-          messages: convertToOpenAIMessages(request.messages),
-          temperature: request.temperature,
-          max_completion_tokens: request.maxTokens,
-          ...convertToOpenAIOptions(request),
-          stream: true,
-          stream_options: { include_usage: true },
-        },
-        { signal: request.signal },
-      );
+      chunks = await client.chat.completions
+        .create(
+          {
+            model: request.model || options.defaultModel || '',
+            messages: convertToOpenAIMessages(request.messages),
+            temperature: request.temperature,
+            max_completion_tokens: request.maxTokens,
+            ...convertToOpenAIOptions(request),
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: request.signal },
+        )
+        .asResponse()
+        .then((response) => readChatChunks(response, request.signal));
     } catch (error) {
       yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'request' }) };
       return;

@@ -8,6 +8,7 @@ import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/in
 import type { StreamPart } from '../../providers/types.js';
 import { type RestRequest, type RestRoute, readJsonBody } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
+import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
 import { messageBody, messageId } from './anthropic-message.js';
 import { type AnthropicLimits, anthropicSchemas, parseBody } from './anthropic-request.js';
@@ -74,17 +75,23 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       let parts: AsyncIterator<RoutedStreamPart> | undefined;
       try {
         const converted = convertAnthropicRequest(body);
-        const completion = await services.completions.complete({
+        const call = {
           model: body.model,
           ...converted,
           maxTokens: body.max_tokens,
           ...(body.temperature === undefined ? {} : { temperature: body.temperature }),
           ...(body.stop_sequences?.length ? { stop: body.stop_sequences } : {}),
-          caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
-          allowedModels: viewer.allowedModels,
-          signal: request.signal,
-          receivedAt: request.receivedAt,
-        });
+        };
+        const conversation = conversationTarget(request.raw);
+        const completion = conversation
+          ? await storedCompletion(app, viewer, conversation, call, request)
+          : await services.completions.complete({
+              ...call,
+              caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
+              allowedModels: viewer.allowedModels,
+              signal: request.signal,
+              receivedAt: request.receivedAt,
+            });
         parts = completion.parts[Symbol.asyncIterator]();
         // Retries and fallbacks happen before the first part: until then a failure is an HTTP status.
         const first = await parts.next();

@@ -10,9 +10,10 @@ import { sendJson } from '../json-response.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
 import { createSseWriter } from '../sse-writer.js';
+import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { MAX_CHAT_BODY_BYTES, type ParsedChatRequest, parseChatRequest } from './chat-request.js';
 import { readOpenAIBody } from './openai-body.js';
-import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, usageChunk } from './openai-chunks.js';
+import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, textChunk, usageChunk } from './openai-chunks.js';
 import { sendOpenAIError, toOpenAIFailure } from './openai-errors.js';
 
 /** `POST /v1/chat/completions`: OpenAI's chat API, streamed or not, over the router. */
@@ -29,20 +30,23 @@ export function chatCompletionsRoute(app: App): RestRoute {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
         assertKnownModel(app, parsed.model);
-        completion = await app.services.completions.complete({
-          model: parsed.model,
-          messages: parsed.messages,
-          tools: parsed.tools,
-          toolChoice: parsed.toolChoice,
-          responseFormat: parsed.responseFormat,
-          maxTokens: parsed.maxTokens,
-          temperature: parsed.temperature,
-          stop: parsed.stop,
-          allowedModels: viewer.allowedModels,
-          caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
-          signal: request.signal,
-          receivedAt: request.receivedAt,
-        });
+        const conversation = conversationTarget(request.raw);
+        completion = conversation
+          ? await storedCompletion(app, viewer, conversation, parsed, request)
+          : await app.services.completions.complete({
+              model: parsed.model,
+              messages: parsed.messages,
+              tools: parsed.tools,
+              toolChoice: parsed.toolChoice,
+              responseFormat: parsed.responseFormat,
+              maxTokens: parsed.maxTokens,
+              temperature: parsed.temperature,
+              stop: parsed.stop,
+              allowedModels: viewer.allowedModels,
+              caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
+              signal: request.signal,
+              receivedAt: request.receivedAt,
+            });
       } catch (error) {
         return sendOpenAIError(response, error, base);
       }
@@ -147,7 +151,7 @@ async function streamCompletion(
       return sse.end();
     }
     await open(part);
-    if (part.type === 'text-delta') await sse.send(chunk(head, { content: part.text }));
+    if (part.type === 'text-delta') await sse.send(textChunk(head, part.text));
     else if (part.type === 'tool-call-start') {
       const index = toolIndex.size;
       toolIndex.set(part.id, index);

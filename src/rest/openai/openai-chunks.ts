@@ -39,6 +39,24 @@ export interface ChunkHead {
   includeUsage: boolean;
 }
 
+/** The text of a text chunk sits between these two: built once per completion, not per token. */
+const textFrames = new WeakMap<ChunkHead, { before: string; after: string }>();
+
+/**
+ * `chunk(head, { content: text })` as one string concatenation: the per-token path of a stream,
+ * where stringifying the whole chunk each time was a measurable share of the gateway's CPU.
+ */
+export function textChunk(head: ChunkHead, text: string): string {
+  let frame = textFrames.get(head);
+  if (!frame) {
+    const whole = chunk(head, { content: '\u0000' });
+    const at = whole.indexOf('"\\u0000"');
+    frame = { before: whole.slice(0, at), after: whole.slice(at + '"\\u0000"'.length) };
+    textFrames.set(head, frame);
+  }
+  return frame.before + JSON.stringify(text) + frame.after;
+}
+
 export function chunk(head: ChunkHead, delta: Record<string, unknown>, finishReason: string | null = null): string {
   const choices = [{ index: 0, delta, logprobs: null, finish_reason: finishReason }];
   return frame(head, choices, head.includeUsage ? { usage: null } : {});

@@ -37,9 +37,13 @@ export function toOpenAIFailure(error: unknown): OpenAIFailure {
     case 'FORBIDDEN':
       return { status: 403, body: body(error.message, 'permission_error', 'permission_denied'), headers: {} };
     case 'NOT_FOUND':
+      // A stored row (a conversation named by x-switchyard-conversation) carries its id; else a model.
       return {
         status: 404,
-        body: body(error.message, 'invalid_request_error', 'model_not_found', 'model'),
+        body:
+          typeof error.details?.id === 'string'
+            ? body(error.message, 'invalid_request_error', 'not_found')
+            : body(error.message, 'invalid_request_error', 'model_not_found', 'model'),
         headers: {},
       };
     case 'RATE_LIMITED':
