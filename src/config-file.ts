@@ -103,6 +103,19 @@ export const configFileSchema = routerConfigSchema.extend({
     .prefault({}),
   /** What one GraphQL operation may ask for; see src/http/query-limits.ts for why these numbers. */
   graphql: graphqlLimitsSchema,
+  /** How the REST endpoints (`/v1/...`) read request bodies; see src/rest/rest-api.ts. */
+  rest: z
+    .strictObject({
+      /** A request body that has not fully arrived this long after the route began reading it is a 408. */
+      bodyTimeoutMs: z.number().int().positive().default(60_000),
+      /** Body bytes all requests being read may hold in memory together; past it a request is a 429. */
+      maxBodyBytesInFlight: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1_048_576),
+    })
+    .prefault({}),
   /** Limits for every API key that has none of its own (see src/policy/limits.ts). */
   limits: limitsSchema.optional(),
   /**

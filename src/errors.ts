@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'UPSTREAM_ERROR'
   /** A reply that does not match the response format's JSON Schema (its text is kept). */
   | 'INVALID_OUTPUT'
+  /** The key's privacy policy is `block` and the prompt holds personal data or secrets (`extensions.kinds`). */
+  | 'PII_DETECTED'
   | 'CANCELLED'
   | 'INTERRUPTED'
   /** A stream subscriber fell behind the bounded buffer; it can resume with `afterSeq`. */

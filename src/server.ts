@@ -87,7 +87,12 @@ export async function createServer(
   });
 
   const http = createHttpServer(
-    createRestApi(restFamilies({ app, config }), withBodyLimit(yoga, config.file.graphql.maxBodyBytes), logger),
+    createRestApi(
+      restFamilies({ app, config }),
+      withBodyLimit(yoga, config.file.graphql.maxBodyBytes),
+      logger,
+      config.file.rest,
+    ),
   );
   const websocket = attachGraphqlWebSocket(
     http,

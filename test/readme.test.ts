@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { configFileSchema } from '../src/config-file.js';
 import { schema } from '../src/schema/index.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -22,6 +24,15 @@ describe('README', () => {
   });
   afterAll(async () => {
     await server?.close();
+  });
+
+  it('every YAML example is a valid config file (no documented key is unknown, misspelt or out of range)', () => {
+    const examples = blocks('yaml');
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const example of examples) {
+      const result = configFileSchema.safeParse(parseYaml(example));
+      expect({ example, issues: result.error?.issues ?? [] }).toEqual({ example, issues: [] });
+    }
   });
 
   it('every GraphQL example is valid against the schema', () => {

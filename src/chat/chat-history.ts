@@ -7,6 +7,30 @@ export interface StoredToolResult {
   content: string;
 }
 
+/** A call as stored on its message; `builtin`: the gateway ran it (its result is stored already). */
+export interface StoredToolCall extends ToolCall {
+  builtin?: boolean;
+}
+
+/** The calls a message asks the client to answer: the builtin ones were run by the gateway. */
+export function clientCalls(stored: unknown): ToolCall[] {
+  return listOf<StoredToolCall>(stored).filter((call) => !call.builtin);
+}
+
+/**
+ * Every call of a message answered, in the calls' order: the gateway's results already stored
+ * on it with the client's new ones.
+ */
+export function allResults(
+  message: { toolCalls: unknown; toolResults: unknown },
+  answered: readonly StoredToolResult[],
+): StoredToolResult[] {
+  const byId = new Map<string, StoredToolResult>();
+  for (const result of [...listOf<StoredToolResult>(message.toolResults), ...answered])
+    byId.set(result.toolCallId, result);
+  return listOf<StoredToolCall>(message.toolCalls).flatMap((call) => byId.get(call.id) ?? []);
+}
+
 interface HistoryRow {
   role: string;
   content: string;
@@ -18,18 +42,24 @@ const listOf = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]
 
 /**
  * A stored message as the provider sees it again: an answered tool turn is the assistant's calls
- * followed by one `tool` message per result; calls never answered are left out (a provider
- * refuses calls without results), keeping any text the reply had.
+ * followed by one `tool` message per result; calls never answered (a message still waiting for
+ * the client, whose builtin calls were answered) are left out, since a provider refuses calls
+ * without results, keeping any text the reply had.
  */
 export function historyMessages(row: HistoryRow): ChatMessage[] {
   if (row.role === 'USER') return [{ role: 'user', content: row.content }];
-  const calls = listOf<ToolCall>(row.toolCalls);
   const results = listOf<StoredToolResult>(row.toolResults);
-  if (calls.length === 0 || results.length === 0)
-    return row.content === '' ? [] : [{ role: 'assistant', content: row.content }];
+  const answered = new Set(results.map((result) => result.toolCallId));
+  const calls = listOf<StoredToolCall>(row.toolCalls)
+    .filter((call) => answered.has(call.id))
+    .map(({ id, name, arguments: args }): ToolCall => ({ id, name, arguments: args }));
+  if (calls.length === 0) return row.content === '' ? [] : [{ role: 'assistant', content: row.content }];
+  const called = new Set(calls.map((call) => call.id));
   return [
     { role: 'assistant', content: row.content, toolCalls: calls },
-    ...results.map((result): ChatMessage => ({ role: 'tool', toolCallId: result.toolCallId, content: result.content })),
+    ...results
+      .filter((result) => called.has(result.toolCallId))
+      .map((result): ChatMessage => ({ role: 'tool', toolCallId: result.toolCallId, content: result.content })),
   ];
 }
 

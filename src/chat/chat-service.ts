@@ -7,13 +7,20 @@ import type { MemoryService } from '../memory/memory-service.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import { fitPrompt, type Router } from '../providers/router/index.js';
 import { needsOf } from '../providers/router/request-needs.js';
-import type { ChatMessage, ToolCall } from '../providers/types.js';
+import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
 import { type BuiltinTool, builtinDefinitions, createBuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
-import { historyMessages, readHistory, type StoredToolResult, withoutOrphanResults } from './chat-history.js';
+import {
+  allResults,
+  clientCalls,
+  historyMessages,
+  readHistory,
+  type StoredToolResult,
+  withoutOrphanResults,
+} from './chat-history.js';
 import { type BuiltContext, buildContext } from './context-window.js';
 import { titleFrom } from './conversation-title.js';
 import type { DrainGate } from './drain-gate.js';
@@ -89,9 +96,6 @@ const storedTurnOptions = (input: SendMessageInput, builtinTools: BuiltinTool[])
   maxTokens: input.maxTokens ?? null,
   collection: input.collection ?? null,
 });
-
-const toolCallsOf = (message: Message): ToolCall[] =>
-  Array.isArray(message.toolCalls) ? (message.toolCalls as unknown as ToolCall[]) : [];
 
 const NO_CHARGE = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 
@@ -230,6 +234,7 @@ export function createChatService(deps: ChatServiceDeps) {
         preamble,
         history: earlier,
         message,
+        tools: requestTools,
         contextWindow: plan.contextWindow,
         reservedOutputTokens,
       });
@@ -369,7 +374,8 @@ export function createChatService(deps: ChatServiceDeps) {
         field: 'messageId',
       });
     }
-    const stored = checkToolResults(toolCallsOf(answered), results);
+    // The client answers its own calls; builtin calls of the same step were answered already.
+    const stored = allResults(answered, checkToolResults(clientCalls(answered.toolCalls), results));
     const turn = (answered.turnOptions ?? {}) as StoredTurnOptions;
     const input: SendMessageInput = {
       ...turn,

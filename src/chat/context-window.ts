@@ -1,6 +1,6 @@
 import { badInput } from '../errors.js';
-import type { ChatMessage } from '../providers/types.js';
-import { messageTokens, REPLY_PRIMING_TOKENS } from './token-count.js';
+import type { ChatMessage, ToolDefinition } from '../providers/types.js';
+import { messageTokens, REPLY_PRIMING_TOKENS, toolDefinitionTokens } from './token-count.js';
 
 export interface ContextRequest {
   model: string;
@@ -9,8 +9,10 @@ export interface ContextRequest {
   preamble?: string[];
   /** Earlier turns, oldest first. */
   history: ChatMessage[];
-  /** The new user message. */
+  /** The new user message, or (continuing after tool calls) the last tool result. */
   message: ChatMessage;
+  /** Tools offered to the model: their definitions are part of the prompt. */
+  tools?: readonly ToolDefinition[];
   contextWindow: number;
   /** Tokens kept free for the reply. */
   reservedOutputTokens: number;
@@ -25,15 +27,37 @@ export interface BuiltContext {
 }
 
 /**
- * The prompt for one generation: the system prompt and preamble first, then as many of the
- * newest turns as fit in the model's window minus the reply's reserve; the oldest drop first.
- * A new message that cannot fit even alone is the user's to shorten: BAD_USER_INPUT.
+ * Earlier messages in the units they are kept or dropped in: an assistant's tool calls go with
+ * the results after them (a provider refuses either without the other); any other message alone.
+ */
+function unitsOf(history: readonly ChatMessage[]): ChatMessage[][] {
+  const units: ChatMessage[][] = [];
+  for (const message of history) {
+    const last = units.at(-1);
+    if (message.role === 'tool' && last?.[0]?.toolCalls?.length) last.push(message);
+    else units.push([message]);
+  }
+  return units;
+}
+
+const tokensOf = (messages: readonly ChatMessage[]) => messages.reduce((sum, m) => sum + messageTokens(m), 0);
+
+/**
+ * The prompt for one generation: the system prompt, preamble and tool definitions first, then as
+ * many of the newest turns as fit in the model's window minus the reply's reserve; the oldest
+ * drop first. Tool calls and results count like text, and a call and its results are kept or
+ * dropped together. Continuing after tool calls, the calls being answered are part of the new
+ * message. A new message that cannot fit even alone is the user's to shorten: BAD_USER_INPUT.
  */
 export function buildContext(request: ContextRequest): BuiltContext {
   const budget = request.contextWindow - request.reservedOutputTokens - REPLY_PRIMING_TOKENS;
   const systemText = [request.systemPrompt, ...(request.preamble ?? [])].filter(Boolean).join('\n\n');
   const system: ChatMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
-  const fixed = system.reduce((sum, m) => sum + messageTokens(m), 0) + messageTokens(request.message);
+  const units = unitsOf(request.history);
+  // A tool result as the new message needs the calls it answers (and their other results) before it.
+  const answering = request.message.role === 'tool' && units.at(-1)?.[0]?.toolCalls?.length ? units.pop() : undefined;
+  const fixed =
+    tokensOf(system) + toolDefinitionTokens(request.tools) + tokensOf(answering ?? []) + messageTokens(request.message);
   if (fixed > budget) {
     throw badInput(
       `The message needs ${fixed} tokens with the system prompt, but ${request.model} takes ${request.contextWindow} ` +
@@ -42,16 +66,17 @@ export function buildContext(request: ContextRequest): BuiltContext {
     );
   }
   let used = fixed;
-  let kept = 0;
-  for (let i = request.history.length - 1; i >= 0; i--) {
-    const cost = messageTokens(request.history[i] as ChatMessage);
+  let keptUnits = 0;
+  for (let i = units.length - 1; i >= 0; i--) {
+    const cost = tokensOf(units[i] as ChatMessage[]);
     if (used + cost > budget) break;
     used += cost;
-    kept++;
+    keptUnits++;
   }
-  const history = request.history.slice(request.history.length - kept);
+  const history = units.slice(units.length - keptUnits).flat();
+  const kept = history.length + (answering?.length ?? 0);
   return {
-    messages: [...system, ...history, request.message],
+    messages: [...system, ...history, ...(answering ?? []), request.message],
     tokens: used + REPLY_PRIMING_TOKENS,
     droppedTurns: request.history.length - kept,
   };

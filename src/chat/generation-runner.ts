@@ -9,7 +9,7 @@ import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage, ToolCall } from '../providers/types.js';
 import type { MessageEnd, MessageStreamStore } from '../stream-store/types.js';
 import { countTokens } from '../util/count-tokens.js';
-import { withBuiltinTools } from './builtin-tool-loop.js';
+import { type MixedStep, withBuiltinTools } from './builtin-tool-loop.js';
 import type { BuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
@@ -112,6 +112,8 @@ export function createGenerationRunner({
     let failure: { code: string; message: string } | null = null;
     /** The tool calls the reply asks the client to run, in the order they started. */
     const toolCalls = new Map<string, ToolCall>();
+    /** A step that asked for builtin tools besides the client's: all its calls, the builtin ones answered. */
+    let mixed: MixedStep | undefined;
     /** The last buffer write, and the first one that failed. */
     let lastWrite: Promise<void> = Promise.resolve();
     let writeFailed: unknown;
@@ -128,7 +130,9 @@ export function createGenerationRunner({
     }, settings.deltaWindowMs);
 
     try {
-      const parts = withBuiltinTools(router.stream, { ...job.request, signal }, job.builtins);
+      const parts = withBuiltinTools(router.stream, { ...job.request, signal }, job.builtins, (step) => {
+        mixed = step;
+      });
       for await (const part of parts) {
         if (writeFailed !== undefined) throw writeFailed;
         if (part.type === 'tool-call-start') {
@@ -213,7 +217,13 @@ export function createGenerationRunner({
       error: failure?.message ?? null,
       errorCode: failure?.code ?? null,
       lastSeq: seq,
-      toolCalls: asksForTools ? { calls: [...toolCalls.values()], turnOptions: job.turnOptions ?? null } : undefined,
+      toolCalls: asksForTools
+        ? {
+            calls: mixed?.calls ?? [...toolCalls.values()],
+            results: mixed?.results ?? null,
+            turnOptions: job.turnOptions ?? null,
+          }
+        : undefined,
       toolCitations: job.builtins
         ? { cited: job.builtins.citations, firstOrdinal: job.firstToolCitation ?? 1 }
         : undefined,

@@ -1,10 +1,27 @@
 import { Ajv } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
+import { RE2JS } from 're2js';
 import { badInput } from '../errors.js';
 
 /** Why a reply does not match its response format; null when it does. */
 export type OutputCheck = (text: string) => string | null;
 
 const MAX_REASON_CHARS = 500;
+
+/**
+ * `pattern` and `patternProperties` come from the user and run against model output on the event
+ * loop: RE2's automaton matches in time linear in the input, so no pattern can backtrack
+ * catastrophically (`^(a+)+$`). Its syntax has no backreferences or lookaround; a pattern using
+ * them does not compile, which is BAD_USER_INPUT like any invalid schema.
+ */
+const linearRegExp: RegExpEngine = Object.assign(
+  (pattern: string, flags: string) => {
+    const compiled = RE2JS.compile(pattern);
+    // ajv keys its compiled patterns by toString(): each pattern must name itself.
+    return { test: (text: string) => compiled.test(text), toString: () => `/${pattern}/${flags}` };
+  },
+  { code: 'linearRegExp' },
+);
 
 /**
  * A check of a reply against a response format: JSON that parses to an object and, given a
@@ -15,7 +32,8 @@ const MAX_REASON_CHARS = 500;
 export function compileOutputCheck(field?: string, schema?: Record<string, unknown>): OutputCheck {
   let validate: ((data: unknown) => boolean) & { errors?: unknown } = () => true;
   if (schema) {
-    const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false });
+    // strict stays off: strict mode tests patternProperties against property names with new RegExp.
+    const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false, code: { regExp: linearRegExp } });
     try {
       validate = ajv.compile(schema);
     } catch (error) {

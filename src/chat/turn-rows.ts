@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { type Conversation, type Message, Prisma } from '../generated/prisma/client.js';
-import type { TokenUsage, ToolCall } from '../providers/types.js';
+import type { TokenUsage } from '../providers/types.js';
+import type { StoredToolCall, StoredToolResult } from './chat-history.js';
 
 /** The rows a new turn writes: its conversation (new or touched), the user's message, the reply to come. */
 export interface NewTurn {
@@ -180,8 +181,11 @@ export interface GenerationOutcome {
   messageId: string;
   content: string;
   status: 'COMPLETE' | 'FAILED' | 'CANCELLED' | 'REQUIRES_ACTION';
-  /** The calls a REQUIRES_ACTION reply asks the client to run, and what continuing needs again. */
-  toolCalls?: { calls: ToolCall[]; turnOptions: unknown } | undefined;
+  /**
+   * The calls a REQUIRES_ACTION reply asks the client to run, and what continuing needs again;
+   * with builtin calls of the same step (marked) and their `results`, run by the gateway already.
+   */
+  toolCalls?: { calls: StoredToolCall[]; results?: StoredToolResult[] | null; turnOptions: unknown } | undefined;
   /** Sources the gateway's own tools returned, numbered after the turn's `firstOrdinal - 1` citations. */
   toolCitations?: { cited: { chunkId: string; documentId: string; score: number }[]; firstOrdinal: number } | undefined;
   provider: string | null;
@@ -275,6 +279,7 @@ export async function finishMessage(
         )`;
   const toolCalls = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.calls) : null;
   const turnOptions = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.turnOptions) : null;
+  const toolResults = outcome.toolCalls?.results ? JSON.stringify(outcome.toolCalls.results) : null;
   const rows = await sql.query<Message>(Prisma.sql`
     WITH finished AS (
       UPDATE "messages" SET
@@ -293,6 +298,7 @@ export async function finishMessage(
         "last_seq" = ${outcome.lastSeq}::int,
         "tool_calls" = ${toolCalls}::jsonb,
         "turn_options" = ${turnOptions}::jsonb,
+        "tool_results" = ${toolResults}::jsonb,
         "owner_id" = NULL,
         "updated_at" = ${now}::timestamptz
       WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'

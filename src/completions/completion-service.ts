@@ -1,7 +1,7 @@
 import type { DrainGate } from '../chat/drain-gate.js';
 import type { ConfigFile } from '../config-file.js';
 import type { SqlRunner } from '../db/sql-runner.js';
-import { badInput } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
@@ -89,8 +89,26 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
   const { sql, router, usage, prices, gate, settings, logger } = deps;
   const running = new Map<AbortController, Promise<void>>();
 
+  /**
+   * A named model the router cannot route, or routes only by standing the default model in for it
+   * (a bare id that would need an absent Ollama), does not exist for a REST caller: NOT_FOUND,
+   * which each API answers as its own 404. GraphQL keeps the fallback to the default.
+   */
+  function assertKnownModel(model: string | undefined, provider: string | undefined): void {
+    if (model === undefined || model === '' || provider !== undefined) return;
+    let source: string;
+    try {
+      source = router.resolve({ model }).source;
+    } catch (error) {
+      if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
+      throw error;
+    }
+    if (source === 'default') throw modelNotFound(model);
+  }
+
   async function complete(request: CompletionRequest): Promise<Completion> {
     gate.assertOpen();
+    assertKnownModel(request.model, request.provider);
     const plan = router.plan({
       model: request.model,
       provider: request.provider,
@@ -173,17 +191,23 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
           charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
         try {
           if (charged && provider && model) {
-            await insertUsageEvent(sql, {
-              userId: request.caller.userId,
-              apiKeyId: request.caller.apiKeyId,
-              provider,
-              model,
-              usage: charged,
-              costNanos,
-              status,
-              latencyMs: performance.now() - request.receivedAt,
-              estimated: trusted === null,
-            });
+            // Bounded: a database that stopped answering must not hold the call (and its
+            // admission) open; it is then logged and not charged, as a failed write is.
+            await withinMs(
+              RECORD_TIMEOUT_MS,
+              'the usage event write',
+              insertUsageEvent(sql, {
+                userId: request.caller.userId,
+                apiKeyId: request.caller.apiKeyId,
+                provider,
+                model,
+                usage: charged,
+                costNanos,
+                status,
+                latencyMs: performance.now() - request.receivedAt,
+                estimated: trusted === null,
+              }),
+            );
           }
           // Charged only as recorded: budgets are rebuilt from the usage events.
           await admission.settle(charged ? { ...charged, costNanos } : NOTHING);
@@ -213,6 +237,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
 
   async function embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     gate.assertOpen();
+    assertKnownModel(request.model, undefined);
     const resolution = router.resolve({ model: request.model });
     const candidates = request.allowedModels
       ? router.plan({ model: request.model, allowedModels: request.allowedModels }).chain
@@ -272,4 +297,23 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
   };
 }
 
+const modelNotFound = (model: string) =>
+  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
+    field: 'model',
+  });
+
 const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
+
+/** How long a finished call waits for its usage event to be written before giving up on it. */
+export const RECORD_TIMEOUT_MS = 10_000;
+
+/** `promise`, or a rejection naming `what` once `ms` passed (the promise itself runs on). */
+function withinMs<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  // A write that fails after the deadline has already been reported as late.
+  promise.catch(() => {});
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

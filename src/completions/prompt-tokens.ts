@@ -1,6 +1,5 @@
-import { messageTokens, REPLY_PRIMING_TOKENS } from '../chat/token-count.js';
+import { messageTokens, REPLY_PRIMING_TOKENS, toolDefinitionTokens } from '../chat/token-count.js';
 import type { ChatRequest } from '../providers/types.js';
-import { countTokens } from '../util/count-tokens.js';
 
 /**
  * An image's prompt tokens as holds and limits count them: providers bill by pixels, up to about
@@ -13,11 +12,7 @@ export function promptTokens(request: Pick<ChatRequest, 'messages' | 'tools'>): 
   let tokens = REPLY_PRIMING_TOKENS;
   for (const message of request.messages) {
     tokens += messageTokens(message);
-    for (const call of message.toolCalls ?? []) tokens += countTokens(call.name) + countTokens(call.arguments);
     tokens += (message.images?.length ?? 0) * IMAGE_TOKENS;
   }
-  for (const tool of request.tools ?? []) {
-    tokens += countTokens(`${tool.name} ${tool.description ?? ''} ${JSON.stringify(tool.parameters)}`);
-  }
-  return tokens;
+  return tokens + toolDefinitionTokens(request.tools);
 }

@@ -59,6 +59,8 @@ export interface Capabilities {
   readonly embeddings: boolean;
   readonly tools: boolean;
   readonly images: boolean;
+  /** Images given by a remote URL (the gateway never fetches one itself); without it, data: URLs only. */
+  readonly imageUrls: boolean;
   readonly jsonObject: boolean;
   readonly jsonSchema: boolean;
 }

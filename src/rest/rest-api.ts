@@ -18,7 +18,35 @@ export interface RestRequest {
   signal: AbortSignal;
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
+  /**
+   * Reads the JSON body (at most `maxBytes`) under the server's body rules: a JSON Content-Type,
+   * a deadline, a share of the bytes all requests may hold at once, UTF-8, bounded nesting. A
+   * failure leaves the rest of the body unread and the connection to close after the answer.
+   */
+  readJson(maxBytes: number): Promise<BodyResult>;
 }
+
+export type BodyResult =
+  | { ok: true; value: unknown }
+  | { ok: false; status: 400 | 408 | 413 | 429; message: string; retryAfterMs?: number };
+
+/** How request bodies are read (the config file's `rest`). */
+export interface RestBodyOptions {
+  /** How long a request body may take to arrive once the route starts reading it (slow clients). */
+  bodyTimeoutMs: number;
+  /** Body bytes every request being read may hold in memory together; a request past it is a 429. */
+  maxBodyBytesInFlight: number;
+}
+
+export const DEFAULT_REST_BODY_OPTIONS: RestBodyOptions = {
+  bodyTimeoutMs: 60_000,
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
+};
+
+/** Deepest nesting of arrays and objects a body may have: JSON schemas nest far less; deeper only costs. */
+export const MAX_JSON_DEPTH = 64;
+/** After answering a request whose body it did not read, how long the server discards the rest before closing. */
+const UNREAD_BODY_GRACE_MS = 2_000;
 
 export interface RestRoute {
   method: 'GET' | 'POST';
@@ -40,7 +68,9 @@ export function createRestApi(
   families: readonly RestFamily[],
   next: (request: IncomingMessage, response: ServerResponse) => void,
   logger: Logger,
+  bodyOptions: RestBodyOptions = DEFAULT_REST_BODY_OPTIONS,
 ): (request: IncomingMessage, response: ServerResponse) => void {
+  const budget: BodyBudget = { max: bodyOptions.maxBodyBytesInFlight, used: 0 };
   const compiled = families.flatMap((family) =>
     family.routes.map((route) => ({ family, route, segments: route.pattern.split('/') })),
   );
@@ -52,6 +82,18 @@ export function createRestApi(
     const path = parsed.pathname;
     const family = families.find((f) => f.owns(path));
     if (!family) return next(raw, response);
+    // Answered before its body arrived (refused, too large, too slow, no such route): the rest is discarded,
+    // not buffered, for a moment (closing at once could reset the connection before the client
+    // read the answer), then the connection closes, so a slow sender cannot hold it open.
+    response.once('finish', () => {
+      if (raw.complete) return;
+      const socket = raw.socket;
+      if (!socket) return;
+      const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+      // A body that ends within the grace leaves the connection usable (keep-alive).
+      raw.once('end', () => clearTimeout(timer));
+      raw.resume();
+    });
     const segments = path.split('/');
     let methodMismatch = false;
     for (const entry of compiled) {
@@ -75,6 +117,11 @@ export function createRestApi(
         raw,
         signal: controller.signal,
         receivedAt,
+        async readJson(maxBytes) {
+          // No `Connection: close` on a refusal: node would then reset the connection at once,
+          // often before the client read the answer; the 'finish' handler above closes it.
+          return readJsonBody(raw, maxBytes, { timeoutMs: bodyOptions.bodyTimeoutMs, budget });
+        },
       };
       entry.route.handle(request, response).catch((error: unknown) => {
         // Masked to the client (no driver or stack text), kept in the log.
@@ -107,26 +154,145 @@ function match(pattern: string[], segments: string[]): Record<string, string> | 
   return params;
 }
 
+/** The body bytes held by requests being read, against the server's bound. */
+export interface BodyBudget {
+  max: number;
+  used: number;
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
+
 /**
- * Reads a JSON body of at most `maxBytes`. Returns the parsed value, or an error message
- * (too large, not JSON) for the family to shape. The declared length was checked before.
+ * Reads a JSON body of at most `maxBytes`, refusing as early as it can: a Content-Type that is
+ * not JSON before reading, a declared length over the bound before reading, the bound passed
+ * while reading (a chunked body), the deadline passed, the shared `budget` used up. Then the
+ * bytes must be UTF-8 and nest at most MAX_JSON_DEPTH deep before JSON.parse sees them. On a
+ * failure the rest of the body is left flowing to nowhere (never buffered).
  */
-export async function readJsonBody(
+export function readJsonBody(
   request: IncomingMessage,
   maxBytes: number,
-): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413; message: string }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes)
-      return { ok: false, status: 413, message: `The request body may be at most ${maxBytes} bytes` };
-    chunks.push(chunk);
+  options: { timeoutMs?: number; budget?: BodyBudget } = {},
+): Promise<BodyResult> {
+  const type = request.headers['content-type'];
+  if (type !== undefined && !JSON_TYPE.test(type)) {
+    return Promise.resolve({
+      ok: false,
+      status: 400,
+      message: 'The request body must be JSON (Content-Type: application/json)',
+    });
   }
+  const tooLarge = { ok: false, status: 413, message: `The request body may be at most ${maxBytes} bytes` } as const;
+  const declared = request.headers['content-length'];
+  if (declared !== undefined && !(Number(declared) <= maxBytes)) return Promise.resolve(tooLarge);
+  const { budget } = options;
+  let held = 0;
+  /** Takes `bytes` more of the shared budget; false when they do not fit. */
+  const hold = (bytes: number) => {
+    if (!budget) return true;
+    if (budget.used + bytes > budget.max) return false;
+    budget.used += bytes;
+    held += bytes;
+    return true;
+  };
+  const busy = {
+    ok: false,
+    status: 429,
+    message: 'The server is reading too many large request bodies right now; try again shortly',
+    retryAfterMs: 1_000,
+  } as const;
+  if (declared !== undefined && !hold(Number(declared))) return Promise.resolve(busy);
+
+  return new Promise<BodyResult>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              finish({
+                ok: false,
+                status: 408,
+                message: `The request body did not arrive within ${options.timeoutMs} ms`,
+              }),
+            options.timeoutMs,
+          );
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) return finish(tooLarge);
+      if (size > held && !hold(size - held)) return finish(busy);
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(parseJson(chunks, size));
+    const onGone = () => finish({ ok: false, status: 400, message: 'The request body was cut off' });
+    function finish(result: BodyResult) {
+      clearTimeout(timer);
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('aborted', onGone);
+      request.off('error', onGone);
+      chunks.length = 0;
+      if (budget) budget.used -= held;
+      held = 0;
+      // What is left of a refused body is discarded as it comes.
+      if (!result.ok) request.resume();
+      resolve(result);
+    }
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('aborted', onGone);
+    request.on('error', onGone);
+  });
+}
+
+function parseJson(chunks: Buffer[], size: number): BodyResult {
   if (size === 0) return { ok: false, status: 400, message: 'The request needs a JSON body' };
+  const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+  let text: string;
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+    text = UTF8.decode(bytes);
+  } catch {
+    return { ok: false, status: 400, message: 'The request body is not valid UTF-8' };
+  }
+  if (nestingDepth(bytes) > MAX_JSON_DEPTH) {
+    return { ok: false, status: 400, message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
   } catch {
     return { ok: false, status: 400, message: 'The request body is not valid JSON' };
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The deepest nesting of `[` and `{` outside strings, stopping once past MAX_JSON_DEPTH. Strings
+ * (a base64 image is most of a large body) are skipped with indexOf, not walked byte by byte.
+ */
+function nestingDepth(bytes: Buffer): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === QUOTE) {
+      // The closing quote: the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        const end = bytes.indexOf(QUOTE, i + 1);
+        if (end === -1) return deepest; // unterminated: JSON.parse says so
+        let slashes = 0;
+        while (bytes[end - 1 - slashes] === BACKSLASH) slashes++;
+        i = end;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (byte === 0x5b || byte === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > MAX_JSON_DEPTH) return deepest;
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+  return deepest;
 }

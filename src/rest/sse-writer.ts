@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 export interface SseWriter {
   /** Writes one `data:` frame (and an `event:` line when named); resolves once the socket took it. */
   send(data: string, event?: string): Promise<void>;
+  /** Ends the response (once; later calls do nothing). */
   end(): void;
 }
 
@@ -41,7 +42,7 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
     },
     end() {
       open();
-      response.end();
+      if (!response.writableEnded) response.end();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { App } from '../app.js';
+import { clientCalls } from '../chat/chat-history.js';
 import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
 import { AppError, badInput } from '../errors.js';
@@ -7,14 +8,7 @@ import type { Message } from '../generated/prisma/client.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
 import type { RoutedStreamPart, RouteStartPart } from '../providers/router/index.js';
-import type {
-  ChatMessage,
-  FinishReason,
-  ResponseFormat,
-  ToolCall,
-  ToolChoice,
-  ToolDefinition,
-} from '../providers/types.js';
+import type { ChatMessage, FinishReason, ResponseFormat, ToolChoice, ToolDefinition } from '../providers/types.js';
 import { type ClientId, clientId, encodeGlobalId, eventsWithClientId, withClientId } from '../schema/global-id.js';
 import type { MessageEnd, MessageStreamEvent } from '../stream-store/types.js';
 
@@ -148,6 +142,28 @@ export interface StoredCallContext {
 }
 
 /**
+ * A named model that cannot be routed, or only by standing the default in, is NOT_FOUND (each
+ * API's 404), as on the unstored path (the completion service): GraphQL's chat, which a stored
+ * turn goes through, would answer it with the default model.
+ */
+function assertKnownModel(app: App, model: string): void {
+  if (model === '') return;
+  let source: string;
+  try {
+    source = app.providers.router.resolve({ model }).source;
+  } catch (error) {
+    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
+    throw error;
+  }
+  if (source === 'default') throw modelNotFound(model);
+}
+
+const modelNotFound = (model: string) =>
+  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
+    field: 'model',
+  });
+
+/**
  * Stores the call as a turn of the target conversation and starts its generation through the chat
  * service, then answers with the turn's events as router parts, so the endpoint writes them in its
  * own wire format as it writes any call. Throws AppError (in the endpoint's shape) before anything
@@ -161,6 +177,7 @@ export async function storedCompletion(
   request: StoredCallRequest,
   context: StoredCallContext,
 ): Promise<Completion> {
+  assertKnownModel(app, request.model);
   const chat = app.services.chat;
   const plan = planStoredCall(target, request);
   const admitted: Record<string, string> = {};
@@ -276,7 +293,8 @@ function* endParts(event: MessageEnd, row: Message | null, provider: string): Ge
     return;
   }
   if (event.kind === 'tool-calls') {
-    const calls = Array.isArray(row?.toolCalls) ? (row.toolCalls as unknown as ToolCall[]) : [];
+    // The client's calls only: builtin calls of the same step were run by the gateway.
+    const calls = clientCalls(row?.toolCalls);
     for (const call of calls) {
       yield { type: 'tool-call-start', id: call.id, name: call.name };
       yield { type: 'tool-call-delta', id: call.id, argumentsDelta: call.arguments };

@@ -60,8 +60,11 @@ function parseOrText(text: string): unknown {
   }
 }
 
+/** The calls the client is asked to run: builtin calls of the same step were run by the gateway. */
 const callsOf = (message: Pick<Message, 'toolCalls'>) =>
-  Array.isArray(message.toolCalls) ? (message.toolCalls as unknown as StoredToolCall[]) : [];
+  Array.isArray(message.toolCalls)
+    ? (message.toolCalls as unknown as (StoredToolCall & { builtin?: boolean })[]).filter((call) => !call.builtin)
+    : [];
 
 builder.prismaObjectField('Message', 'toolCalls', (t) =>
   t.field({

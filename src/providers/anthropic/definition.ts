@@ -12,6 +12,6 @@ export const anthropicDefinition: ProviderDefinition = {
   ownsModel: (id) => id.startsWith('claude-'),
   temperature: { min: 0, max: 1 },
   contextWindows: anthropicContextWindows,
-  capabilities: { embeddings: false, tools: true, images: true, jsonObject: true, jsonSchema: true },
+  capabilities: { embeddings: false, tools: true, images: true, imageUrls: true, jsonObject: true, jsonSchema: true },
   create: ({ name, apiKey, baseURL }) => createAnthropicProvider({ name, apiKey: apiKey ?? MISSING_KEY, baseURL }),
 };

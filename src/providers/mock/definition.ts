@@ -10,6 +10,6 @@ export const mockDefinition: ProviderDefinition = {
   ownsModel: (id) => id === 'mock' || id.startsWith(MOCK_MODEL_PREFIX),
   temperature: { min: 0, max: 2 },
   contextWindows: [],
-  capabilities: { embeddings: true, tools: true, images: true, jsonObject: true, jsonSchema: true },
+  capabilities: { embeddings: true, tools: true, images: true, imageUrls: true, jsonObject: true, jsonSchema: true },
   create: ({ name, tokenDelayMs }) => createMockProvider({ name, tokenDelayMs }),
 };

@@ -13,6 +13,6 @@ export const ollamaDefinition: ProviderDefinition = {
   temperature: { min: 0, max: 2 },
   // Ollama's model details report each window.
   contextWindows: [],
-  capabilities: { embeddings: true, tools: true, images: true, jsonObject: true, jsonSchema: true },
+  capabilities: { embeddings: true, tools: true, images: true, imageUrls: false, jsonObject: true, jsonSchema: true },
   create: ({ name, baseURL }) => createOllamaProvider({ name, host: baseURL }),
 };

@@ -14,6 +14,6 @@ export const openAIDefinition: ProviderDefinition = {
   ownsModel: (id) => ownedIds.test(id),
   temperature: { min: 0, max: 2 },
   contextWindows: openAIContextWindows,
-  capabilities: { embeddings: true, tools: true, images: true, jsonObject: true, jsonSchema: true },
+  capabilities: { embeddings: true, tools: true, images: true, imageUrls: true, jsonObject: true, jsonSchema: true },
   create: ({ name, apiKey, baseURL }) => createOpenAIProvider({ name, apiKey: apiKey ?? MISSING_KEY, baseURL }),
 };

@@ -13,7 +13,14 @@ function deployments(weights: number[]): Deployment[] {
     model: 'm',
     weight,
     limits: { contextWindow: 8_192, temperature: { min: 0, max: 2 } },
-    capabilities: { embeddings: false, tools: false, images: false, jsonObject: false, jsonSchema: false },
+    capabilities: {
+      embeddings: false,
+      tools: false,
+      images: false,
+      imageUrls: false,
+      jsonObject: false,
+      jsonSchema: false,
+    },
   }));
 }
 

@@ -7,6 +7,7 @@ export function needsOf(request: Pick<ChatRequest, 'messages' | 'tools' | 'respo
   const toolTurns = request.messages.some((m) => m.role === 'tool' || (m.toolCalls?.length ?? 0) > 0);
   if ((request.tools && request.tools.length > 0) || toolTurns) needs.tools = true;
   if (request.messages.some((m) => (m.images?.length ?? 0) > 0)) needs.images = true;
+  if (request.messages.some((m) => m.images?.some((image) => !image.url.startsWith('data:')))) needs.imageUrls = true;
   if (request.responseFormat && request.responseFormat.type !== 'text')
     needs.responseFormat = request.responseFormat.type;
   return needs;

@@ -24,6 +24,7 @@ const capabilitiesOf = (kind: string) => ({
   embeddings: false,
   tools: kind === 'anthropic' || kind === 'ollama',
   images: false,
+  imageUrls: false,
   jsonObject: false,
   jsonSchema: kind === 'openai',
 });

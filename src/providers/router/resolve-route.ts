@@ -223,6 +223,7 @@ function lacking(needs: RequestNeeds | undefined): (d: Deployment) => string[] {
     const names: string[] = [];
     if (needs.tools && !c.tools) names.push('tools');
     if (needs.images && !c.images) names.push('images');
+    else if (needs.imageUrls && !c.imageUrls) names.push('remote image URLs (send the image as a data: URL)');
     if (needs.responseFormat === 'json-object' && !c.jsonObject) names.push('JSON output');
     if (needs.responseFormat === 'json-schema' && !c.jsonSchema) names.push('JSON Schema output');
     return names;

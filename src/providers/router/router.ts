@@ -14,6 +14,7 @@ import type { ChatProvider, ModelInfo } from '../types.js';
 import { type Balancer, createBalancers, createDeploymentStats } from './balancing.js';
 import { asProviderError, type Failure, finalError } from './errors.js';
 import { modelAccess, restrictRoute } from './model-access.js';
+import { needsOf } from './request-needs.js';
 import { createCircuitBreakers, createRequestScope, createRetryPolicy, endsRequest } from './resilience.js';
 import { createRouteResolver, planRoute } from './resolve-route.js';
 import { type AttemptDeps, type OpenedStream, openWithRetries, relayStream, releaseStream } from './stream-attempt.js';
@@ -145,7 +146,9 @@ export function createRouter(options: RouterOptions): Router {
     defaultModel,
     resolve: (target) => resolver.resolve(target),
     plan,
-    stream: (request) => routedStream(deps, request, (request.plan ?? plan(request)).groups),
+    // Without a plan of the caller's, the request's own needs (tools, images, JSON) still decide it.
+    stream: (request) =>
+      routedStream(deps, request, (request.plan ?? plan({ ...request, needs: needsOf(request) })).groups),
     async listModels(provider, signal) {
       if (provider !== undefined) {
         const entry = registry.get(provider);

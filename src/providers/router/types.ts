@@ -24,6 +24,8 @@ export interface Deployment {
 export interface RequestNeeds {
   tools?: boolean;
   images?: boolean;
+  /** An image given by a remote URL, not as data. */
+  imageUrls?: boolean;
   responseFormat?: 'json-object' | 'json-schema';
 }
 

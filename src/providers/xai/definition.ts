@@ -17,7 +17,7 @@ export const xaiDefinition: ProviderDefinition = {
   ownsModel: (id) => id.startsWith('grok-'),
   temperature: { min: 0, max: 2 },
   contextWindows,
-  capabilities: { embeddings: false, tools: true, images: true, jsonObject: true, jsonSchema: true },
+  capabilities: { embeddings: false, tools: true, images: true, imageUrls: true, jsonObject: true, jsonSchema: true },
   create: ({ name, apiKey, baseURL }) =>
     createOpenAIProvider({
       name,

@@ -6,7 +6,7 @@ import type { Viewer } from '../../policy/viewer.js';
 import { collectStream } from '../../providers/collect-stream.js';
 import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/index.js';
 import type { StreamPart } from '../../providers/types.js';
-import { type RestRequest, type RestRoute, readJsonBody } from '../rest-api.js';
+import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
 import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
@@ -32,20 +32,13 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       answerFailure(response, error, undefined);
       return null;
     }
-    const declared = Number(request.raw.headers['content-length'] ?? 0);
-    if (declared > limits.maxBodyBytes) {
-      response.setHeader('connection', 'close');
-      writeAnthropicError(
-        response,
-        { status: 413, message: `The request body may be at most ${limits.maxBodyBytes} bytes` },
-        context.requestId,
-      );
-      return null;
-    }
-    const read = await readJsonBody(request.raw, limits.maxBodyBytes);
+    const read = await request.readJson(limits.maxBodyBytes);
     if (!read.ok) {
-      if (read.status === 413) response.setHeader('connection', 'close');
-      writeAnthropicError(response, { status: read.status, message: read.message }, context.requestId);
+      const headers: Record<string, string> =
+        read.retryAfterMs === undefined
+          ? {}
+          : { 'retry-after': String(Math.ceil(read.retryAfterMs / 1000)), 'retry-after-ms': String(read.retryAfterMs) };
+      writeAnthropicError(response, { status: read.status, message: read.message, headers }, context.requestId);
       return null;
     }
     const parsed = parseBody(schema, read.value);

@@ -29,7 +29,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
       try {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
-        assertKnownModel(app, parsed.model);
         const conversation = conversationTarget(request.raw);
         completion = conversation
           ? await storedCompletion(app, viewer, conversation, parsed, request)
@@ -55,20 +54,6 @@ export function chatCompletionsRoute(app: App): RestRoute {
       else await answerCompletion(completion, response, headers);
     },
   };
-}
-
-/** An unknown model is OpenAI's 404 `model_not_found`, not a 400. */
-function assertKnownModel(app: App, model: string): void {
-  try {
-    app.providers.router.resolve({ model });
-  } catch (error) {
-    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') {
-      throw new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
-        field: 'model',
-      });
-    }
-    throw error;
-  }
 }
 
 const completionId = () => `chatcmpl-${randomBytes(18).toString('base64url')}`;
@@ -164,6 +149,8 @@ async function streamCompletion(
       await sse.send(chunk(head, {}, openAIFinishReason(part.finishReason.unified)));
       if (request.includeUsage) await sse.send(usageChunk(head, part.usage));
       await sse.send('[DONE]');
+      // The client has it all: the call's recording and settlement go on without holding it.
+      sse.end();
     }
   }
   if (!rest.signal.aborted) sse.end();

@@ -30,8 +30,12 @@ export function toOpenAIFailure(error: unknown): OpenAIFailure {
   }
   const field = typeof error.details?.field === 'string' ? error.details.field : null;
   switch (error.code) {
-    case 'BAD_USER_INPUT':
-      return { status: 400, body: body(error.message, 'invalid_request_error', null, field), headers: {} };
+    case 'BAD_USER_INPUT': {
+      // A body too large (413) or too slow (408) keeps its status.
+      const status =
+        error.details?.httpStatus === 408 || error.details?.httpStatus === 413 ? error.details.httpStatus : 400;
+      return { status, body: body(error.message, 'invalid_request_error', null, field), headers: {} };
+    }
     case 'UNAUTHENTICATED':
       return { status: 401, body: body(error.message, 'invalid_request_error', 'invalid_api_key'), headers: {} };
     case 'FORBIDDEN':

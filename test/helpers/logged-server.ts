@@ -1,0 +1,33 @@
+import { createLogger } from '../../src/logger.js';
+import { createServer } from '../../src/server.js';
+import { stopWhenDone } from './cleanup.js';
+import { type TestServer, testConfig, withClient } from './test-server.js';
+
+/** One line the server logged, parsed. */
+export interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A test server whose log lines (at `level` and above) are kept for the test to read, instead of
+ * going to stderr: for asserting that a failure was logged. Stopped when the calling test (or,
+ * from a hook, the file) ends, like startTestServer's.
+ */
+export async function startLoggedServer(
+  env: Record<string, string | undefined> = {},
+  level: 'warn' | 'error' = 'warn',
+): Promise<{ server: TestServer; logs: LogLine[] }> {
+  const logs: LogLine[] = [];
+  const config = testConfig({ ...env, LOG_LEVEL: level });
+  const server = await createServer(
+    config,
+    createLogger(level, (line) => {
+      logs.push(JSON.parse(line) as LogLine);
+    }),
+  );
+  stopWhenDone(() => server.close());
+  await server.ready;
+  return { server: withClient(server), logs };
+}
