@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import { startEmbeddedDatabase } from '../../src/db/embedded-database.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type Server } from '../../src/server.js';
 import { stopWhenDone } from './cleanup.js';
 
@@ -38,8 +38,20 @@ export async function startTestServer(
   options: TestServerOptions = {},
 ): Promise<TestServer> {
   const config = testConfig(env);
-  const logger = createLogger(config.logLevel);
-  // Started here, as main.ts starts it, so it can be given the template.
+  const server = await createTestServer(config, createLogger(config.logLevel), options);
+  await server.ready;
+  return withClient(server);
+}
+
+/**
+ * createServer for a test, its embedded database (if any) started here, as main.ts starts it, so
+ * that it can be given the template; stopped when the calling test (or the file) ends.
+ */
+export async function createTestServer(
+  config: Config,
+  logger: Logger,
+  options: TestServerOptions = {},
+): Promise<Server> {
   const embeddedDatabase =
     config.database.kind === 'pglite'
       ? startEmbeddedDatabase(config.database.dataDir, logger, {
@@ -59,8 +71,7 @@ export async function startTestServer(
     await embeddedDatabase?.close();
     throw error;
   }
-  await server.ready;
-  return withClient(server);
+  return server;
 }
 
 export function withClient(server: Server): TestServer {
