@@ -14,8 +14,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Fails the run when SWITCHYARD_TEST_SERVICES names a service that does not answer.
-    globalSetup: ['test/helpers/require-services.ts'],
+    // Fails the run when SWITCHYARD_TEST_SERVICES names a service that does not answer; makes the
+    // data directory embedded test servers start from (saves each one PGlite's initdb).
+    globalSetup: ['test/helpers/require-services.ts', 'test/helpers/pglite-template.ts'],
     // Stops servers a test started even when it timed out (test/helpers/cleanup.ts).
     setupFiles: ['test/helpers/setup-cleanup.ts'],
   },

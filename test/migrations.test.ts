@@ -23,32 +23,47 @@ const migrations = readdirSync(migrationsDir, { withFileTypes: true })
   }));
 
 describe('migrations on embedded PGlite', () => {
-  it('creates the vector extension, HNSW and GIN indexes, and records each migration as Prisma does', async () => {
-    const server = await startTestServer();
-    try {
-      const db = server.app.database.prisma;
-      const recorded = await db.$queryRaw<{ migration_name: string; checksum: string; applied_steps_count: number }[]>`
+  // From initdb the server applies every migration at start-up itself; the template (which
+  // `npm run build` ships, and other tests start from) must hold exactly the same.
+  it.each([
+    ['migrated by the server at start-up', false],
+    ['restored from the template', true],
+  ])(
+    '%s: has the vector extension, HNSW and GIN indexes, and records each migration as Prisma does',
+    async (_, template) => {
+      const started = new Date();
+      const server = await startTestServer({}, { template });
+      try {
+        const db = server.app.database.prisma;
+        // Which path this server really took: the template's migrations finished before it started.
+        const finished = await db.$queryRaw<{ before: boolean }[]>`
+          SELECT finished_at < ${started} AS before FROM "_prisma_migrations"`;
+        expect(finished.map((row) => row.before)).toEqual(migrations.map(() => template));
+        const recorded = await db.$queryRaw<
+          { migration_name: string; checksum: string; applied_steps_count: number }[]
+        >`
         SELECT migration_name, checksum, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`;
-      expect(recorded).toEqual(
-        migrations.map((m) => ({ migration_name: m.name, checksum: m.checksum, applied_steps_count: 1 })),
-      );
-      const indexes = await db.$queryRaw<{ indexname: string; indexdef: string }[]>`
+        expect(recorded).toEqual(
+          migrations.map((m) => ({ migration_name: m.name, checksum: m.checksum, applied_steps_count: 1 })),
+        );
+        const indexes = await db.$queryRaw<{ indexname: string; indexdef: string }[]>`
         SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('chunks', 'memories') ORDER BY indexname`;
-      const byName = Object.fromEntries(indexes.map((i) => [i.indexname, i.indexdef]));
-      // The latest migration's indexes: half-precision copies, m 12, ef_construction 200.
-      const hnsw = (dims: number) =>
-        new RegExp(`USING hnsw .*halfvec\\(${dims}\\).*halfvec_cosine_ops.*m='?12'?, ef_construction='?200'?`);
-      expect(byName.chunks_embedding_384_idx).toMatch(hnsw(384));
-      expect(byName.memories_embedding_1536_idx).toMatch(hnsw(1536));
-      expect(byName.chunks_tsv_idx).toMatch(/USING gin \(tsv\)/);
-      const [extension] = await db.$queryRaw<
-        { extname: string }[]
-      >`SELECT extname FROM pg_extension WHERE extname = 'vector'`;
-      expect(extension?.extname).toBe('vector');
-    } finally {
-      await server.close();
-    }
-  });
+        const byName = Object.fromEntries(indexes.map((i) => [i.indexname, i.indexdef]));
+        // The latest migration's indexes: half-precision copies, m 12, ef_construction 200.
+        const hnsw = (dims: number) =>
+          new RegExp(`USING hnsw .*halfvec\\(${dims}\\).*halfvec_cosine_ops.*m='?12'?, ef_construction='?200'?`);
+        expect(byName.chunks_embedding_384_idx).toMatch(hnsw(384));
+        expect(byName.memories_embedding_1536_idx).toMatch(hnsw(1536));
+        expect(byName.chunks_tsv_idx).toMatch(/USING gin \(tsv\)/);
+        const [extension] = await db.$queryRaw<
+          { extname: string }[]
+        >`SELECT extname FROM pg_extension WHERE extname = 'vector'`;
+        expect(extension?.extname).toBe('vector');
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });
 
 describe.skipIf(!postgresUrl)('migrations on Postgres from DATABASE_URL', () => {

@@ -26,23 +26,37 @@ const TEMPLATE = fileURLToPath(new URL('./pglite-template.tar', import.meta.url)
 /** How long closing waits for PGlite to write out its data before the thread is terminated. */
 const CLOSE_TIMEOUT_MS = 15_000;
 
+export interface PgliteHostOptions {
+  /**
+   * The tar a new data directory starts from: by default the one `npm run build` made beside this
+   * module, when it exists; `false` runs PGlite's initdb and leaves every migration to the server.
+   */
+  template?: string | false;
+}
+
 /**
  * Runs PGlite (real Postgres compiled to WASM, with pgvector) on a worker thread of this process,
  * its session set up with `settings`, serving it on a private Unix socket, so Prisma's ordinary
  * `pg` adapter talks to it exactly as to a server, and the event loop only ever waits on a socket.
  * The socket server takes one connection: callers must use a pool of one.
  */
-export function startPgliteHost(dataDir: string, settings: SessionSettings = {}, logger?: Logger): PgliteHost {
+export function startPgliteHost(
+  dataDir: string,
+  settings: SessionSettings = {},
+  logger?: Logger,
+  options: PgliteHostOptions = {},
+): PgliteHost {
   if (dataDir !== MEMORY_DATA_DIR) mkdirSync(dataDir, { recursive: true });
   // Unix socket paths are limited to ~100 bytes, so the socket lives in a short temp dir.
   const socketDir = mkdtempSync(join(tmpdir(), 'switchyard-pg-'));
   const inMemory = dataDir === MEMORY_DATA_DIR;
   const fresh = inMemory || !existsSync(join(dataDir, 'PG_VERSION'));
+  const template = options.template ?? TEMPLATE;
   const workerData: PgliteWorkerData = {
     dataDir,
     settings,
     socketPath: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`),
-    template: fresh && existsSync(TEMPLATE) ? TEMPLATE : undefined,
+    template: fresh && template !== false && existsSync(template) ? template : undefined,
     inMemory,
   };
   const worker = startWorker(workerFile(import.meta.url, 'pglite-worker'), { workerData });

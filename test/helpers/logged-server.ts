@@ -1,7 +1,5 @@
 import { createLogger } from '../../src/logger.js';
-import { createServer } from '../../src/server.js';
-import { stopWhenDone } from './cleanup.js';
-import { type TestServer, testConfig, withClient } from './test-server.js';
+import { createTestServer, type TestServer, testConfig, withClient } from './test-server.js';
 
 /** One line the server logged, parsed. */
 export interface LogLine {
@@ -21,13 +19,12 @@ export async function startLoggedServer(
 ): Promise<{ server: TestServer; logs: LogLine[] }> {
   const logs: LogLine[] = [];
   const config = testConfig({ ...env, LOG_LEVEL: level });
-  const server = await createServer(
+  const server = await createTestServer(
     config,
     createLogger(level, (line) => {
       logs.push(JSON.parse(line) as LogLine);
     }),
   );
-  stopWhenDone(() => server.close());
   await server.ready;
   return { server: withClient(server), logs };
 }

@@ -1,0 +1,31 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { Logger } from '../logger.js';
+import { applyMigrations, MIGRATIONS_DIR, type MigrationClient } from './migrate.js';
+
+/** PGlite as a migration client: several statements go through `exec`, parameters through `query`. */
+function migrationClient(db: PGlite): MigrationClient {
+  return {
+    async query<R>(text: string, values?: unknown[]) {
+      if (values !== undefined) return db.query<R>(text, values);
+      const results = await db.exec(text);
+      return { rows: (results.at(-1)?.rows ?? []) as R[] };
+    },
+  };
+}
+
+/**
+ * The data directory a new embedded DATA_DIR starts from, as an uncompressed tar: PGlite's initdb
+ * with pgvector and every migration applied, recorded as the server records them (see
+ * make-pglite-template.ts, which `npm run build` runs; the tests make one per run the same way).
+ */
+export async function buildPgliteTemplate(logger: Logger): Promise<Uint8Array> {
+  const db = await PGlite.create({ extensions: { vector } });
+  try {
+    await applyMigrations(migrationClient(db), MIGRATIONS_DIR, logger);
+    const dump = await db.dumpDataDir('none');
+    return new Uint8Array(await dump.arrayBuffer());
+  } finally {
+    await db.close();
+  }
+}
