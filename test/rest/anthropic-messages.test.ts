@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startAnthropicFake, startOllamaFake, startOpenAIFake } from '../fakes/index.js';
 import { keyCaller } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import { LIMITS_BACKENDS, type LimitsCluster, type Member, startLimitsCluster } from '../helpers/limits-cluster.js';
 
 /** A 1x1 transparent PNG. */
@@ -25,13 +26,7 @@ for (const backend of LIMITS_BACKENDS) {
     beforeAll(async () => {
       [openai, anthropic, ollama] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startOllamaFake()]);
       cluster = await startLimitsCluster(backend, {
-        env: {
-          OPENAI_API_KEY: 'sk-test',
-          OPENAI_BASE_URL: openai.baseURL,
-          ANTHROPIC_API_KEY: 'sk-ant-test',
-          ANTHROPIC_BASE_URL: anthropic.baseURL,
-          OLLAMA_HOST: ollama.url,
-        },
+        env: fakeProviderEnv({ openai, anthropic, ollama }),
         // fast retries; no open circuit to carry one test's failures into the next
         config: { resilience: { retry: { initialDelayMs: 1, maxDelayMs: 5 }, breaker: { failureThreshold: 1_000 } } },
       });

@@ -14,6 +14,7 @@ import {
   startOpenAIFake,
 } from '../fakes/index.js';
 import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import { LIMITS_BACKENDS, type LimitsCluster, startLimitsCluster } from '../helpers/limits-cluster.js';
 
 const USAGE = `query($from: DateTime!, $to: DateTime!) {
@@ -38,13 +39,7 @@ for (const backend of LIMITS_BACKENDS) {
     beforeAll(async () => {
       [openai, anthropic, ollama] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startOllamaFake()]);
       cluster = await startLimitsCluster(backend, {
-        env: {
-          OPENAI_API_KEY: 'sk-test',
-          OPENAI_BASE_URL: openai.baseURL,
-          ANTHROPIC_API_KEY: 'sk-ant-test',
-          ANTHROPIC_BASE_URL: anthropic.baseURL,
-          OLLAMA_HOST: ollama.url,
-        },
+        env: fakeProviderEnv({ openai, anthropic, ollama }),
         config: { resilience: { retry: { maxRetries: 1, initialDelayMs: 1, maxDelayMs: 5 } } },
       });
       const member = await cluster.member('rest');

@@ -13,6 +13,7 @@ import { call } from '../auth/identity-client.js';
 import { type FakeServer, startAnthropicFake, startOpenAIFake } from '../fakes/index.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import { LIMITS_BACKENDS, type LimitsCluster, type Member, startLimitsCluster } from '../helpers/limits-cluster.js';
 import { type LogLine, startLoggedServer } from '../helpers/logged-server.js';
 import { createScratchDatabase, postgresUrl, redisUrl } from '../helpers/postgres.js';
@@ -87,12 +88,7 @@ describe('REST attacks on one instance', () => {
   beforeAll(async () => {
     [openai, anthropic] = await Promise.all([startOpenAIFake(), startAnthropicFake()]);
     cluster = await startLimitsCluster(EMBEDDED, {
-      env: {
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: openai.baseURL,
-        ANTHROPIC_API_KEY: 'sk-ant-test',
-        ANTHROPIC_BASE_URL: anthropic.baseURL,
-      },
+      env: fakeProviderEnv({ openai, anthropic }),
       config: { rest: { bodyTimeoutMs: BODY_TIMEOUT_MS } },
     });
     server = cluster.pick(0);

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeChatInput, type FakeServer, startAnthropicFake, startOpenAIFake } from '../fakes/index.js';
 import { signedInClient } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import {
   LIMITS_BACKENDS,
   type LimitsCluster,
@@ -77,12 +78,7 @@ for (const backend of LIMITS_BACKENDS) {
     beforeAll(async () => {
       [openai, anthropic] = await Promise.all([startOpenAIFake(), startAnthropicFake()]);
       cluster = await startLimitsCluster(backend, {
-        env: {
-          OPENAI_API_KEY: 'sk-test',
-          OPENAI_BASE_URL: openai.baseURL,
-          ANTHROPIC_API_KEY: 'sk-ant-test',
-          ANTHROPIC_BASE_URL: anthropic.baseURL,
-        },
+        env: fakeProviderEnv({ openai, anthropic }),
       });
       [alice, bob] = await Promise.all([cluster.member('alice'), cluster.member('bob')]);
     });
@@ -432,17 +428,22 @@ for (const backend of LIMITS_BACKENDS) {
         }
         expect(text).not.toBe('');
         expect(upstream && (await openai.settled(upstream))).toBe('aborted');
-        const message = await eventually(
-          () => cluster.db.message.findUnique({ where: { id: messageId } }),
-          (m) => m?.status !== 'STREAMING',
-          { what: 'the stored message to end' },
-        );
-        expect(message).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
-        expect(message?.content.startsWith(text)).toBe(true);
+        await expectCancelledAfter(messageId, text);
       } finally {
         release();
       }
     });
+
+    /** The stored message ends CANCELLED, its text starting with what the client had received. */
+    async function expectCancelledAfter(messageId: string, received: string) {
+      const message = await eventually(
+        () => cluster.db.message.findUnique({ where: { id: messageId } }),
+        (m) => m?.status !== 'STREAMING',
+        { what: 'the stored message to end' },
+      );
+      expect(message).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
+      expect(message?.content.startsWith(received)).toBe(true);
+    }
 
     it('the Anthropic client going away mid-stream leaves the stored message CANCELLED too', async () => {
       let release: () => void = () => {};
@@ -473,13 +474,7 @@ for (const backend of LIMITS_BACKENDS) {
           expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
         }
         expect(text).not.toBe('');
-        const message = await eventually(
-          () => cluster.db.message.findUnique({ where: { id: messageId } }),
-          (m) => m?.status !== 'STREAMING',
-          { what: 'the stored message to end' },
-        );
-        expect(message).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
-        expect(message?.content.startsWith(text)).toBe(true);
+        await expectCancelledAfter(messageId, text);
       } finally {
         release();
       }

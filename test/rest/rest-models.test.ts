@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startAnthropicFake, startOpenAIFake } from '../fakes/index.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import { LIMITS_BACKENDS, type LimitsCluster, type Member, startLimitsCluster } from '../helpers/limits-cluster.js';
 
 const EMBEDDED = LIMITS_BACKENDS.find((b) => !b.shared) as (typeof LIMITS_BACKENDS)[number];
@@ -20,12 +21,7 @@ beforeAll(async () => {
   [openai, anthropic] = await Promise.all([startOpenAIFake(), startAnthropicFake()]);
   // No OLLAMA_HOST: Ollama is only looked for, so a bare unknown id has no provider of its own.
   cluster = await startLimitsCluster(EMBEDDED, {
-    env: {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: openai.baseURL,
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      ANTHROPIC_BASE_URL: anthropic.baseURL,
-    },
+    env: fakeProviderEnv({ openai, anthropic }),
   });
   member = await cluster.member('rest-models');
 });

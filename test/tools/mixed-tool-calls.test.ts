@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { type FakeChatInput, type FakeServer, startAnthropicFake, startOpenAIFake } from '../fakes/index.js';
 import { keyCaller } from '../helpers/auth.js';
 import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
 import { collect } from '../helpers/subscribe.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -84,12 +85,7 @@ describe('a step that mixes builtin and client tool calls', () => {
 
   beforeAll(async () => {
     [openai, anthropic] = await Promise.all([startOpenAIFake(), startAnthropicFake()]);
-    server = await startTestServer({
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: openai.baseURL,
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      ANTHROPIC_BASE_URL: anthropic.baseURL,
-    });
+    server = await startTestServer(fakeProviderEnv({ openai, anthropic }));
     alice = (await keyCaller(server.app.database.prisma, 'alice-mixed')).authorization;
     const script = (input: FakeChatInput) => {
       seen.push(input);
