@@ -1,0 +1,3 @@
+export { redactForTelemetry } from './content-capture.js';
+export { createTracing, type Tracing, traceIdOf, tracingOff } from './create-tracing.js';
+export { type TracingSettings, tracingSettings } from './tracing-settings.js';
