@@ -30,6 +30,7 @@ import { createHeavyWork, type HeavyWork } from './rag/heavy-work.js';
 import { createIndexer } from './rag/indexer.js';
 import type { LocalTopics, Services } from './services.js';
 import { createMessageStreams } from './stream-store/index.js';
+import { createTracing, type Tracing } from './tracing/index.js';
 
 /** Indexing untouched this long on a shared database was cut off by a crash. */
 const STALE_INDEXING_MS = 10 * 60_000;
@@ -44,6 +45,8 @@ export interface App {
   heavyWork: HeavyWork;
   /** This server's Prometheus metrics (`/metrics`). */
   metrics: Metrics;
+  /** This server's traces (OTLP), or tracing off when no endpoint is set. */
+  tracing: Tracing;
   /** Resolves once migrations are applied and the default user exists. */
   bootstrapped: Promise<void>;
   /** Who may call, and how revocations reach open sockets. */
@@ -64,6 +67,8 @@ export interface App {
 export interface AppOptions {
   /** Embedded PGlite already starting (see main.ts); without it, createApp starts it. */
   embeddedDatabase?: PgliteHost | undefined;
+  /** Tracing built by the caller (tests with an in-memory exporter); else from config.env. */
+  tracing?: Tracing | undefined;
 }
 
 /**
@@ -73,7 +78,8 @@ export interface AppOptions {
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const metrics = createMetrics();
-  const providers = createProviderGateway(config, (recorder) => teeRecorder(recorder, metrics.recorder));
+  const tracing = options.tracing ?? createTracing(config.env);
+  const providers = createProviderGateway(config, (recorder) => teeRecorder(recorder, metrics.recorder), tracing);
   metrics.setModelCatalog(providers.isKnownModel);
   // Threads start on first use, so building this costs nothing until a document arrives.
   const heavyWork = createHeavyWork();
@@ -216,6 +222,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     redis,
     heavyWork,
     metrics,
+    tracing,
     bootstrapped,
     auth,
     async createContext(request, viewer) {
@@ -245,6 +252,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       providers.close();
       await redis?.close();
       await database.close();
+      // Last: the spans of everything above are exported before the process may exit.
+      await tracing.shutdown().catch((error) => logger.warn('trace export failed at shutdown', { error }));
     },
   };
 }

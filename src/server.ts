@@ -12,6 +12,7 @@ import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
 import { useCsrfPrevention } from './http/csrf-prevention.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
+import { useOperationSpans } from './http/operation-spans.js';
 import { useQueryLimits } from './http/query-limits.js';
 import { useRequestErrorCodes } from './http/request-error-codes.js';
 import { createResponseHeaders } from './http/response-headers.js';
@@ -80,6 +81,7 @@ export async function createServer(
       useErrorPolicy(logger),
       useRevocableStreams(app.auth),
       responseHeaders.plugin(),
+      useOperationSpans(app.tracing),
     ],
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1) }),
@@ -94,6 +96,7 @@ export async function createServer(
     withBodyLimit(yoga, config.file.graphql.maxBodyBytes),
     logger,
     config.file.rest,
+    app.tracing,
   );
   const serveMetrics = metricsEndpoint(app.metrics, config.metrics.token);
   const separateMetrics = config.metrics.port !== undefined;

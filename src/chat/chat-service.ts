@@ -272,6 +272,7 @@ export function createChatService(deps: ChatServiceDeps) {
       admission,
       request: {
         ...target,
+        conversationId: rows.assistantMessage.conversationId,
         messages: withoutOrphanResults(context.messages),
         temperature: input.temperature ?? undefined,
         // Under a budget the reply is capped at what was reserved, so spend cannot pass the hold.

@@ -1,4 +1,5 @@
 import { type Config, ConfigError } from '../config.js';
+import type { Tracing } from '../tracing/index.js';
 import { providerDefinitions } from './definitions.js';
 import { createHealthMonitor, type HealthMonitor } from './health/index.js';
 import { listedContextWindow } from './listed-context-window.js';
@@ -23,6 +24,8 @@ export function createProviderGateway(
   config: Config,
   /** Also told about real traffic, beside the health monitor (the metrics). */
   observe?: (recorder: TrafficRecorder) => TrafficRecorder,
+  /** Spans per upstream call when tracing is on. */
+  tracing?: Tracing,
 ): ProviderGateway {
   const providers = providersFromConfig(config);
   const { health, providers: _named, chat: _chat, ...routing } = config.file;
@@ -40,6 +43,7 @@ export function createProviderGateway(
       isAvailable: monitor.isAvailable,
       recorder: observe ? observe(monitor.recorder) : monitor.recorder,
       contextWindowOf: listedContextWindow(monitor),
+      ...(tracing ? { tracing } : {}),
     });
   } catch (error) {
     // Routes naming unknown providers or an unroutable default are configuration mistakes.

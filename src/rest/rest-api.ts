@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { type Tracing, tracingOff } from '../tracing/index.js';
+import { startRestSpan } from './rest-span.js';
 
 /**
  * The REST endpoints (OpenAI's and Anthropic's wire formats) beside GraphQL on one port. They
@@ -69,6 +71,7 @@ export function createRestApi(
   next: (request: IncomingMessage, response: ServerResponse) => void,
   logger: Logger,
   bodyOptions: RestBodyOptions = DEFAULT_REST_BODY_OPTIONS,
+  tracing: Tracing = tracingOff,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const budget: BodyBudget = { max: bodyOptions.maxBodyBytesInFlight, used: 0 };
   const compiled = families.flatMap((family) =>
@@ -123,7 +126,11 @@ export function createRestApi(
           return readJsonBody(raw, maxBytes, { timeoutMs: bodyOptions.bodyTimeoutMs, budget });
         },
       };
-      entry.route.handle(request, response).catch((error: unknown) => {
+      const handle = () => entry.route.handle(request, response);
+      const handled = tracing.tracer
+        ? startRestSpan(tracing, tracing.tracer, entry.route, raw, response, handle)
+        : handle();
+      handled.catch((error: unknown) => {
         // Masked to the client (no driver or stack text), kept in the log.
         logger.error('REST request failed unexpectedly', { error, method: raw.method, path });
         if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);

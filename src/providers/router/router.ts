@@ -7,10 +7,12 @@ import {
   type StrategyName,
 } from '../../config/router-schema.js';
 import { AppError } from '../../errors.js';
+import type { Tracing } from '../../tracing/index.js';
 import { definitionOf, knownContextWindow } from '../definitions.js';
 import type { ProviderError } from '../provider-error.js';
 import { createProviderRegistry, type ProviderInput, type ProviderRegistration } from '../registry.js';
 import type { ChatProvider, ModelInfo } from '../types.js';
+import { withEmbeddingSpan } from './attempt-span.js';
 import { type Balancer, createBalancers, createDeploymentStats } from './balancing.js';
 import { asProviderError, type Failure, finalError } from './errors.js';
 import { modelAccess, restrictRoute } from './model-access.js';
@@ -47,6 +49,8 @@ export interface RouterOptions extends RouterConfigInput {
   now?: () => number;
   /** A model's window as its provider lists it (the health monitor's model lists), if it does. */
   contextWindowOf?: (provider: string, model: string) => number | undefined;
+  /** Spans per upstream call (`chat {model}`, `embeddings {model}`) when tracing is on. */
+  tracing?: Tracing;
 }
 
 export interface Router {
@@ -140,6 +144,7 @@ export function createRouter(options: RouterOptions): Router {
     firstTokenLimit: timeout(timeouts.firstTokenMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false }),
     random,
     now: options.now ?? (() => performance.now()),
+    tracing: options.tracing,
   };
 
   return {
@@ -166,7 +171,10 @@ export function createRouter(options: RouterOptions): Router {
       );
       return lists.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
     },
-    embed: (request) => embedWithChain(resolver.resolve(request), request, config.resilience.retry, random),
+    embed: (request) =>
+      withEmbeddingSpan(options.tracing, request, () =>
+        embedWithChain(resolver.resolve(request), request, config.resilience.retry, random),
+      ),
   };
 }
 

@@ -1,7 +1,9 @@
 import type { TimeoutPolicy } from 'cockatiel';
 import type { ResilienceConfig } from '../../config/router-schema.js';
+import type { Tracing } from '../../tracing/index.js';
 import type { ProviderError } from '../provider-error.js';
 import type { StreamPart } from '../types.js';
+import { type AttemptSpan, startAttemptSpan } from './attempt-span.js';
 import type { DeploymentStatsStore } from './balancing.js';
 import { asProviderError, endedEarly, timeoutError } from './errors.js';
 import { type CircuitBreakers, createRetryPolicy, endsRequest, type RequestScope, raceAbort } from './resilience.js';
@@ -17,6 +19,8 @@ export interface AttemptDeps {
   firstTokenLimit: TimeoutPolicy;
   random: () => number;
   now: () => number;
+  /** A `chat {model}` span per upstream call when tracing is on. */
+  tracing?: Tracing | undefined;
 }
 
 /** A deployment that has answered: its first part (text, or the finish of an empty reply) and the rest. */
@@ -71,7 +75,7 @@ async function openStream(
   scope: RequestScope,
 ): Promise<OpenedStream> {
   const name = deployment.provider.name;
-  const call = trackCall(deps, deployment);
+  const call = trackCall(deps, deployment, request);
   const controller = new AbortController();
   const abort = () => controller.abort();
   let iterator: AsyncIterator<StreamPart> | undefined;
@@ -142,6 +146,7 @@ export async function* relayStream(
   let part: StreamPart = opened.first;
   try {
     for (;;) {
+      call.span.part(part);
       if (part.type === 'finish') {
         call.succeeded();
         yield part;
@@ -180,12 +185,15 @@ export async function* relayStream(
 export function releaseStream(opened: OpenedStream, finished = false): void {
   if (!finished) opened.abort();
   opened.iterator.return?.().catch(() => {});
-  opened.call.abandoned();
+  opened.call.abandoned(finished ? undefined : CLIENT_GONE);
 }
+
+/** Why an opened call nobody reads further ends, on its span. */
+const CLIENT_GONE = { code: 'CANCELLED' } as ProviderError;
 
 /** Settles the call by what the failure says about the deployment. */
 function settleFailure(call: TrackedCall, error: ProviderError): void {
-  if (endsRequest(error)) call.abandoned();
+  if (endsRequest(error)) call.abandoned(error);
   else call.failed(error);
 }
 
@@ -194,29 +202,39 @@ interface TrackedCall {
   firstToken(): void;
   succeeded(): void;
   failed(error: ProviderError): void;
-  abandoned(): void;
+  /** `error`: why, for the span (a cancellation, an invalid request). */
+  abandoned(error?: ProviderError): void;
+  span: AttemptSpan;
 }
 
-function trackCall({ stats, recorder, now }: AttemptDeps, deployment: Deployment): TrackedCall {
+function trackCall(
+  { stats, recorder, now, tracing }: AttemptDeps,
+  deployment: Deployment,
+  request: RoutedChatRequest,
+): TrackedCall {
   const startedAt = now();
+  const span = startAttemptSpan(tracing, deployment, request);
   const handle = recorder.callStarted(deployment.provider.name, deployment.id);
   stats.begin(deployment.id);
   let settled = false;
-  const settle = (report: () => void) => {
+  const settle = (report: () => void, error?: ProviderError) => {
     if (settled) return;
     settled = true;
     stats.end(deployment.id);
     report();
+    span.end(error);
   };
   return {
     firstToken() {
       const ttftMs = now() - startedAt;
       stats.recordTtft(deployment.id, ttftMs);
       handle.firstToken(ttftMs);
+      span.firstChunk(ttftMs);
     },
     succeeded: () => settle(() => handle.succeeded()),
-    failed: (error) => settle(() => handle.failed(error)),
-    abandoned: () => settle(() => handle.abandoned()),
+    failed: (error) => settle(() => handle.failed(error), error),
+    abandoned: (error) => settle(() => handle.abandoned(), error),
+    span,
   };
 }
 

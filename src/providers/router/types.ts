@@ -87,6 +87,8 @@ export interface RoutedChatRequest
   signal?: AbortSignal;
   /** The plan the caller budgeted with; without one the router plans the request itself. */
   plan?: RoutePlan;
+  /** The stored conversation this turn belongs to, for traces (`gen_ai.conversation.id`). */
+  conversationId?: string;
 }
 
 /**
