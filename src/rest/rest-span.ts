@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Tracing } from '../tracing/index.js';
-import type { RestRoute } from './rest-api.js';
 
 /**
  * Runs a REST route inside a SERVER span (`POST /v1/chat/completions`), a child of the caller's
@@ -10,7 +9,7 @@ import type { RestRoute } from './rest-api.js';
 export function startRestSpan(
   tracing: Tracing,
   tracer: Tracer,
-  route: RestRoute,
+  route: { method: string; pattern: string },
   raw: IncomingMessage,
   response: ServerResponse,
   handle: () => Promise<void>,

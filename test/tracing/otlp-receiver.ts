@@ -71,15 +71,15 @@ interface JsonAttribute {
   value: JsonValue;
 }
 
-const valueOf = (value: JsonValue): unknown =>
+const plainValue = (value: JsonValue): unknown =>
   value.stringValue ??
   (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
   value.doubleValue ??
   value.boolValue ??
-  value.arrayValue?.values?.map(valueOf);
+  value.arrayValue?.values?.map(plainValue);
 
 const attributesOf = (list: JsonAttribute[] | undefined) =>
-  Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+  Object.fromEntries((list ?? []).map((a) => [a.key, plainValue(a.value)]));
 
 function decodeJson(body: Buffer): ReceivedSpan[] {
   const request = JSON.parse(body.toString('utf8')) as {
