@@ -31,6 +31,12 @@ import { createIndexer } from './rag/indexer.js';
 import type { LocalTopics, Services } from './services.js';
 import { createMessageStreams } from './stream-store/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
+import { traceStreams } from './tracing/stream-spans.js';
+
+/** The message streams, their store wrapped to carry the generation's trace to followers. */
+function tracedStreams(streams: ReturnType<typeof createMessageStreams>, tracing: Tracing) {
+  return { ...streams, store: traceStreams(streams.store, tracing) };
+}
 
 /** Indexing untouched this long on a shared database was cut off by a crash. */
 const STALE_INDEXING_MS = 10 * 60_000;
@@ -91,12 +97,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     await heavyWork.close();
     throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
   }
-  const database = await openDatabase(config, logger, options.embeddedDatabase).catch(async (error) => {
+  const database = await openDatabase(config, logger, options.embeddedDatabase, tracing).catch(async (error) => {
     providers.close();
     await heavyWork.close();
     throw error;
   });
-  const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger, tracing) : undefined;
   const stop = new AbortController();
   let bootstrappedFlag = false;
   let draining = false;
@@ -145,15 +151,18 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     pubsub,
     logger,
     settings: config.file.chat,
-    streams: createMessageStreams({
-      redis: redis && { command: redis.command, subscriber: redis.streamSubscriber },
-      options: { maxDeltas: config.file.chat.maxBufferedDeltas, endedTtlMs: config.file.chat.endedStreamTtlMs },
-      logger,
-      journalDir:
-        config.database.kind === 'pglite' && config.database.dataDir !== MEMORY_DATA_DIR
-          ? join(config.database.dataDir, 'chat-journal')
-          : undefined,
-    }),
+    streams: tracedStreams(
+      createMessageStreams({
+        redis: redis && { command: redis.command, subscriber: redis.streamSubscriber },
+        options: { maxDeltas: config.file.chat.maxBufferedDeltas, endedTtlMs: config.file.chat.endedStreamTtlMs },
+        logger,
+        journalDir:
+          config.database.kind === 'pglite' && config.database.dataDir !== MEMORY_DATA_DIR
+            ? join(config.database.dataDir, 'chat-journal')
+            : undefined,
+      }),
+      tracing,
+    ),
     documents,
     memory,
     usage,

@@ -5,6 +5,8 @@ import type { Config } from '../config.js';
 import { HNSW_SESSION_SETTINGS } from '../embeddings/hnsw-settings.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { type Tracing, tracingOff } from '../tracing/index.js';
+import { tracePostgres } from '../tracing/postgres-spans.js';
 import { startEmbeddedDatabase } from './embedded-database.js';
 import { applyMigrations, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 import type { PgliteHost } from './pglite-host.js';
@@ -31,7 +33,13 @@ export interface Database {
  * module knows which one it has. `embedded` is PGlite already starting (`main` starts it before
  * loading the server's modules); without it, this starts it.
  */
-export async function openDatabase(config: Config, logger: Logger, embedded?: PgliteHost): Promise<Database> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  embedded?: PgliteHost,
+  /** Spans per statement inside traced requests, when tracing is on. */
+  tracing: Tracing = tracingOff,
+): Promise<Database> {
   const host =
     config.database.kind === 'pglite'
       ? (embedded ?? startEmbeddedDatabase(config.database.dataDir, logger))
@@ -49,6 +57,7 @@ export async function openDatabase(config: Config, logger: Logger, embedded?: Pg
   const pool = new pg.Pool({ connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000, ...poolConfig });
   // An idle client's connection can drop (database restart, network); the pool replaces it.
   pool.on('error', (error) => logger.warn('database connection lost', { error }));
+  tracePostgres(pool, tracing);
   // Embedded PGlite serialises every transaction on its single connection: under a burst, one
   // may wait well past Prisma's 2 s default for its turn.
   const prisma = new PrismaClient({

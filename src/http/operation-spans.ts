@@ -1,4 +1,4 @@
-import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ExecutionResult, GraphQLError, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Tracing } from '../tracing/index.js';
@@ -55,8 +55,10 @@ export function useOperationSpans(tracing: Tracing): Plugin {
       const { span, ctx } = start(args);
       setSubscribeFn((subscribeArgs) => tracing.with(ctx, () => subscribeFn(subscribeArgs)));
       return {
-        onSubscribeResult({ result }) {
+        onSubscribeResult({ result, setResult }) {
           if (Symbol.asyncIterator in result) {
+            // graphql-ws pulls events from its own async context: each pull runs in the span's.
+            setResult(pulledIn(tracing, ctx, result));
             return { onNext: ({ result: next }) => recordErrors(span, next), onEnd: () => span.end() };
           }
           recordErrors(span, result);
@@ -70,6 +72,18 @@ export function useOperationSpans(tracing: Tracing): Plugin {
       };
     },
   };
+}
+
+function pulledIn<T>(tracing: Tracing, ctx: Context, source: AsyncIterable<T>): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const pulled: AsyncIterableIterator<T> = {
+    next: () => tracing.with(ctx, () => iterator.next()),
+    return: (value?: unknown) =>
+      tracing.with(ctx, () => iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: value as T })),
+    throw: (error?: unknown) => tracing.with(ctx, () => iterator.throw?.(error) ?? Promise.reject(error)),
+    [Symbol.asyncIterator]: () => pulled,
+  };
+  return pulled;
 }
 
 function operationOf(document: unknown, operationName: string | null | undefined): OperationDefinitionNode | undefined {

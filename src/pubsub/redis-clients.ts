@@ -1,6 +1,8 @@
 import { TimeoutStrategy, timeout } from 'cockatiel';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { type Tracing, tracingOff } from '../tracing/index.js';
+import { traceRedis } from '../tracing/redis-spans.js';
 
 export interface RedisClients {
   /** Commands (streams, rate limits, health). */
@@ -17,7 +19,7 @@ export interface RedisClients {
 /** Reconnect quickly after an outage: at most a second between attempts, however long it lasts. */
 const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, 1_000);
 
-export function createRedisClients(url: string, logger: Logger): RedisClients {
+export function createRedisClients(url: string, logger: Logger, tracing: Tracing = tracingOff): RedisClients {
   // Auto-pipelining sends the commands of one event-loop tick in one write: under many concurrent
   // streams that is one syscall for dozens of appends instead of one each. A command sent while
   // the connection is down waits for the reconnect and fails after two attempts: callers that
@@ -45,6 +47,9 @@ export function createRedisClients(url: string, logger: Logger): RedisClients {
   };
   const command = connect('command');
   const publisher = connect('publisher');
+  // Subscriber-mode connections only wait for messages: their commands are not the request's work.
+  traceRedis(command, tracing);
+  traceRedis(publisher, tracing);
   const subscriber = connect('subscriber');
   const streamSubscriber = connect('stream-subscriber');
   return {

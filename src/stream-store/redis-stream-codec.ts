@@ -29,6 +29,8 @@ const deltaSchema = z.object({
   type: z.literal('delta'),
   seq: z.number().int().positive(),
   text: z.string(),
+  // The generation's traceparent on the first delta (older instances ignore it).
+  tp: z.string().max(256).optional(),
 });
 
 const endSchema = z.object({
@@ -48,7 +50,13 @@ const ENTRY_ID = /^(\d{1,15})-([01])$/;
 
 /** What the Lua scripts store: only the fields of the wire shape, so readers validate the same shape. */
 export function encodeEvent(event: MessageStreamEvent): string {
-  if (event.kind === 'delta') return JSON.stringify({ type: 'delta', seq: event.seq, text: event.text });
+  if (event.kind === 'delta') {
+    return JSON.stringify(
+      event.traceparent
+        ? { type: 'delta', seq: event.seq, text: event.text, tp: event.traceparent }
+        : { type: 'delta', seq: event.seq, text: event.text },
+    );
+  }
   if (event.kind === 'completed') return JSON.stringify({ type: 'end', status: 'COMPLETE' });
   if (event.kind === 'tool-calls') return JSON.stringify({ type: 'end', status: 'REQUIRES_ACTION' });
   const status = event.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
@@ -71,7 +79,8 @@ function place(messageId: string, id: string, value: unknown): PlacedEvent | und
   const wire = parsed.data;
   if (wire.type === 'delta') {
     if (match[2] !== '0' || wire.seq !== pos) return undefined;
-    return { pos, event: { kind: 'delta', messageId, seq: wire.seq, text: wire.text } };
+    const delta = { kind: 'delta' as const, messageId, seq: wire.seq, text: wire.text };
+    return { pos, event: wire.tp ? { ...delta, traceparent: wire.tp } : delta };
   }
   return match[2] === '1' ? { pos, event: endOf(messageId, wire) } : undefined;
 }

@@ -13,6 +13,8 @@ export interface MessageDelta {
   /** 1, 2, 3 ... per message, no gaps. */
   seq: number;
   text: string;
+  /** On the first delta only, when tracing is on: the generation's W3C trace context, for followers. */
+  traceparent?: string;
 }
 
 /** The one terminal event; nothing follows it. */
