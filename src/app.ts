@@ -31,6 +31,7 @@ import { createIndexer } from './rag/indexer.js';
 import type { LocalTopics, Services } from './services.js';
 import { createMessageStreams } from './stream-store/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
+import { traceRetrieval } from './tracing/retrieval-span.js';
 import { traceStreams } from './tracing/stream-spans.js';
 
 /** The message streams, their store wrapped to carry the generation's trace to followers. */
@@ -119,13 +120,16 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     // Embedded PGlite runs one statement at a time: small batches let every other query in between.
     batchSize: database.kind === 'pglite' ? 32 : 256,
   });
-  const documents = createDocumentService({
-    db: database.prisma,
-    sql: database.sql,
-    embedder,
-    indexer,
-    extractText: heavyWork.extractText,
-  });
+  const documents = traceRetrieval(
+    createDocumentService({
+      db: database.prisma,
+      sql: database.sql,
+      embedder,
+      indexer,
+      extractText: heavyWork.extractText,
+    }),
+    tracing,
+  );
   const memory = createMemoryService({ db: database.prisma, embedder });
   const prices = createPriceBook({ overrides: config.file.prices });
   const quota = createQuotaStore({

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
+import { redactForTelemetry, tracingSettings } from '../../src/tracing/index.js';
+import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
+import { collect, STREAM_EVENT_FIELDS, wsClient } from '../helpers/subscribe.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { type OtlpReceiver, startOtlpReceiver } from './otlp-receiver.js';
+
+const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
+const STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) { ${STREAM_EVENT_FIELDS} } }`;
+const EMAIL = 'ada.lovelace@example.org';
+const CARD = '4111 1111 1111 1111';
+
+describe('content capture (opt-in), exported as http/protobuf', () => {
+  let receiver: OtlpReceiver;
+  let openai: FakeServer;
+  let server: TestServer;
+  beforeAll(async () => {
+    [receiver, openai] = await Promise.all([startOtlpReceiver(), startOpenAIFake()]);
+    server = await startTestServer({
+      ...fakeProviderEnv({ openai }),
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await Promise.all([receiver?.close(), openai?.close()]);
+  });
+
+  it('prompt and reply are on the chat span with personal data redacted; a search is a retrieval span without its query', async () => {
+    openai.setReply(`I will write to ${EMAIL} about the pelican migration`);
+    const sent = await server.query<{ sendMessage: { assistantMessage: { id: string } } }>(SEND, {
+      input: { content: `my card is ${CARD}, mail ${EMAIL}, ask about pelican nests`, model: 'openai/gpt-4o-mini' },
+    });
+    expect(sent.errors).toBeUndefined();
+    const client = wsClient(server.wsUrl);
+    try {
+      await collect(client, STREAM, { id: sent.data?.sendMessage.assistantMessage.id }, 'messageStream').done;
+    } finally {
+      await client.dispose();
+    }
+    const search = await server.query('{ search(query: "zebra crossing secrets", mode: KEYWORD) { score } }');
+    expect(search.errors).toBeUndefined();
+
+    const bodies = () => Buffer.concat(receiver.exports.map((e) => e.body));
+    // Protobuf keeps strings as UTF-8 bytes: what was exported can be searched without a decoder.
+    await eventually(bodies, (all) => all.includes('retrieval') && all.includes('gen_ai.output.messages'), {
+      what: 'the chat and retrieval spans',
+    });
+    expect(new Set(receiver.exports.map((e) => e.contentType))).toEqual(new Set(['application/x-protobuf']));
+    const all = bodies();
+    expect(all.includes('pelican nests')).toBe(true);
+    expect(all.includes('pelican migration')).toBe(true);
+    expect(all.includes('[EMAIL]')).toBe(true);
+    expect(all.includes('[CARD]')).toBe(true);
+    expect(all.includes(EMAIL)).toBe(false);
+    expect(all.includes(CARD)).toBe(false);
+    expect(all.includes('zebra crossing')).toBe(false);
+  });
+});
+
+describe('tracing settings and redaction', () => {
+  it('reads the standard variables, and refuses what it cannot honour', () => {
+    expect(tracingSettings({})).toBeUndefined();
+    expect(
+      tracingSettings({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-token=a%20b,tenant=t1',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      }),
+    ).toMatchObject({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      headers: { 'x-token': 'a b', tenant: 't1' },
+      serviceName: 'switchyard',
+      sampler: 'parentbased_traceidratio',
+      ratio: 0.25,
+      captureContent: false,
+    });
+    const base = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(() => tracingSettings({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(ConfigError);
+    expect(() => tracingSettings({ ...base, OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(ConfigError);
+    expect(() => tracingSettings({ ...base, OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(ConfigError);
+    expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
+  });
+
+  it('redacts detected values by kind and leaves ordinary text', () => {
+    expect(redactForTelemetry(`mail ${EMAIL} or call about version 1.2.3 on 2026-12-01`)).toBe(
+      'mail [EMAIL] or call about version 1.2.3 on 2026-12-01',
+    );
+    expect(redactForTelemetry('x'.repeat(100_000)).length).toBe(16_384);
+  });
+});
