@@ -7,6 +7,7 @@
 // and bursts against a requestsPerMinute limit over two instances (BENCH_POLICY_* in bench/policy-overhead.ts).
 // `BENCH_ONLY=rest` (or `npm run bench -- rest`): the REST hot path and GraphQL `chat` against Portkey, paced
 // (added TTFT, gateway CPU per request, stall-free streams; BENCH_REST_* in bench/rest-bench.ts).
+// `npm run bench -- observability`: metrics and OTLP tracing on against both off (BENCH_OBS_* in bench/observability.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
+import { benchObservability, observabilityTable, observabilityTargets } from './observability.js';
 import { benchPolicyMicro } from './policy-micro.js';
 import { benchPolicyOverhead, HIGH_LIMITS, PRICES, policySettingsFromEnv } from './policy-overhead.js';
 import { policyTable, policyTargets } from './policy-report.js';
@@ -25,7 +27,12 @@ import { benchReadPath } from './read-path.js';
 import { benchRest } from './rest-bench.js';
 import { restTable, restTargets } from './rest-report.js';
 
-const aliases: Record<string, string> = { auth: 'auth-overhead', policy: 'policy-overhead', rest: 'rest' };
+const aliases: Record<string, string> = {
+  auth: 'auth-overhead',
+  policy: 'policy-overhead',
+  rest: 'rest',
+  observability: 'observability',
+};
 const named = aliases[process.argv[2] ?? ''];
 const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
 const only = named ?? process.env.BENCH_ONLY;
@@ -124,6 +131,16 @@ if (!only || only === 'policy-overhead') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('policy-overhead.json', { targets, micro: policyMicro, ...policy });
   console.log(`\nwrote ${join(dir, 'policy-overhead.json')}`);
+}
+
+if (only === 'observability') {
+  const result = await benchObservability((line) => process.stderr.write(`  ${line}\n`));
+  console.log('observability: metrics + OTLP export against both off, paced upstream');
+  for (const line of observabilityTable(result)) console.log(line);
+  const targets = observabilityTargets(result);
+  console.log(JSON.stringify(targets));
+  save('observability.json', { loadAverageAtEnd: loadavg(), targets, ...result });
+  console.log(`\nwrote ${join(dir, 'observability.json')}`);
 }
 
 if (!only || only === 'rest') {

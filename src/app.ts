@@ -13,7 +13,7 @@ import { createHealthService } from './health/health-service.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
-import { countRefusals, createMetrics, type Metrics, teeRecorder } from './metrics/index.js';
+import { countRefusals, createMetrics, type Metrics, metricsOff, teeRecorder } from './metrics/index.js';
 import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
 import { createIdentityService } from './policy/identity-service.js';
 import { limitsFromJson } from './policy/limits.js';
@@ -84,9 +84,13 @@ export interface AppOptions {
  * recovers by itself when the database comes up.
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const metrics = createMetrics();
+  const metrics = config.metrics.enabled ? createMetrics() : metricsOff();
   const tracing = options.tracing ?? createTracing(config.env);
-  const providers = createProviderGateway(config, (recorder) => teeRecorder(recorder, metrics.recorder), tracing);
+  const providers = createProviderGateway(
+    config,
+    config.metrics.enabled ? (recorder) => teeRecorder(recorder, metrics.recorder) : undefined,
+    tracing,
+  );
   metrics.setModelCatalog(providers.isKnownModel);
   // Threads start on first use, so building this costs nothing until a document arrives.
   const heavyWork = createHeavyWork();

@@ -37,7 +37,12 @@ export interface Config {
    * `/metrics`: behind `Authorization: Bearer <token>` when a token is set; on a second listener
    * (same host) when a port is set, else on the main port.
    */
-  metrics: { token: string | undefined; port: number | undefined };
+  metrics: {
+    token: string | undefined;
+    port: number | undefined;
+    /** METRICS=off: nothing is recorded and /metrics is not served (the observability benchmark's baseline). */
+    enabled: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -171,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
         `at least ${MIN_SECRET_LENGTH} characters without spaces (e.g. the output of: openssl rand -hex 24)`,
       ),
       port: parse(env, 'METRICS_PORT', port.optional(), 'an integer from 0 to 65535'),
+      enabled: parse(env, 'METRICS', z.enum(['on', 'off']), 'on or off', 'on') === 'on',
     },
   };
 }

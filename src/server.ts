@@ -101,9 +101,11 @@ export async function createServer(
   const serveMetrics = metricsEndpoint(app.metrics, config.metrics.token);
   const separateMetrics = config.metrics.port !== undefined;
   const http = createHttpServer(
-    withHttpMetrics((request, response) => {
-      if (separateMetrics || !serveMetrics(request, response)) api(request, response);
-    }, app.metrics),
+    config.metrics.enabled
+      ? withHttpMetrics((request, response) => {
+          if (separateMetrics || !serveMetrics(request, response)) api(request, response);
+        }, app.metrics)
+      : api,
   );
   // METRICS_PORT: a listener of its own (same host) that serves only /metrics.
   const metricsHttp = separateMetrics

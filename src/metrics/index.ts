@@ -1,3 +1,3 @@
-export { createMetrics, type GenerationEnd, type Metrics } from './metrics.js';
+export { createMetrics, type GenerationEnd, type Metrics, metricsOff } from './metrics.js';
 export { metricsEndpoint, withHttpMetrics } from './metrics-endpoint.js';
 export { countRefusals, teeRecorder } from './recording.js';

@@ -1,6 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallHandle, CircuitStateName, TrafficRecorder } from '../providers/router/traffic-recorder.js';
+import {
+  type CallHandle,
+  type CircuitStateName,
+  noopRecorder,
+  type TrafficRecorder,
+} from '../providers/router/traffic-recorder.js';
 import {
   OPERATION_DURATION_BUCKETS,
   TIME_PER_OUTPUT_CHUNK_BUCKETS,
@@ -266,5 +271,20 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       series.clear();
       callSeries.clear();
     },
+  };
+}
+
+/** METRICS=off: the same interface, recording nothing; its registry stays empty. */
+export function metricsOff(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    recorder: noopRecorder,
+    generationEnded() {},
+    refused() {},
+    httpRequest() {},
+    setModelCatalog() {},
   };
 }
