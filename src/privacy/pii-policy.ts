@@ -14,6 +14,11 @@ import type { PiiVault } from './pii-masker.js';
 export const PII_MODES = ['off', 'logs', 'mask', 'block'] as const;
 export type PiiMode = (typeof PII_MODES)[number];
 
+/** A stored mode (a text column), or null when none is set or it is not one of PII_MODES. */
+export function parsePiiMode(value: string | null | undefined): PiiMode | null {
+  return (PII_MODES as readonly string[]).includes(value ?? '') ? (value as PiiMode) : null;
+}
+
 /** The most protective of the modes that apply (the config default, the user's, the key's): the tighter wins, as limits do. */
 export function strictestPiiMode(...modes: (PiiMode | null | undefined)[]): PiiMode {
   let strictest: PiiMode = 'off';
