@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { limitsSchema } from './config/limits-schema.js';
 import { routerConfigSchema } from './config/router-schema.js';
-import { PII_MODES } from './privacy/pii-policy.js';
+import { PII_MODES } from './privacy/pii-modes.js';
 
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { badInput } from '../errors.js';
-import type { PiiMode } from '../privacy/pii-policy.js';
+import type { PiiMode } from '../privacy/pii-modes.js';
 import { generateApiKeySecret, hashSecret, shownPrefix } from './api-key-secret.js';
 import { type Limits, limitsToJson } from './limits.js';
 import type { ApiScope } from './scopes.js';

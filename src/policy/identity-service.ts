@@ -2,7 +2,7 @@ import type { Db } from '../db/database.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import type { ApiKey, User } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import type { PiiMode } from '../privacy/pii-policy.js';
+import type { PiiMode } from '../privacy/pii-modes.js';
 import { checkName, checkNewApiKey, insertApiKey } from './api-keys.js';
 import type { Authenticator } from './authenticator.js';
 import { checkLimitsInput, LIMIT_NAMES, type Limits, limitsFromJson, limitsToJson, NO_LIMITS } from './limits.js';

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type PiiMode, parsePiiMode, strictestPiiMode } from '../privacy/pii-policy.js';
+import { type PiiMode, parsePiiMode, strictestPiiMode } from '../privacy/pii-modes.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import { fromNanos, hasAnyLimit, type LimitName, type Limits, limitsFromJson } from './limits.js';
 import type { PriceBook, PricedModel } from './prices/types.js';

@@ -3,7 +3,8 @@ import type { RoutedStreamPart } from '../providers/router/types.js';
 import type { ChatMessage } from '../providers/types.js';
 import { detectPii, type PiiKind } from './pii-detector.js';
 import { createPiiVault, type StreamRestorer } from './pii-masker.js';
-import { type MaskedPrompt, maskPrompt, type PiiMode, piiRefusal } from './pii-policy.js';
+import type { PiiMode } from './pii-modes.js';
+import { type MaskedPrompt, maskPrompt, piiRefusal } from './pii-policy.js';
 import { redactForTelemetry } from './redact.js';
 
 type StreamFn<R> = (request: R) => AsyncIterable<RoutedStreamPart>;

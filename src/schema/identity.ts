@@ -2,7 +2,7 @@ import type { ApiKey } from '../generated/prisma/client.js';
 import { limitsFromJson } from '../policy/limits.js';
 import { API_SCOPES, toScopes } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
-import { parsePiiMode } from '../privacy/pii-policy.js';
+import { parsePiiMode } from '../privacy/pii-modes.js';
 import { builder } from './builder.js';
 import { clientId, withClientId } from './global-id.js';
 import { LimitsInput, LimitsRef } from './limits.js';

@@ -1,5 +1,5 @@
 import { badInput } from '../errors.js';
-import type { PiiMode } from '../privacy/pii-policy.js';
+import type { PiiMode } from '../privacy/pii-modes.js';
 import { builder } from './builder.js';
 import { type ClientId, clientId, withClientId } from './global-id.js';
 
