@@ -35,7 +35,7 @@ export function maskPrompt(messages: readonly ChatMessage[], vault: PiiVault): M
 export function piiRefusal(kinds: readonly PiiKind[]): AppError {
   return new AppError(
     'PII_DETECTED',
-    `The prompt holds personal data or secrets (${kinds.join(', ')}); this key does not allow sending them`,
+    `The prompt holds personal data or secrets (${kinds.join(', ')}); the personal-data policy that applies (the key's, its user's or the server's) blocks sending them`,
     {
       kinds: [...kinds],
     },
