@@ -8,6 +8,7 @@
 // `BENCH_ONLY=rest` (or `npm run bench -- rest`): the REST hot path and GraphQL `chat` against Portkey, paced
 // (added TTFT, gateway CPU per request, stall-free streams; BENCH_REST_* in bench/rest-bench.ts).
 // `npm run bench -- observability`: metrics and OTLP tracing on against both off (BENCH_OBS_* in bench/observability.ts).
+// `BENCH_ONLY=pii-mask` (or `npm run bench -- pii`): masking a 2,000-token prompt (PII_BENCH_* in bench/pii-mask.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
 import { benchObservability, observabilityTable, observabilityTargets } from './observability.js';
+import { benchPiiMask, piiMaskSettingsFromEnv, piiMaskTable } from './pii-mask.js';
 import { benchPolicyMicro } from './policy-micro.js';
 import { benchPolicyOverhead, HIGH_LIMITS, PRICES, policySettingsFromEnv } from './policy-overhead.js';
 import { policyTable, policyTargets } from './policy-report.js';
@@ -32,6 +34,7 @@ const aliases: Record<string, string> = {
   policy: 'policy-overhead',
   rest: 'rest',
   observability: 'observability',
+  pii: 'pii-mask',
 };
 const named = aliases[process.argv[2] ?? ''];
 const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
@@ -152,4 +155,14 @@ if (!only || only === 'rest') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('rest-hot-path.json', { loadAverageAtEnd: loadavg(), targets, ...rest });
   console.log(`\nwrote ${join(dir, 'rest-hot-path.json')}`);
+}
+
+if (!only || only === 'pii-mask') {
+  const pii = await benchPiiMask(piiMaskSettingsFromEnv());
+  console.log('');
+  for (const line of piiMaskTable(pii)) console.log(line);
+  console.log('');
+  for (const t of pii.targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('pii-mask.json', { loadAverageAtEnd: loadavg(), ...pii });
+  console.log(`\nwrote ${join(dir, 'pii-mask.json')}`);
 }
