@@ -179,10 +179,13 @@ describe('traces exported by OTLP', () => {
 });
 
 describe('tracing off', () => {
-  it('without an OTLP endpoint there is no tracer, and chats work as before', async () => {
-    const server = await startTestServer({ OTEL_SERVICE_NAME: 'unused', MOCK_TOKEN_DELAY_MS: '0' });
+  it('without an OTLP endpoint there is no tracer, and chats work as before; METRICS=off records nothing', async () => {
+    const server = await startTestServer({ OTEL_SERVICE_NAME: 'unused', MOCK_TOKEN_DELAY_MS: '0', METRICS: 'off' });
     expect(server.app.tracing).toBe(tracingOff);
     const result = await server.query(SEND, { input: { content: 'hi' } });
     expect(result.errors).toBeUndefined();
+    // METRICS=off (the benchmark's baseline): nothing recorded, nothing served.
+    expect((await server.app.metrics.render()).trim()).toBe('');
+    expect((await fetch(`${server.origin}/metrics`)).status).toBe(404);
   });
 });
