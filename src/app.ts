@@ -100,11 +100,13 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   } catch (error) {
     providers.close();
     await heavyWork.close();
+    await tracing.shutdown();
     throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
   }
   const database = await openDatabase(config, logger, options.embeddedDatabase, tracing).catch(async (error) => {
     providers.close();
     await heavyWork.close();
+    await tracing.shutdown();
     throw error;
   });
   const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger, tracing) : undefined;

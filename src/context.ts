@@ -14,4 +14,6 @@ export interface Context {
   services: Services;
   /** Added to this operation's HTTP response (absent over WebSocket). */
   responseHeaders?: Headers | undefined;
+  /** The trace id of this operation's span, set when it starts (tracing on and sampled), for log lines. */
+  traceId?: string | undefined;
 }

@@ -30,6 +30,9 @@ export function useOperationSpans(tracing: Tracing): Plugin {
       },
       parent,
     );
+    if (span.isRecording() && args.contextValue && typeof args.contextValue === 'object') {
+      (args.contextValue as { traceId?: string }).traceId = span.spanContext().traceId;
+    }
     return { span, ctx: tracing.withSpan(parent, span) };
   };
   return {

@@ -1,6 +1,7 @@
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
-import { redactForTelemetry, tracingSettings } from '../../src/tracing/index.js';
+import { createTracing, redactForTelemetry, tracingOff, tracingSettings } from '../../src/tracing/index.js';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
@@ -87,6 +88,34 @@ describe('tracing settings and redaction', () => {
     expect(() => tracingSettings({ ...base, OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(ConfigError);
     expect(() => tracingSettings({ ...base, OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(ConfigError);
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
+  });
+
+  it('currentTraceId is the trace of the active span inside `with`, and nothing outside it or when off', async () => {
+    const exported: string[] = [];
+    const memory = new InMemorySpanExporter();
+    // Kept past shutdown (the in-memory exporter forgets its spans when it shuts down).
+    const exporter = Object.assign(memory, {
+      export: (spans: { name: string }[], done: (result: { code: number }) => void) => {
+        exported.push(...spans.map((s) => s.name));
+        done({ code: 0 });
+      },
+    });
+    const tracing = createTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }, { exporter });
+    const parent = tracing.extract('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+    const span = tracing.tracer?.startSpan('work', {}, parent);
+    expect(span).toBeDefined();
+    const seen = await tracing.with(tracing.withSpan(parent, span as NonNullable<typeof span>), async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return { id: tracing.currentTraceId(), traceparent: tracing.traceparent() };
+    });
+    expect(seen.id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(seen.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(tracing.currentTraceId()).toBeUndefined();
+    span?.end();
+    await tracing.shutdown();
+    // Shutdown flushed the batch.
+    expect(exported).toEqual(['work']);
+    expect(tracingOff.currentTraceId()).toBeUndefined();
   });
 
   it('redacts detected values by kind and leaves ordinary text', () => {
