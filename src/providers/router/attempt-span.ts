@@ -14,6 +14,9 @@ export interface AttemptSpan {
 
 const noSpan: AttemptSpan = { firstChunk() {}, part() {}, end() {} };
 
+/** The conventions' well-known provider names where they differ from our kinds. */
+const PROVIDER_NAMES: Record<string, string> = { xai: 'x_ai' };
+
 /** The conventions' names for finish reasons (OpenAI's words). */
 const FINISH: Record<FinishReason, string> = {
   stop: 'stop',
@@ -42,7 +45,10 @@ export function startAttemptSpan(
       kind: SpanKind.CLIENT,
       attributes: {
         'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': deployment.provider.kind,
+        'gen_ai.provider.name': PROVIDER_NAMES[deployment.provider.kind] ?? deployment.provider.kind,
+        ...(deployment.provider.name !== deployment.provider.kind
+          ? { 'switchyard.provider': deployment.provider.name }
+          : {}),
         'gen_ai.request.model': deployment.model,
         'switchyard.deployment.id': deployment.id,
         ...(request.conversationId ? { 'gen_ai.conversation.id': request.conversationId } : {}),
