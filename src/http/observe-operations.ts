@@ -9,12 +9,10 @@ import { type AccessRecord, accessRecordOf } from './access-record.js';
 /** What yoga's context carries beside ours: the node request, and the socket of a WebSocket operation. */
 type ServerContext = Partial<Context> & { req?: IncomingMessage; socket?: unknown };
 
-/** Subscriptions whose events are a generation's deltas. */
-const STREAM_FIELDS = new Set(['messageStream', 'chat']);
-
 /**
  * Observes every GraphQL operation once: metrics by type and (bounded) name with duration and
- * error codes; subscriptions' start, end and open count; deltas sent; and the access record (the
+ * error codes; subscriptions' start, end and open count; deltas sent (the stream resolvers call
+ * the context's `deltaSent`); and the access record (the
  * HTTP request's, or a line of its own for an operation on a WebSocket). Runs after the error
  * policy, so it sees the codes clients see.
  */
@@ -23,9 +21,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
     const operation = getOperationAST(document, operationName);
     const type = (operation?.operation ?? 'query') as OperationType;
     const rawName = operation?.name?.value;
-    const first = operation?.selectionSet.selections[0];
-    const field = first?.kind === 'Field' ? first.name.value : undefined;
-    return { type, name: metrics.nameLabel(rawName), rawName, field };
+    return { type, name: metrics.nameLabel(rawName), rawName };
   };
   /** The HTTP request's record, or (WebSocket) a record of the operation's own, written at its end. */
   const recordOf = (context: ServerContext) => {
@@ -91,16 +87,16 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
         },
       };
     },
-    onSubscribe({ args }) {
+    onSubscribe({ args, extendContext }) {
       const context = args.contextValue as ServerContext;
       markRan(context);
       const started = performance.now();
-      const { name, rawName, field } = describe(args.document, args.operationName);
+      const { name, rawName } = describe(args.document, args.operationName);
       const transport: SubscriptionTransport = context.socket ? 'graphql-ws' : 'sse';
+      extendContext({ deltaSent: () => metrics.deltaSent(transport) });
       const { record, standalone } = recordOf(context);
       fill(record, context, 'subscription', rawName);
       const codes: string[] = [];
-      const deltas = field !== undefined && STREAM_FIELDS.has(field);
       let open = false;
       const end = () => {
         const ms = performance.now() - started;
@@ -118,10 +114,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
           open = true;
           metrics.subscriptionStarted(name, transport);
           return {
-            onNext: ({ result }) => {
-              if (deltas) metrics.deltaSent(transport);
-              noteCodes(record, codes, result as ExecutionResult);
-            },
+            onNext: ({ result }) => noteCodes(record, codes, result as ExecutionResult),
             onEnd: end,
           };
         },
