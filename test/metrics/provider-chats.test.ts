@@ -92,9 +92,9 @@ describe('/metrics after a chat through each provider', () => {
       expect(gained(after, 'gen_ai_client_token_usage_sum', output), provider).toBe(sum('completionTokens'));
       expect(gained(after, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', genai), provider).toBe(chats);
       expect(gained(after, 'gen_ai_client_operation_duration_seconds_count', genai), provider).toBe(chats);
-      expect(gained(after, 'switchyard_upstream_calls_total', { gen_ai_provider_name: provider, outcome: 'success' })).toBe(
-        chats,
-      );
+      expect(
+        gained(after, 'switchyard_upstream_calls_total', { gen_ai_provider_name: provider, outcome: 'success' }),
+      ).toBe(chats);
     }
   });
 
@@ -146,7 +146,9 @@ describe('/metrics after a chat through each provider', () => {
       expect(health.errors).toBeUndefined();
     }
     await server.query(`{ health { status } }`);
-    const refused = await server.query(`mutation Send { sendMessage(input: { content: "" }) { assistantMessage { id } } }`);
+    const refused = await server.query(
+      `mutation Send { sendMessage(input: { content: "" }) { assistantMessage { id } } }`,
+    );
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const unparsable = await server.query(`query Broken {`);
     expect(unparsable.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
