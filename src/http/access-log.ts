@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Logger } from '../logger.js';
+import { routeLabel } from '../metrics/http-route.js';
 import { type AccessRecord, attachAccessRecord } from './access-record.js';
 import { requestIdFrom } from './request-id.js';
 import { traceIdFromHeaders } from './trace-parent.js';
@@ -75,7 +76,7 @@ export function createAccessLog({ logger, enabled, traceIdOf = traceIdFromHeader
             transport: 'http',
             method: request.method,
             path: (end === -1 ? url : url.slice(0, end)).slice(0, MAX_PATH),
-            operation: record.operation,
+            operation: record.operation ?? `${request.method} ${routeLabel(url)}`,
             status: response.statusCode,
             // the client went away before the response ended
             ...(response.writableFinished ? {} : { aborted: true }),

@@ -41,7 +41,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
       record.userId = context.viewer.userId;
       record.apiKeyId = context.viewer.apiKeyId ?? null;
     }
-    if (context.requestId && !context.socket) record.requestId = context.requestId;
+    if (context.requestId) record.requestId = context.requestId;
   };
   const noteCodes = (record: AccessRecord | undefined, codes: string[], result: ExecutionResult) => {
     for (const error of (result.errors ?? []) as GraphQLError[]) {
