@@ -131,6 +131,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       quota,
       prices,
       defaults: limitsFromJson(config.file.limits ?? null),
+      piiDefault: config.file.pii.mode,
       pubsub,
       logger,
     }),

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { GenerationEnd, Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
+import { createPiiSession } from '../privacy/pii-session.js';
 import {
   type EmbedResult,
   fitPrompt,
@@ -67,7 +68,7 @@ export interface EmbeddingResult extends EmbedResult {
 export interface CompletionService {
   /**
    * Plans, checks and admits a call, then returns its parts. Throws AppError before anything is
-   * sent upstream: BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
+   * sent upstream: BAD_USER_INPUT, FORBIDDEN, PII_DETECTED, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
    */
   complete(request: CompletionRequest): Promise<Completion>;
   /** Embeds through the router's embed. Throws AppError (as complete does) or the last ProviderError. */
@@ -129,6 +130,9 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
         { field: 'messages', contextWindow: plan.contextWindow, promptTokens: prompt },
       );
     }
+    // The caller's privacy policy: `block` refuses here, before anything is admitted or sent.
+    const pii = createPiiSession(await usage.piiModeOf(request.caller));
+    pii.check(request.messages);
     const admission = await usage.admit({
       caller: request.caller,
       candidates: plan.groups.flatMap((g) =>
@@ -167,7 +171,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
       let ttftMs: number | null = null;
       let chunks = 0;
       try {
-        for await (const part of router.stream(routed)) {
+        for await (const part of pii.wrap(router.stream)(routed)) {
           if (part.type === 'start') ({ provider, kind, model, ttftMs } = part);
           else if (part.type === 'text-delta') {
             text += part.text;
