@@ -12,7 +12,8 @@
  * Services take database ids: global ids are decoded in src/schema.
  */
 const EDGE = '^src/(main|keys|server|app|context|services)[.]ts$|^src/(schema|http|cli|rest)/';
-const SERVICES = '^src/(chat|completions|rag|memory|health|catalog|policy|usage)/|^src/privacy/pii-(policy|session)[.]ts$';
+const SERVICES =
+  '^src/(chat|completions|rag|memory|health|catalog|policy|usage)/|^src/privacy/pii-(policy|session)[.]ts$';
 const ADAPTERS = '^src/(providers|db|pubsub|stream-store|embeddings|workers)/';
 const BASE =
   '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)|^src/privacy/(pii-detector|pii-masker|pii-modes|redact)[.]ts$';
