@@ -45,7 +45,7 @@ export function createOperationMetrics(registry: Registry): OperationMetrics {
   });
   const errors = new Counter({
     name: 'switchyard_graphql_errors_total',
-    help: 'GraphQL errors by operation and extensions.code (operation type none: refused before it ran)',
+    help: 'GraphQL operations that had errors, by extensions.code (each code once per operation; type none: a request refused before any operation ran)',
     labelNames: ['type', 'name', 'code'],
     registers,
   });
