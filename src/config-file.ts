@@ -117,6 +117,11 @@ export const configFileSchema = routerConfigSchema.extend({
         .default(64 * 1_048_576),
     })
     .prefault({}),
+  /**
+   * One structured line per HTTP request and per WebSocket operation (src/http/access-log.ts):
+   * ids, operation, status or code, duration, tokens and cost; never prompts, variables or keys.
+   */
+  accessLog: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   /** Limits for every API key that has none of its own (see src/policy/limits.ts). */
   limits: limitsSchema.optional(),
   /**

@@ -16,4 +16,6 @@ export interface Context {
   responseHeaders?: Headers | undefined;
   /** The trace id of this operation's span, set when it starts (tracing on and sampled), for log lines. */
   traceId?: string | undefined;
+  /** Called for each generation delta a subscription sends (set by the operation observer, for metrics). */
+  deltaSent?: (() => void) | undefined;
 }

@@ -1,7 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ExecutionResult, GraphQLError, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Tracing } from '../tracing/index.js';
+import { accessRecordOf } from './access-record.js';
 
 interface HeaderSource {
   request?: { headers?: { get(name: string): string | null } };
@@ -31,7 +33,11 @@ export function useOperationSpans(tracing: Tracing): Plugin {
       parent,
     );
     if (span.isRecording() && args.contextValue && typeof args.contextValue === 'object') {
-      (args.contextValue as { traceId?: string }).traceId = span.spanContext().traceId;
+      const { traceId } = span.spanContext();
+      (args.contextValue as { traceId?: string }).traceId = traceId;
+      // The access log line of an HTTP request names the trace its spans are in.
+      const record = accessRecordOf((args.contextValue as { req?: IncomingMessage }).req);
+      if (record) record.traceId ??= traceId;
     }
     return { span, ctx: tracing.withSpan(parent, span) };
   };

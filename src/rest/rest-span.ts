@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { accessRecordOf } from '../http/access-record.js';
 import type { Tracing } from '../tracing/index.js';
 
 /**
@@ -23,6 +24,8 @@ export function startRestSpan(
     },
     parent,
   );
+  const record = accessRecordOf(raw);
+  if (record && span.isRecording()) record.traceId ??= span.spanContext().traceId;
   response.once('close', () => {
     const status = response.statusCode;
     span.setAttribute('http.response.status_code', status);
