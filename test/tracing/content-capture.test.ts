@@ -5,6 +5,7 @@ import { createTracing, redactForTelemetry, tracingOff, tracingSettings } from '
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
+import { startLoggedServer } from '../helpers/logged-server.js';
 import { collect, STREAM_EVENT_FIELDS, wsClient } from '../helpers/subscribe.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { type OtlpReceiver, startOtlpReceiver } from './otlp-receiver.js';
@@ -123,5 +124,36 @@ describe('tracing settings and redaction', () => {
       'mail [EMAIL] or call about version 1.2.3 on 2026-12-01',
     );
     expect(redactForTelemetry('x'.repeat(100_000)).length).toBe(16_384);
+  });
+});
+
+describe('access log and traces', () => {
+  it("a request sent without traceparent is logged under the trace of its operation's span", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const { server, logs } = await startLoggedServer(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '50',
+        },
+        'info',
+      );
+      const result = await server.query('query Health { health { status } }');
+      expect(result.errors).toBeUndefined();
+      const spans = await eventually(
+        () => receiver.spans().filter((s) => s.name === 'query Health'),
+        (found) => found.length === 1,
+        { what: 'the query span' },
+      );
+      const line = await eventually(
+        () => logs.find((l) => l.message === 'access' && l.operation === 'query Health'),
+        (found) => found !== undefined,
+        { what: 'the access line' },
+      );
+      expect(line?.traceId).toBe(spans[0]?.traceId);
+    } finally {
+      await receiver.close();
+    }
   });
 });
