@@ -16,6 +16,10 @@ type ServerContext = Partial<Context> & { req?: IncomingMessage; socket?: unknow
  * HTTP request's, or a line of its own for an operation on a WebSocket). Runs after the error
  * policy, so it sees the codes clients see.
  */
+/** A WebSocket operation's line names its own span's trace (set on the context by operation-spans.ts), not the upgrade's. */
+const withTrace = (record: AccessRecord, context: ServerContext): AccessRecord =>
+  context.traceId ? { ...record, traceId: context.traceId } : record;
+
 export function useOperationObserver(metrics: OperationMetrics, access: AccessLog): Plugin<Context> {
   const describe = (document: DocumentNode, operationName: string | null | undefined) => {
     const operation = getOperationAST(document, operationName);
@@ -70,7 +74,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
       const end = () => {
         const ms = performance.now() - started;
         metrics.operationEnded(type, name, ms / 1000, codes);
-        if (standalone && record) access.write(record, { transport: 'graphql-ws', durationMs: ms });
+        if (standalone && record) access.write(withTrace(record, context), { transport: 'graphql-ws', durationMs: ms });
       };
       return {
         onExecuteDone(payload) {
@@ -102,7 +106,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
         const ms = performance.now() - started;
         if (open) metrics.subscriptionEnded(name, transport, ms / 1000);
         metrics.operationEnded('subscription', name, ms / 1000, codes);
-        if (standalone && record) access.write(record, { transport, durationMs: ms });
+        if (standalone && record) access.write(withTrace(record, context), { transport, durationMs: ms });
       };
       return {
         onSubscribeResult(payload) {

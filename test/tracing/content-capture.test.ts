@@ -128,7 +128,7 @@ describe('tracing settings and redaction', () => {
 });
 
 describe('access log and traces', () => {
-  it("a request sent without traceparent is logged under the trace of its operation's span", async () => {
+  it("a request sent without traceparent, and each WebSocket operation, is logged under the trace of its operation's span", async () => {
     const receiver = await startOtlpReceiver();
     try {
       const { server, logs } = await startLoggedServer(
@@ -152,6 +152,35 @@ describe('access log and traces', () => {
         { what: 'the access line' },
       );
       expect(line?.traceId).toBe(spans[0]?.traceId);
+
+      // Over a WebSocket each operation is its own trace: its line names that one, not the upgrade's.
+      const client = wsClient(server.wsUrl);
+      try {
+        for (const name of ['WsOne', 'WsTwo']) {
+          await new Promise<void>((resolve, reject) =>
+            client.subscribe(
+              { query: `query ${name} { health { status } }` },
+              { next: () => {}, error: reject, complete: resolve },
+            ),
+          );
+        }
+      } finally {
+        await client.dispose();
+      }
+      const wsSpans = await eventually(
+        () => receiver.spans().filter((s) => s.name === 'query WsOne' || s.name === 'query WsTwo'),
+        (found) => found.length === 2,
+        { what: 'the two WebSocket operation spans' },
+      );
+      for (const span of wsSpans) {
+        const wsLine = await eventually(
+          () => logs.find((l) => l.message === 'access' && l.operation === span.name),
+          (found) => found !== undefined,
+          { what: `the access line of ${span.name}` },
+        );
+        expect(wsLine?.traceId).toBe(span.traceId);
+      }
+      expect(wsSpans[0]?.traceId).not.toBe(wsSpans[1]?.traceId);
     } finally {
       await receiver.close();
     }
