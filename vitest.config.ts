@@ -15,8 +15,13 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     // Fails the run when SWITCHYARD_TEST_SERVICES names a service that does not answer; makes the
-    // data directory embedded test servers start from (saves each one PGlite's initdb).
-    globalSetup: ['test/helpers/require-services.ts', 'test/helpers/pglite-template.ts'],
+    // data directory embedded test servers start from (saves each one PGlite's initdb); builds the
+    // server that spawned test servers run (saves each process tsx and initdb).
+    globalSetup: [
+      'test/helpers/require-services.ts',
+      'test/helpers/pglite-template.ts',
+      'test/helpers/built-server.ts',
+    ],
     // Stops servers a test started even when it timed out (test/helpers/cleanup.ts).
     setupFiles: ['test/helpers/setup-cleanup.ts'],
   },
