@@ -2,17 +2,21 @@
  * The layering of src/ (issue #14), checked by `npm run lint`. Top to bottom:
  *   edge      main, keys (the keys command), server, app (the composition root), context, services, rest/**,
  *             schema/**, http/**, cli/**
- *   services  chat/**, completions/**, rag/**, memory/**, health/**, catalog/**, policy/**
+ *   services  chat/**, completions/**, rag/**, memory/**, health/**, catalog/**, policy/**, privacy/pii-policy,
+ *             privacy/pii-session (the modes applied to a prompt and its stream)
  *   adapters  providers/**, db/**, pubsub/**, stream-store/**, embeddings/**, workers/**
- *   base      config.ts, config-file.ts, config/**, util/**, errors.ts, logger.ts, generated/**
+ *   base      config.ts, config-file.ts, config/**, util/**, errors.ts, logger.ts, generated/**, and the rest of
+ *             privacy/** (detecting, masking and redacting text; the modes' names)
  * A module imports from its own layer or the layers below it, never above; adapters do not import
  * each other, except for src/db types and ADAPTER_EXCEPTIONS. Type-only imports count too.
  * Services take database ids: global ids are decoded in src/schema.
  */
 const EDGE = '^src/(main|keys|server|app|context|services)[.]ts$|^src/(schema|http|cli|rest)/';
-const SERVICES = '^src/(chat|completions|rag|memory|health|catalog|policy|usage)/';
+const SERVICES =
+  '^src/(chat|completions|rag|memory|health|catalog|policy|usage)/|^src/privacy/pii-(policy|session)[.]ts$';
 const ADAPTERS = '^src/(providers|db|pubsub|stream-store|embeddings|workers)/';
-const BASE = '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)';
+const BASE =
+  '^src/(config[.]ts|config-file[.]ts|config/|util/|errors[.]ts|logger[.]ts|generated/)|^src/privacy/(pii-detector|pii-masker|pii-modes|redact)[.]ts$';
 
 /** Imports between adapter folders that the layering allows (besides src/db types, below). */
 const ADAPTER_EXCEPTIONS = {

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runLoad } from './chat-load.js';
-import { startPortkey, startSwitchyard } from './peers/gateways.js';
+import { startBareProxy, startPortkey, startSwitchyard } from './peers/gateways.js';
 import { createScratchDatabase } from './peers/scratch-db.js';
 import {
+  bareProxyPath,
   directPath,
   mintKey,
   portkeyPath,
@@ -99,6 +100,8 @@ export async function benchRest(log: (line: string) => void): Promise<RestBenchR
     else log('postgres has no pgvector extension: the Postgres + Redis paths are left out');
     const portkey = await startPortkey();
     stops.unshift(() => portkey.child.stop());
+    const floor = await startBareProxy(upstream.url);
+    stops.unshift(() => floor.child.stop());
     const embeddedKey = await mintKey(embedded);
     const productionKey = production && (await mintKey(production));
     log(
@@ -106,6 +109,7 @@ export async function benchRest(log: (line: string) => void): Promise<RestBenchR
     );
     const candidates = [
       directPath(upstream),
+      bareProxyPath(floor),
       switchyardRestPath('sy-rest-embedded', embedded, embeddedKey),
       ...(production && productionKey ? [switchyardRestPath('sy-rest-pg', production, productionKey)] : []),
       switchyardGraphqlPath('sy-graphql-embedded', embedded, embeddedKey),

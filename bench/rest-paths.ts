@@ -70,6 +70,20 @@ export function portkeyPath(portkey: Gateway, upstream: StampedUpstream): RestPa
   };
 }
 
+/** The bare Node proxy (bench/peers/bare-proxy.ts): node:http's own cost, the floor for any Node gateway. */
+export function bareProxyPath(proxy: Gateway): RestPath {
+  return {
+    name: 'node-floor',
+    api: 'openai',
+    child: proxy.child,
+    endpoint: { url: `${proxy.url}/chat/completions`, headers: UPSTREAM_KEY },
+    connect: async (_concurrency, content) => ({
+      open: openAIStream(proxy.url, content, UPSTREAM_KEY),
+      close: async () => {},
+    }),
+  };
+}
+
 /** Switchyard's `POST /v1/chat/completions` with a stored API key. */
 export function switchyardRestPath(name: string, gateway: Gateway, secret: string): RestPath {
   const origin = new URL(gateway.url).origin;

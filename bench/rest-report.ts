@@ -55,7 +55,7 @@ export function restTargets(result: RestBenchResult): Target[] {
   const at = (path: string, conc: number) => result.ttft.find((r) => r.path === path && r.concurrency === conc);
   const portkey100 = at('portkey', 100);
   for (const row of result.ttft) {
-    if (row.path === 'direct' || row.path === 'portkey') continue;
+    if (!row.path.startsWith('sy-')) continue;
     const rest = row.path.startsWith('sy-rest');
     if (row.concurrency === 1) {
       const [p50, p99] = rest ? [1, 3] : [3, 10];

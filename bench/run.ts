@@ -7,6 +7,7 @@
 // and bursts against a requestsPerMinute limit over two instances (BENCH_POLICY_* in bench/policy-overhead.ts).
 // `BENCH_ONLY=rest` (or `npm run bench -- rest`): the REST hot path and GraphQL `chat` against Portkey, paced
 // (added TTFT, gateway CPU per request, stall-free streams; BENCH_REST_* in bench/rest-bench.ts).
+// `BENCH_ONLY=pii-mask` (or `npm run bench -- pii`): masking a 2,000-token prompt (PII_BENCH_* in bench/pii-mask.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { chatTable, chatTargets } from './chat-report.js';
 import { benchChatTtft, settingsFromEnv } from './chat-ttft.js';
 import { benchColdStart, coldStartSettingsFromEnv, printColdStart } from './cold-start.js';
 import { benchHealthLive, healthLiveSettingsFromEnv, printHealthLive } from './health-live.js';
+import { benchPiiMask, piiMaskSettingsFromEnv, piiMaskTable } from './pii-mask.js';
 import { benchPolicyMicro } from './policy-micro.js';
 import { benchPolicyOverhead, HIGH_LIMITS, PRICES, policySettingsFromEnv } from './policy-overhead.js';
 import { policyTable, policyTargets } from './policy-report.js';
@@ -25,7 +27,12 @@ import { benchReadPath } from './read-path.js';
 import { benchRest } from './rest-bench.js';
 import { restTable, restTargets } from './rest-report.js';
 
-const aliases: Record<string, string> = { auth: 'auth-overhead', policy: 'policy-overhead', rest: 'rest' };
+const aliases: Record<string, string> = {
+  auth: 'auth-overhead',
+  policy: 'policy-overhead',
+  rest: 'rest',
+  pii: 'pii-mask',
+};
 const named = aliases[process.argv[2] ?? ''];
 const requests = named ? 2000 : Number(process.argv[2] ?? 2000);
 const only = named ?? process.env.BENCH_ONLY;
@@ -135,4 +142,14 @@ if (!only || only === 'rest') {
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
   save('rest-hot-path.json', { loadAverageAtEnd: loadavg(), targets, ...rest });
   console.log(`\nwrote ${join(dir, 'rest-hot-path.json')}`);
+}
+
+if (!only || only === 'pii-mask') {
+  const pii = await benchPiiMask(piiMaskSettingsFromEnv());
+  console.log('');
+  for (const line of piiMaskTable(pii)) console.log(line);
+  console.log('');
+  for (const t of pii.targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
+  save('pii-mask.json', { loadAverageAtEnd: loadavg(), ...pii });
+  console.log(`\nwrote ${join(dir, 'pii-mask.json')}`);
 }

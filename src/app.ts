@@ -13,7 +13,7 @@ import { createHealthService } from './health/health-service.js';
 import { requestIdFrom } from './http/request-id.js';
 import type { Logger } from './logger.js';
 import { createMemoryService } from './memory/memory-service.js';
-import { countRefusals, createMetrics, type Metrics, teeRecorder } from './metrics/index.js';
+import { countRefusals, createMetrics, type Metrics, measuredEmbedder, teeRecorder } from './metrics/index.js';
 import { type Authenticator, createAuthenticator } from './policy/authenticator.js';
 import { createIdentityService } from './policy/identity-service.js';
 import { limitsFromJson } from './policy/limits.js';
@@ -79,7 +79,10 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const heavyWork = createHeavyWork();
   let embedder: Embedder;
   try {
-    embedder = embedderFromSpec(config.embeddingModel, providers.router, { offload: heavyWork.embed });
+    embedder = measuredEmbedder(
+      embedderFromSpec(config.embeddingModel, providers.router, { offload: heavyWork.embed }),
+      metrics,
+    );
   } catch (error) {
     providers.close();
     await heavyWork.close();
@@ -106,6 +109,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     logger,
     // Embedded PGlite runs one statement at a time: small batches let every other query in between.
     batchSize: database.kind === 'pglite' ? 32 : 256,
+    onChunksWritten: metrics.chunksIndexed,
   });
   const documents = createDocumentService({
     db: database.prisma,
@@ -127,6 +131,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       quota,
       prices,
       defaults: limitsFromJson(config.file.limits ?? null),
+      piiDefault: config.file.pii.mode,
       pubsub,
       logger,
     }),
@@ -153,6 +158,13 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     usage,
     prices,
     metrics,
+  });
+
+  metrics.observe({
+    openStreams: () => chat.running,
+    providers: () => providers.monitor.snapshot(),
+    indexing: indexer.depth,
+    databasePool: database.poolStats,
   });
 
   const bootstrapPolicy = retry(handleAll, { backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });

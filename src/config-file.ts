@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { limitsSchema } from './config/limits-schema.js';
 import { routerConfigSchema } from './config/router-schema.js';
+import { PII_MODES } from './privacy/pii-modes.js';
 
 /**
  * An extra deployment of a provider kind under its own name, e.g. a second OpenAI-compatible
@@ -116,6 +117,11 @@ export const configFileSchema = routerConfigSchema.extend({
         .default(64 * 1_048_576),
     })
     .prefault({}),
+  /**
+   * One structured line per HTTP request and per WebSocket operation (src/http/access-log.ts):
+   * ids, operation, status or code, duration, tokens and cost; never prompts, variables or keys.
+   */
+  accessLog: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   /** Limits for every API key that has none of its own (see src/policy/limits.ts). */
   limits: limitsSchema.optional(),
   /**
@@ -123,6 +129,11 @@ export const configFileSchema = routerConfigSchema.extend({
    * (`gpt-4o-mini`) or provider-qualified id (`openai/gpt-4o-mini`).
    */
   prices: z.record(z.string().min(1).max(200), priceSchema).default({}),
+  /**
+   * Personal data in prompts (src/privacy): the mode every request runs under at least; a user's
+   * or key's own mode applies when stricter.
+   */
+  pii: z.strictObject({ mode: z.enum(PII_MODES).default('off') }).prefault({}),
   usage: z
     .strictObject({
       /**

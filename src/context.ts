@@ -14,4 +14,6 @@ export interface Context {
   services: Services;
   /** Added to this operation's HTTP response (absent over WebSocket). */
   responseHeaders?: Headers | undefined;
+  /** Called for each generation delta a subscription sends (set by the operation observer, for metrics). */
+  deltaSent?: (() => void) | undefined;
 }

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { redactFields, redactLogMessage } from './privacy/redact.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -35,7 +36,8 @@ export const REDACTED_PATHS = [
 
 /**
  * JSON lines on stderr, one event a line (`time`, `level`, `message`, then the fields), with
- * credentials redacted. The level comes from the caller (the config), so this module stays below it.
+ * credentials redacted, and personal data found in any text (an upstream error echoing a prompt)
+ * replaced by its kind, whatever a key's privacy mode: see src/privacy/README.md. The level comes from the caller (the config), so this module stays below it.
  *
  * @example createLogger('info').warn('redis publish failed', { error })
  */
@@ -46,26 +48,15 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): L
       base: undefined, // no pid or hostname: the fields each call gives, nothing more
       messageKey: 'message',
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }), log: errorsAsObjects },
+      formatters: { level: (label) => ({ level: label }), log: redactFields },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
     write ? { write } : pino.destination({ dest: 2, sync: true }),
   );
   return {
-    debug: (message, fields) => log.debug(fields ?? {}, message),
-    info: (message, fields) => log.info(fields ?? {}, message),
-    warn: (message, fields) => log.warn(fields ?? {}, message),
-    error: (message, fields) => log.error(fields ?? {}, message),
+    debug: (message, fields) => log.debug(fields ?? {}, redactLogMessage(message)),
+    info: (message, fields) => log.info(fields ?? {}, redactLogMessage(message)),
+    warn: (message, fields) => log.warn(fields ?? {}, redactLogMessage(message)),
+    error: (message, fields) => log.error(fields ?? {}, redactLogMessage(message)),
   };
-}
-
-/** An Error field as its name, message and stack: JSON.stringify would give `{}`, and the rest may hold secrets. */
-function errorsAsObjects(fields: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const [key, value] of Object.entries(fields)) {
-    if (!(value instanceof Error)) continue;
-    out ??= { ...fields };
-    out[key] = { name: value.name, message: value.message, stack: value.stack };
-  }
-  return out ?? fields;
 }

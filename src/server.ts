@@ -1,10 +1,11 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga } from 'graphql-yoga';
 import { type App, type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
+import { createAccessLog } from './http/access-log.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
 import { asHttpAuthError } from './http/authentication.js';
 import { withBodyLimit } from './http/body-limit.js';
@@ -12,6 +13,7 @@ import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
 import { useCsrfPrevention } from './http/csrf-prevention.js';
 import { maskUnexpected, useErrorPolicy } from './http/error-policy.js';
 import { useHealthRoutes } from './http/health-routes.js';
+import { useOperationObserver } from './http/observe-operations.js';
 import { useQueryLimits } from './http/query-limits.js';
 import { useRequestErrorCodes } from './http/request-error-codes.js';
 import { createResponseHeaders } from './http/response-headers.js';
@@ -43,13 +45,19 @@ export interface Server {
   close(): Promise<void>;
 }
 
+export interface ServerOptions extends AppOptions {
+  /** The trace id the access log gives a request; by default its valid `traceparent` header's. */
+  traceIdOf?: ((request: IncomingMessage) => string | undefined) | undefined;
+}
+
 /** One process, one port: GraphQL over HTTP, SSE and WebSocket on `/graphql`, health beside it. */
 export async function createServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
-  options: AppOptions = {},
+  options: ServerOptions = {},
 ): Promise<Server> {
   const app = await createApp(config, logger, options);
+  const accessLog = createAccessLog({ logger, enabled: config.file.accessLog.enabled, traceIdOf: options.traceIdOf });
   const responseHeaders = createResponseHeaders();
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -79,6 +87,8 @@ export async function createServer(
       useRequestErrorCodes(),
       useErrorPolicy(logger),
       useRevocableStreams(app.auth),
+      // After the error policy: it sees the codes clients see.
+      useOperationObserver(app.metrics.operations, accessLog),
       responseHeaders.plugin(),
     ],
     logging: {
@@ -98,9 +108,11 @@ export async function createServer(
   const serveMetrics = metricsEndpoint(app.metrics, config.metrics.token);
   const separateMetrics = config.metrics.port !== undefined;
   const http = createHttpServer(
-    withHttpMetrics((request, response) => {
-      if (separateMetrics || !serveMetrics(request, response)) api(request, response);
-    }, app.metrics),
+    accessLog.wrap(
+      withHttpMetrics((request, response) => {
+        if (separateMetrics || !serveMetrics(request, response)) api(request, response);
+      }, app.metrics),
+    ),
   );
   // METRICS_PORT: a listener of its own (same host) that serves only /metrics.
   const metricsHttp = separateMetrics
@@ -113,7 +125,7 @@ export async function createServer(
   const websocket = attachGraphqlWebSocket(
     http,
     yoga,
-    { auth: app.auth, allowedOrigins: config.auth.corsOrigins },
+    { auth: app.auth, allowedOrigins: config.auth.corsOrigins, sockets: app.metrics.operations },
     config.file.graphql.websocket,
   );
   try {

@@ -102,6 +102,18 @@ async function freePort(): Promise<number> {
 }
 
 /** Portkey's own bin (`gateway --port=N --headless`), bound to 127.0.0.1 by the probe preload. */
+/** bench/peers/bare-proxy.ts in front of `upstreamUrl`: what node:http alone adds (the floor row). */
+export async function startBareProxy(upstreamUrl: string): Promise<Gateway> {
+  const child = startChild({
+    script: 'bench/peers/bare-proxy.ts',
+    args: [upstreamUrl],
+    tsx: true,
+    nodeFlags: profileFlags(),
+    env: { NODE_ENV: 'production' },
+  });
+  return { child, url: `${await child.ready}/v1` };
+}
+
 export async function startPortkey(): Promise<Gateway> {
   const port = await freePort();
   const child = startChild({

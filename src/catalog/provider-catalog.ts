@@ -13,19 +13,33 @@ export type CatalogProvider = ProviderHealthSnapshot;
 export interface ProviderCatalog {
   /** Every configured or known provider, with its health as this instance sees it. */
   providers(): CatalogProvider[];
-  /** The models of one provider, or of every available one. */
-  models(provider?: string): Promise<CatalogModel[]>;
+  /** The models of one provider, or of every available one; with `allowedModels`, only those a key so limited may use. */
+  models(provider?: string, allowedModels?: readonly string[] | null): Promise<CatalogModel[]>;
+  /** Whether a key limited to `allowedModels` (null: unlimited) may use `model`, as the router decides it for a chat. */
+  usable(model: Pick<ModelInfo, 'id' | 'provider'>, allowedModels: readonly string[] | null): boolean;
 }
 
 export function createProviderCatalog({
   router,
   monitor,
 }: Pick<ProviderGateway, 'router' | 'monitor'>): ProviderCatalog {
+  const usable: ProviderCatalog['usable'] = (model, allowedModels) => {
+    if (allowedModels === null) return true;
+    try {
+      router.plan({ model: model.id, provider: model.provider, allowedModels });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return {
     providers: () => monitor.snapshot(),
-    async models(provider) {
+    async models(provider, allowedModels = null) {
       const models = await router.listModels(provider);
-      return models.map((model) => ({ ...model, kind: monitor.get(model.provider)?.kind }));
+      return models
+        .filter((model) => usable(model, allowedModels))
+        .map((model) => ({ ...model, kind: monitor.get(model.provider)?.kind }));
     },
+    usable,
   };
 }

@@ -25,6 +25,8 @@ export interface ChatModule {
   /** Calls not stored as conversations (the REST endpoints), under the same limits and drain. */
   completions: CompletionService;
   liveness: Liveness;
+  /** Generations running in this process: stored chats and REST calls. */
+  readonly running: number;
   /**
    * Shutdown, first step: refuses new generations (SHUTTING_DOWN), lets the running ones finish
    * within `timeoutMs` (the rest end INTERRUPTED), and waits until this process's readers of them
@@ -107,6 +109,9 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     service,
     completions,
     liveness,
+    get running() {
+      return runner.running + completions.running;
+    },
     async drain(timeoutMs) {
       gate.close();
       const deadline = AbortSignal.timeout(timeoutMs);

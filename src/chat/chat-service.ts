@@ -5,6 +5,7 @@ import { AppError, badInput, notFound } from '../errors.js';
 import type { Conversation, Message } from '../generated/prisma/client.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
+import { createPiiSession } from '../privacy/pii-session.js';
 import { fitPrompt, type Router } from '../providers/router/index.js';
 import { needsOf } from '../providers/router/request-needs.js';
 import type { ChatMessage } from '../providers/types.js';
@@ -220,6 +221,9 @@ export function createChatService(deps: ChatServiceDeps) {
     validatePrior(prior, settings);
     const reservedOutputTokens = input.maxTokens ?? settings.defaultReservedOutputTokens;
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
+    // `block` refuses before the query reaches an embedder, and again once sources joined the prompt.
+    const pii = createPiiSession(await deps.usage.piiModeOf(options.caller));
+    pii.check([{ role: 'system', content: systemPrompt ?? '' }, ...earlier, message]);
     const grounding = await ground(deps, {
       userId,
       query: input.content,
@@ -239,6 +243,7 @@ export function createChatService(deps: ChatServiceDeps) {
         reservedOutputTokens,
       });
     const { context, citations } = fitGrounding(grounding, contextFor);
+    if (grounding.sources.length > 0 || grounding.memories.length > 0) pii.check(context.messages);
     // Limits and budget, last of the checks and before anything is written or sent upstream.
     const admission = await deps.usage.admit({
       caller: options.caller,
@@ -270,6 +275,7 @@ export function createChatService(deps: ChatServiceDeps) {
       apiKeyId: options.caller.apiKeyId,
       contextTokens: context.tokens,
       admission,
+      pii,
       request: {
         ...target,
         messages: withoutOrphanResults(context.messages),

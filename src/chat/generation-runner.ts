@@ -1,11 +1,13 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
+import { AppError } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Admission } from '../policy/usage-policy.js';
+import type { PiiSession } from '../privacy/pii-session.js';
 import type { RoutedChatRequest, Router } from '../providers/router/index.js';
 import type { TokenUsage, ToolCall } from '../providers/types.js';
 import type { MessageEnd, MessageStreamStore } from '../stream-store/types.js';
@@ -32,6 +34,8 @@ export interface GenerationJob {
   contextTokens: number;
   /** The limits and budget hold the turn was admitted under, settled at its end. */
   admission: Admission;
+  /** The turn's privacy policy: masks what goes upstream and restores what comes back. */
+  pii?: PiiSession | undefined;
   /** Checks the reply against the turn's response format before it may be COMPLETE. */
   outputCheck?: OutputCheck | undefined;
   /** The gateway's own tools for this turn, run between model calls (see builtin-tool-loop.ts). */
@@ -137,7 +141,8 @@ export function createGenerationRunner({
     }, settings.deltaWindowMs);
 
     try {
-      const parts = withBuiltinTools(router.stream, { ...job.request, signal }, job.builtins, (step) => {
+      const stream = job.pii ? job.pii.wrap(router.stream) : router.stream;
+      const parts = withBuiltinTools(stream, { ...job.request, signal }, job.builtins, (step) => {
         mixed = step;
       });
       for await (const part of parts) {
@@ -169,8 +174,13 @@ export function createGenerationRunner({
       if (writeFailed !== undefined) throw writeFailed;
     } catch (error) {
       deltas.flush();
-      logger.error('generation failed unexpectedly', { messageId: job.messageId, error });
-      failure = { code: 'UPSTREAM_ERROR', message: 'The generation failed unexpectedly' };
+      if (AppError.isInstance(error) && error.code === 'PII_DETECTED') {
+        // A builtin tool's result held personal data under `block`: it was not sent.
+        failure = { code: error.code, message: error.message };
+      } else {
+        logger.error('generation failed unexpectedly', { messageId: job.messageId, error });
+        failure = { code: 'UPSTREAM_ERROR', message: 'The generation failed unexpectedly' };
+      }
     }
     if (signal.aborted && signal.reason instanceof StopReason) {
       failure = { code: signal.reason.code, message: signal.reason.message };

@@ -3,9 +3,10 @@ import type { ConfigFile } from '../config-file.js';
 import type { SqlRunner } from '../db/sql-runner.js';
 import { AppError, badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/index.js';
+import type { GenerationEnd, Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
+import { createPiiSession } from '../privacy/pii-session.js';
 import {
   type EmbedResult,
   fitPrompt,
@@ -28,6 +29,8 @@ export interface CompletionRequest extends Omit<RoutedChatRequest, 'plan' | 'sig
   signal: AbortSignal;
   /** `performance.now()` when the request arrived: the usage event's latency counts from here. */
   receivedAt: number;
+  /** Told how the call ended, as the metrics are (the access log's tokens and cost). */
+  onEnd?: ((end: GenerationEnd) => void) | undefined;
 }
 
 export interface Completion {
@@ -65,7 +68,7 @@ export interface EmbeddingResult extends EmbedResult {
 export interface CompletionService {
   /**
    * Plans, checks and admits a call, then returns its parts. Throws AppError before anything is
-   * sent upstream: BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
+   * sent upstream: BAD_USER_INPUT, FORBIDDEN, PII_DETECTED, RATE_LIMITED, BUDGET_EXCEEDED, SHUTTING_DOWN.
    */
   complete(request: CompletionRequest): Promise<Completion>;
   /** Embeds through the router's embed. Throws AppError (as complete does) or the last ProviderError. */
@@ -127,6 +130,9 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
         { field: 'messages', contextWindow: plan.contextWindow, promptTokens: prompt },
       );
     }
+    // The caller's privacy policy: `block` refuses here, before anything is admitted or sent.
+    const pii = createPiiSession(await usage.piiModeOf(request.caller));
+    pii.check(request.messages);
     const admission = await usage.admit({
       caller: request.caller,
       candidates: plan.groups.flatMap((g) =>
@@ -165,7 +171,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
       let ttftMs: number | null = null;
       let chunks = 0;
       try {
-        for await (const part of router.stream(routed)) {
+        for await (const part of pii.wrap(router.stream)(routed)) {
           if (part.type === 'start') ({ provider, kind, model, ttftMs } = part);
           else if (part.type === 'text-delta') {
             text += part.text;
@@ -199,7 +205,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
         const costNanos =
           charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
         const latencyMs = performance.now() - request.receivedAt;
-        metrics?.generationEnded({
+        const end: GenerationEnd = {
           provider,
           model: model ?? request.model ?? null,
           usage: charged,
@@ -209,7 +215,9 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
           chunks,
           // A client that stopped reading early ended it: CANCELLED, as it is charged.
           errorCode: status === 'COMPLETE' ? null : (errorCode ?? 'CANCELLED'),
-        });
+        };
+        metrics?.generationEnded(end);
+        request.onEnd?.(end);
         try {
           if (charged && provider && model) {
             // Bounded: a database that stopped answering must not hold the call (and its
@@ -293,6 +301,17 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
         estimated: true,
       });
       charge = { ...used, costNanos };
+      metrics?.generationEnded({
+        operation: 'embeddings',
+        provider: result.provider,
+        model: result.model,
+        usage: used,
+        costNanos,
+        durationMs: performance.now() - request.receivedAt,
+        ttftMs: null,
+        chunks: 0,
+        errorCode: null,
+      });
       return { ...result, promptTokens, headers: admission.headers };
     } finally {
       await admission.settle(charge);

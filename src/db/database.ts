@@ -22,6 +22,8 @@ export interface Database {
   migrate(): Promise<MigrationResult>;
   /** Round-trips `SELECT 1`; resolves to the latency in ms or rejects within `timeoutMs`. */
   ping(timeoutMs: number): Promise<number>;
+  /** The connection pool's figures now (metrics): connections open, idle, and queries waiting for one. */
+  poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function openDatabase(config: Config, logger: Logger, embedded?: Pg
       await timeout(timeoutMs, TimeoutStrategy.Aggressive).execute(() => prisma.$queryRaw`SELECT 1`);
       return performance.now() - started;
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
       await pool.end().catch(() => {});

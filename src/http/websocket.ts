@@ -29,6 +29,8 @@ export interface SocketAccess {
   auth: Pick<Authenticator, 'authenticate' | 'onRevoked'>;
   /** CORS_ORIGINS: pages there (and the server's own origin) may open sockets. */
   allowedOrigins: readonly string[];
+  /** Told when a socket opens and closes (metrics). */
+  sockets?: { socketOpened(): void; socketClosed(): void };
 }
 
 export interface GraphqlWebSocket {
@@ -83,7 +85,9 @@ export function attachGraphqlWebSocket(
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       openPerAddress.set(address, (openPerAddress.get(address) ?? 0) + 1);
+      access.sockets?.socketOpened();
       ws.once('close', () => {
+        access.sockets?.socketClosed();
         const left = (openPerAddress.get(address) ?? 1) - 1;
         if (left > 0) openPerAddress.set(address, left);
         else openPerAddress.delete(address);

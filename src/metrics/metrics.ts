@@ -8,9 +8,13 @@ import {
   TOKEN_USAGE_BUCKETS,
 } from './genai-buckets.js';
 import type { RouteLabel } from './http-route.js';
+import { createOperationMetrics, type OperationMetrics } from './operation-metrics.js';
+import { registerScrapeGauges, type ScrapeSources } from './scrape-gauges.js';
 
 /** What a generation reports once, at its end (the chat runner and the REST completion service). */
 export interface GenerationEnd {
+  /** `gen_ai.operation.name`: chat unless said otherwise. */
+  operation?: 'chat' | 'embeddings';
   /** The provider (by its configured name) that answered; null when none did. */
   provider: string | null;
   /** The model the deployment was asked for; labelled `other` unless the router knows it. */
@@ -45,6 +49,17 @@ export interface Metrics {
   httpRequest(route: RouteLabel, status: number): void;
   /** Which models may appear as labels; until set, every model is `other`. */
   setModelCatalog(isKnown: (provider: string, model: string) => boolean): void;
+  /** GraphQL operations, subscriptions, deltas sent, open WebSockets. */
+  readonly operations: OperationMetrics;
+  /** Adds figures read at scrape time (open streams, provider status, indexing, database pool). */
+  observe(sources: ScrapeSources): void;
+  /** Chunks written with their vectors by the indexer. */
+  chunksIndexed(count: number): void;
+  /**
+   * The configured embedder's calls (indexing, search, memory): duration, and the error code on a
+   * failure. Its model is the operator's (EMBEDDING_MODEL), so it is a label as it is.
+   */
+  embedded(provider: string, model: string, durationMs: number, errorCode: string | null): void;
 }
 
 interface GenerationSeries {
@@ -72,7 +87,6 @@ function processRegistry(): Registry {
   return processMetrics;
 }
 
-const OPERATION = 'chat';
 const OTHER = 'other';
 /** The router only knows a few dozen models; a larger cache would mean a catalog lookup per call anyway. */
 const KNOWN_CACHE = { max: 2_000, ttl: 60_000 };
@@ -148,12 +162,33 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     labelNames: ['gen_ai_provider_name', 'deployment', 'state'],
     registers,
   });
+  const retries = new Counter({
+    name: 'switchyard_upstream_retries_total',
+    help: 'Upstream calls retried on the same deployment (before the first token), per deployment',
+    labelNames: ['gen_ai_provider_name', 'deployment'],
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: 'switchyard_upstream_fallbacks_total',
+    help: 'Requests that left a deployment for the next one in their route (before the first token), per deployment left',
+    labelNames: ['gen_ai_provider_name', 'deployment'],
+    registers,
+  });
+  const chunks = new Counter({
+    name: 'switchyard_indexing_chunks_total',
+    help: 'Document chunks indexed (embedded and written) by this instance',
+    registers,
+  });
   const refusals = new Counter({
     name: 'switchyard_limit_refusals_total',
     help: 'Requests refused by a rate limit or budget, by error code and limit name',
     labelNames: ['code', 'limit'],
     registers,
   });
+
+  const operations = createOperationMetrics(registry);
+  const sources: ScrapeSources = {};
+  registerScrapeGauges(registry, sources);
 
   let isKnown: (provider: string, model: string) => boolean = () => false;
   const known = new LRUCache<string, boolean>(KNOWN_CACHE);
@@ -179,12 +214,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
    * Bounded like the labels (configured providers, known models, error codes).
    */
   const series = new Map<string, GenerationSeries>();
-  const seriesOf = (provider: string | null, model: string, errorType: string | null): GenerationSeries => {
-    const key = `${provider ?? ''}\u0000${model}\u0000${errorType ?? ''}`;
+  const seriesOf = (
+    operation: string,
+    provider: string | null,
+    model: string,
+    errorType: string | null,
+  ): GenerationSeries => {
+    const key = `${operation}\u0000${provider ?? ''}\u0000${model}\u0000${errorType ?? ''}`;
     let found = series.get(key);
     if (!found) {
       const labels = {
-        gen_ai_operation_name: OPERATION,
+        gen_ai_operation_name: operation,
         gen_ai_provider_name: provider ?? OTHER,
         gen_ai_request_model: model,
       };
@@ -202,24 +242,30 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   };
 
   /** Per provider and deployment id; bounded by the LRU below, since deployment ids carry callers' model names. */
-  const callSeries = new LRUCache<string, Record<'success' | 'retryable' | 'error' | 'abandoned', Counter.Internal>>(
-    KNOWN_CACHE,
-  );
+  const callSeries = new LRUCache<
+    string,
+    Record<'success' | 'retryable' | 'error' | 'abandoned' | 'retry' | 'fallback', Counter.Internal>
+  >(KNOWN_CACHE);
+  const outcomesOf = (provider: string, deploymentId: string) => {
+    const key = `${provider}\u0000${deploymentId}`;
+    let outcomes = callSeries.get(key);
+    if (!outcomes) {
+      const labels = { gen_ai_provider_name: provider, deployment: deploymentLabel(provider, deploymentId) };
+      outcomes = {
+        success: calls.labels({ ...labels, outcome: 'success' }),
+        retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
+        error: calls.labels({ ...labels, outcome: 'error' }),
+        abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
+        retry: retries.labels(labels),
+        fallback: fallbacks.labels(labels),
+      };
+      callSeries.set(key, outcomes);
+    }
+    return outcomes;
+  };
   const recorder: TrafficRecorder = {
     callStarted(provider, deploymentId): CallHandle {
-      const key = `${provider}\u0000${deploymentId}`;
-      let outcomes = callSeries.get(key);
-      if (!outcomes) {
-        const labels = { gen_ai_provider_name: provider, deployment: deploymentLabel(provider, deploymentId) };
-        outcomes = {
-          success: calls.labels({ ...labels, outcome: 'success' }),
-          retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
-          error: calls.labels({ ...labels, outcome: 'error' }),
-          abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
-        };
-        callSeries.set(key, outcomes);
-      }
-      const counted = outcomes;
+      const counted = outcomesOf(provider, deploymentId);
       return {
         firstToken() {},
         succeeded: () => counted.success.inc(),
@@ -227,6 +273,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         abandoned: () => counted.abandoned.inc(),
       };
     },
+    retried: (provider, deploymentId) => outcomesOf(provider, deploymentId).retry.inc(),
+    fellBack: (provider, deploymentId) => outcomesOf(provider, deploymentId).fallback.inc(),
     circuitChanged(provider, deploymentId, state) {
       const deployment = deploymentLabel(provider, deploymentId);
       for (const name of STATES) {
@@ -241,7 +289,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     render: () => (withProcess ? Registry.merge([processRegistry(), registry]) : registry).metrics(),
     recorder,
     generationEnded(end) {
-      const series = seriesOf(end.provider, modelLabel(end.provider, end.model), end.errorCode);
+      const operation = end.operation ?? 'chat';
+      const series = seriesOf(operation, end.provider, modelLabel(end.provider, end.model), end.errorCode);
       series.duration.observe(end.durationMs / 1000);
       if (end.ttftMs !== null) series.firstChunk.observe(end.ttftMs / 1000);
       if (end.ttftMs !== null && end.chunks > 1) {
@@ -259,6 +308,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     },
     httpRequest(route, status) {
       http.inc({ route, status: String(status) });
+    },
+    operations,
+    observe(more) {
+      Object.assign(sources, more);
+    },
+    chunksIndexed(count) {
+      chunks.inc(count);
+    },
+    embedded(provider, model, durationMs, errorCode) {
+      seriesOf('embeddings', provider, model, errorCode).duration.observe(durationMs / 1000);
     },
     setModelCatalog(fn) {
       isKnown = fn;

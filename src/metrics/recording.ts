@@ -30,6 +30,14 @@ export function teeRecorder(first: TrafficRecorder, second: TrafficRecorder): Tr
       first.circuitChanged(provider, deploymentId, state);
       second.circuitChanged(provider, deploymentId, state);
     },
+    retried(provider, deploymentId) {
+      first.retried?.(provider, deploymentId);
+      second.retried?.(provider, deploymentId);
+    },
+    fellBack(provider, deploymentId) {
+      first.fellBack?.(provider, deploymentId);
+      second.fellBack?.(provider, deploymentId);
+    },
   };
 }
 

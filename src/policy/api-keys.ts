@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import { badInput } from '../errors.js';
+import type { PiiMode } from '../privacy/pii-modes.js';
 import { generateApiKeySecret, hashSecret, shownPrefix } from './api-key-secret.js';
 import { type Limits, limitsToJson } from './limits.js';
 import type { ApiScope } from './scopes.js';
@@ -16,8 +17,10 @@ export interface NewApiKey {
   expiresAt: Date | null;
   /** Checked (see checkLimitsInput); none: the config file's defaults apply. */
   limits?: Limits | null;
-  /** The key (without ADMIN) making this one: its limits bind this key too. */
+  /** The key (without ADMIN) making this one: its limits (and privacy mode) bind this key too. */
   parentKeyId?: string | null;
+  /** This key's own privacy mode; none: its user's and the config file's apply. */
+  piiMode?: PiiMode | null;
 }
 
 /** Refuses what a key may not be made of, before anything is written. */
@@ -61,6 +64,7 @@ export async function insertApiKey(db: Db, input: NewApiKey) {
       expiresAt: input.expiresAt,
       limits: (input.limits && limitsToJson(input.limits)) ?? undefined,
       parentKeyId: input.parentKeyId ?? undefined,
+      piiMode: input.piiMode ?? undefined,
     },
   });
   return { apiKey, secret };

@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import type { ApiKey, User } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
+import type { PiiMode } from '../privacy/pii-modes.js';
 import { checkName, checkNewApiKey, insertApiKey } from './api-keys.js';
 import type { Authenticator } from './authenticator.js';
 import { checkLimitsInput, LIMIT_NAMES, type Limits, limitsFromJson, limitsToJson, NO_LIMITS } from './limits.js';
@@ -22,6 +23,8 @@ export interface CreateApiKeyRequest {
   expiresAt?: Date | null;
   /** A client's LimitsInput, checked here. Omitted: the config file's defaults apply to the key. */
   limits?: unknown;
+  /** The key's own privacy mode. A key made by a key is bound by its maker's mode too, so it cannot loosen it. */
+  piiMode?: PiiMode | null;
 }
 
 /** Whose limits `setLimits` changes. */
@@ -32,8 +35,8 @@ export interface LimitsTarget {
 
 /** Users and keys as the viewer may see and change them; every other user's id is NOT_FOUND. */
 export interface IdentityService {
-  /** A new user (ADMIN only: the schema checks the scope), with its limits (a client's LimitsInput) if given. */
-  createUser(name: string, limits?: unknown): Promise<User>;
+  /** A new user (ADMIN only: the schema checks the scope), with its limits (a client's LimitsInput) and privacy mode if given. */
+  createUser(name: string, limits?: unknown, piiMode?: PiiMode | null): Promise<User>;
   /**
    * A key for the viewer, or with ADMIN for anyone; a key never grants more than the one that made
    * it, limits included. `defaults`: the config file's limits (UsagePolicy.defaultLimits()), which
@@ -51,6 +54,11 @@ export interface IdentityService {
    * (UsagePolicy.changed) so that every instance forgets its cached copy.
    */
   setLimits(target: LimitsTarget, input: unknown): Promise<Limits>;
+  /**
+   * ADMIN only (the schema checks the scope). Sets a user's or key's privacy mode; null removes it.
+   * The caller announces the change as for limits.
+   */
+  setPiiMode(target: LimitsTarget, mode: PiiMode | null): Promise<PiiMode | null>;
   /** Revokes the viewer's key (with ADMIN any key) on every instance; revoking twice changes nothing. */
   revokeApiKey(viewer: Viewer, apiKeyId: string): Promise<ApiKey>;
   /** Whose keys `apiKeys` lists: the viewer's own, or with ADMIN the named user's. */
@@ -73,7 +81,7 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
   }
 
   return {
-    async createUser(name, limitsInput) {
+    async createUser(name, limitsInput, piiMode) {
       checkName(name, 'user');
       const limits = limitsToJson(checkLimitsInput(limitsInput));
       const trimmed = name.trim();
@@ -81,7 +89,7 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
       if (await db.user.findFirst({ where: { name: trimmed }, select: { id: true } })) {
         throw badInput(`a user named "${trimmed}" exists already`);
       }
-      return db.user.create({ data: { name: trimmed, limits: limits ?? undefined } });
+      return db.user.create({ data: { name: trimmed, limits: limits ?? undefined, piiMode: piiMode ?? undefined } });
     },
 
     async createApiKey(viewer, request, defaults) {
@@ -97,6 +105,7 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
         allowedModels: request.allowedModels ?? null,
         expiresAt: request.expiresAt ?? null,
         limits: checkLimitsInput(request.limits),
+        piiMode: request.piiMode ?? null,
       };
       checkNewApiKey(wanted);
       const userId = await reachableUser(viewer, request.userId);
@@ -123,6 +132,13 @@ export function createIdentityService({ db, auth }: IdentityServiceDeps): Identi
       const row = rows[0];
       if (!row) throw notFound(target.kind === 'key' ? 'ApiKey' : 'User', target.id);
       return limitsFromJson(row.limits === null ? null : JSON.parse(row.limits)) ?? NO_LIMITS;
+    },
+
+    async setPiiMode(target, mode) {
+      const where = { where: { id: target.id }, data: { piiMode: mode } };
+      const updated = target.kind === 'key' ? await db.apiKey.updateMany(where) : await db.user.updateMany(where);
+      if (updated.count === 0) throw notFound(target.kind === 'key' ? 'ApiKey' : 'User', target.id);
+      return mode;
     },
 
     async revokeApiKey(viewer, apiKeyId) {

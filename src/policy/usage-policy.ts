@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { type PiiMode, parsePiiMode, strictestPiiMode } from '../privacy/pii-modes.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import { fromNanos, hasAnyLimit, type LimitName, type Limits, limitsFromJson } from './limits.js';
 import type { PriceBook, PricedModel } from './prices/types.js';
@@ -53,7 +54,13 @@ export interface UsagePolicy {
   budget(caller: Caller): Promise<BudgetStatus>;
   /** Stored limits of a key and a user (null: none set), as last read. */
   limitsOf(caller: Caller): Promise<{ key: Limits | null; user: Limits | null }>;
-  /** Forgets the cached limits of `key:<id>` or `user:<id>` here and on every instance. */
+  /**
+   * The privacy mode a caller's requests run under: the strictest of the config file's, its
+   * user's, its key's and the keys' that made it (a key cannot make a looser one). Cached and
+   * forgotten as limits are.
+   */
+  piiModeOf(caller: Caller): Promise<PiiMode>;
+  /** Forgets the cached limits (and privacy mode) of `key:<id>` or `user:<id>` here and on every instance. */
   changed(subject: string): Promise<void>;
   /** The config file's `limits:`, which bind every API key (and JWT session) without limits of its own. */
   defaultLimits(): Limits | null;
@@ -66,12 +73,15 @@ export interface UsagePolicyDeps {
   prices: PriceBook;
   /** The config file's `limits:`: for API keys (and JWT sessions) without limits of their own. */
   defaults: Limits | null;
+  /** The config file's `pii.mode`: the least protective mode any request runs under. */
+  piiDefault?: PiiMode | undefined;
   pubsub: PubSub;
   logger: Logger;
 }
 
 interface StoredSubject {
   limits: Limits | null;
+  piiMode: PiiMode | null;
   /** The key that made this key (see api-keys.ts), whose limits bind it too. */
   parent: string | null;
 }
@@ -101,11 +111,17 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
     const entry =
       kind === 'key'
         ? await db.apiKey
-            .findUnique({ where: { id }, select: { limits: true, parentKeyId: true } })
-            .then((row) => ({ limits: limitsFromJson(row?.limits), parent: row?.parentKeyId ?? null }))
-        : await db.user
-            .findUnique({ where: { id }, select: { limits: true } })
-            .then((row) => ({ limits: limitsFromJson(row?.limits), parent: null }));
+            .findUnique({ where: { id }, select: { limits: true, parentKeyId: true, piiMode: true } })
+            .then((row) => ({
+              limits: limitsFromJson(row?.limits),
+              piiMode: parsePiiMode(row?.piiMode),
+              parent: row?.parentKeyId ?? null,
+            }))
+        : await db.user.findUnique({ where: { id }, select: { limits: true, piiMode: true } }).then((row) => ({
+            limits: limitsFromJson(row?.limits),
+            piiMode: parsePiiMode(row?.piiMode),
+            parent: null,
+          }));
     cache.set(subject, entry);
     return entry;
   }
@@ -162,8 +178,22 @@ export function createUsagePolicy(deps: UsagePolicyDeps): UsagePolicy {
     );
   }
 
+  async function piiModeOf(caller: Caller): Promise<PiiMode> {
+    const modes: (PiiMode | null | undefined)[] = [deps.piiDefault];
+    const user = stored(`user:${caller.userId}`);
+    let keyId = caller.apiKeyId;
+    for (let depth = 0; keyId && depth < MAX_KEY_ANCESTRY; depth++) {
+      const { piiMode, parent } = await stored(`key:${keyId}`);
+      modes.push(piiMode);
+      keyId = parent;
+    }
+    modes.push((await user).piiMode);
+    return strictestPiiMode(...modes);
+  }
+
   return {
     limitsOf,
+    piiModeOf,
     async admit(request) {
       const subjects = await subjectsOf(request.caller);
       if (subjects.length === 0) return NOT_ADMITTED;

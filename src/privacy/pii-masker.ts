@@ -12,6 +12,11 @@ const LONGEST_PLACEHOLDER = '[SECRET_999999]'.length;
 export interface PiiVault {
   /** `text` with every detected value replaced by its placeholder, and the kinds that were found. */
   mask(text: string): { text: string; kinds: PiiKind[] };
+  /**
+   * Marks placeholder-shaped text already in `text` (a user may type `[EMAIL_1]`) as taken, so that
+   * the vault numbers past it: the model's echo of the literal is then never restored to a value.
+   */
+  reserve(text: string): void;
   /** Placeholders in `text` replaced by their values; unknown ones are left as they are. */
   restore(text: string): string;
   /** A restorer for a reply that arrives in pieces (a placeholder may be split between them). */
@@ -30,12 +35,16 @@ export function createPiiVault(kinds?: ReadonlySet<PiiKind>): PiiVault {
   const byValue = new Map<string, string>();
   const byPlaceholder = new Map<string, string>();
   const counts = new Map<PiiKind, number>();
+  /** Placeholders the prompt held literally: never handed out. */
+  const taken = new Set<string>();
 
   const placeholderFor = (kind: PiiKind, value: string) => {
     const key = `${kind}\u0000${value}`;
     let placeholder = byValue.get(key);
     if (!placeholder) {
-      const n = (counts.get(kind) ?? 0) + 1;
+      let n = counts.get(kind) ?? 0;
+      do n++;
+      while (taken.has(`[${kind}_${n}]`));
       counts.set(kind, n);
       placeholder = `[${kind}_${n}]`;
       byValue.set(key, placeholder);
@@ -60,6 +69,10 @@ export function createPiiVault(kinds?: ReadonlySet<PiiKind>): PiiVault {
         found.add(match.kind);
       }
       return { text: out + text.slice(at), kinds: [...found] };
+    },
+    reserve(text) {
+      if (!text.includes('[')) return;
+      for (const [whole] of text.matchAll(PLACEHOLDER)) if (!byPlaceholder.has(whole)) taken.add(whole);
     },
     restore,
     restorer() {

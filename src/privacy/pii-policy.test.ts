@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPiiVault } from './pii-masker.js';
-import { maskPrompt, piiRefusal, strictestPiiMode } from './pii-policy.js';
+import { strictestPiiMode } from './pii-modes.js';
+import { maskPrompt, piiRefusal } from './pii-policy.js';
 
 describe('strictestPiiMode', () => {
   it('takes the most protective mode that applies, off when none does', () => {

@@ -3,24 +3,6 @@ import type { ChatMessage } from '../providers/types.js';
 import type { PiiKind } from './pii-detector.js';
 import type { PiiVault } from './pii-masker.js';
 
-/**
- * What the gateway does with personal data, from the least to the most protective:
- * - `off`: nothing.
- * - `logs`: prompts reach the provider as written; logs, traces and stored usage never hold detected values.
- * - `mask`: detected values are replaced by placeholders before the provider sees them, and restored in
- *   the reply the client sees and the gateway stores.
- * - `block`: a prompt that holds any is refused with PII_DETECTED.
- */
-export const PII_MODES = ['off', 'logs', 'mask', 'block'] as const;
-export type PiiMode = (typeof PII_MODES)[number];
-
-/** The most protective of the modes that apply (the config default, the user's, the key's): the tighter wins, as limits do. */
-export function strictestPiiMode(...modes: (PiiMode | null | undefined)[]): PiiMode {
-  let strictest: PiiMode = 'off';
-  for (const mode of modes) if (mode && PII_MODES.indexOf(mode) > PII_MODES.indexOf(strictest)) strictest = mode;
-  return strictest;
-}
-
 export interface MaskedPrompt {
   messages: ChatMessage[];
   /** The kinds found anywhere in the prompt, in PII_KINDS order. */
@@ -53,7 +35,7 @@ export function maskPrompt(messages: readonly ChatMessage[], vault: PiiVault): M
 export function piiRefusal(kinds: readonly PiiKind[]): AppError {
   return new AppError(
     'PII_DETECTED',
-    `The prompt holds personal data or secrets (${kinds.join(', ')}); this key does not allow sending them`,
+    `The prompt holds personal data or secrets (${kinds.join(', ')}); the personal-data policy that applies (the key's, its user's or the server's) blocks sending them`,
     {
       kinds: [...kinds],
     },

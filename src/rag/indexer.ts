@@ -27,6 +27,8 @@ export interface Indexer {
    * `staleMs` (0 takes all: an embedded database has no other instance that could be working).
    */
   resume(staleMs: number): Promise<number>;
+  /** Documents waiting for an indexing slot here, and being indexed here (metrics read it at scrape). */
+  depth(): { queued: number; indexing: number };
 }
 
 /** The claimed document, as indexing needs it. */
@@ -57,6 +59,8 @@ export interface IndexerDeps {
    * and the graph's pages, and every document takes longer to become READY.
    */
   concurrency?: number;
+  /** Told how many chunks each written batch held (metrics). */
+  onChunksWritten?: (count: number) => void;
 }
 
 /**
@@ -77,6 +81,7 @@ export function createIndexer({
   logger,
   batchSize = 256,
   concurrency = 2,
+  onChunksWritten,
 }: IndexerDeps): Indexer {
   const jobs = new Set<Promise<void>>();
   /** The running job's cancel switch, per document: a new job for it, or its deletion, aborts the old one. */
@@ -132,6 +137,7 @@ export function createIndexer({
         SELECT * FROM (VALUES ${Prisma.join(rows)}) AS v WHERE EXISTS (SELECT 1 FROM owner))
       SELECT "updated_at" AS "updatedAt" FROM owner`);
     if (!owner) throw new TakenOver();
+    onChunksWritten?.(batch.length);
     return owner.updatedAt;
   }
 
@@ -210,6 +216,7 @@ export function createIndexer({
     cancel(documentId) {
       controllers.get(documentId)?.abort();
     },
+    depth: () => ({ queued: limit.pendingCount, indexing: limit.activeCount }),
     async idle() {
       await Promise.all([...jobs]);
     },

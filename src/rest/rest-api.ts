@@ -165,7 +165,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 /**
  * Reads a JSON body of at most `maxBytes`, refusing as early as it can: a Content-Type that is
  * not JSON before reading, a declared length over the bound before reading, the bound passed
- * while reading (a chunked body), the deadline passed, the shared `budget` used up. Then the
+ * while reading (a chunked body), the deadline passed, the shared `budget` used up by bytes that
+ * arrived (not by declared lengths: a slow sender declaring a large body would hold room it never
+ * fills, and a few could keep every other large body out). Then the
  * bytes must be UTF-8 and nest at most MAX_JSON_DEPTH deep before JSON.parse sees them. On a
  * failure the rest of the body is left flowing to nowhere (never buffered).
  */
@@ -201,7 +203,6 @@ export function readJsonBody(
     message: 'The server is reading too many large request bodies right now; try again shortly',
     retryAfterMs: 1_000,
   } as const;
-  if (declared !== undefined && !hold(Number(declared))) return Promise.resolve(busy);
 
   return new Promise<BodyResult>((resolve) => {
     const chunks: Buffer[] = [];

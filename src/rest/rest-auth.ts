@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { noteViewer } from '../http/access-record.js';
 import type { Authenticator } from '../policy/authenticator.js';
 import { type ApiScope, forbidden } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
@@ -15,6 +16,7 @@ export async function authenticateRest(
   authorization: string | undefined = request.headers.authorization,
 ): Promise<Viewer> {
   const viewer = await auth.authenticate(authorization, request.headers.host);
+  noteViewer(request, viewer);
   if (!hasScope(viewer, scope)) throw forbidden(scope);
   return viewer;
 }

@@ -165,7 +165,7 @@ builder.subscriptionFields((t) => ({
       );
       return eventsWithClientId(conversation, events);
     },
-    resolve: (event: MessageStreamEvent) => event,
+    resolve: (event: MessageStreamEvent, _args, ctx) => countedDelta(event, ctx),
   }),
   messageStream: t.field({
     type: MessageStreamEventRef,
@@ -178,6 +178,12 @@ builder.subscriptionFields((t) => ({
       const message = clientId(args.messageId, 'Message');
       return eventsWithClientId(message, ctx.services.chat.stream(ctx.viewer.userId, message.id, args.afterSeq ?? 0));
     },
-    resolve: (event: MessageStreamEvent) => event,
+    resolve: (event: MessageStreamEvent, _args, ctx) => countedDelta(event, ctx),
   }),
 }));
+
+/** Tells the operation's observer of each delta it sends (metrics by transport). */
+function countedDelta(event: MessageStreamEvent, ctx: Context): MessageStreamEvent {
+  if (event.kind === 'delta') ctx.deltaSent?.();
+  return event;
+}

@@ -2,9 +2,11 @@ import type { ApiKey } from '../generated/prisma/client.js';
 import { limitsFromJson } from '../policy/limits.js';
 import { API_SCOPES, toScopes } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
+import { parsePiiMode } from '../privacy/pii-modes.js';
 import { builder } from './builder.js';
 import { clientId, withClientId } from './global-id.js';
 import { LimitsInput, LimitsRef } from './limits.js';
+import { PiiModeEnum } from './privacy.js';
 
 export const ApiScopeEnum = builder.enumType('ApiScope', { values: API_SCOPES });
 
@@ -26,6 +28,13 @@ export const UserRef = builder.prismaNode('User', {
       description: "Null: none set. A user's limits cover all of its keys; the tighter of the two wins.",
       select: { limits: true },
       resolve: (user) => limitsFromJson(user.limits),
+    }),
+    piiMode: t.field({
+      type: PiiModeEnum,
+      nullable: true,
+      description: "Null: none set. The strictest of the config file's, the user's and the key's mode applies.",
+      select: { piiMode: true },
+      resolve: (user) => parsePiiMode(user.piiMode),
     }),
   }),
 });
@@ -54,6 +63,14 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
       description: "Null: none set, so the config file's defaults apply.",
       select: { limits: true },
       resolve: (key) => limitsFromJson(key.limits),
+    }),
+    piiMode: t.field({
+      type: PiiModeEnum,
+      nullable: true,
+      description:
+        "Null: none set. The strictest of the config file's, the user's, this key's and its makers' mode applies.",
+      select: { piiMode: true },
+      resolve: (key) => parsePiiMode(key.piiMode),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
@@ -88,7 +105,11 @@ const CreatedApiKeyRef = builder.objectRef<{ apiKey: ApiKey; secret: string }>('
 });
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
-  fields: (t) => ({ name: t.string({ required: true }), limits: t.field({ type: LimitsInput }) }),
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    limits: t.field({ type: LimitsInput }),
+    piiMode: t.field({ type: PiiModeEnum, description: 'Omitted: none (the config file and keys decide).' }),
+  }),
 });
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
@@ -104,6 +125,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
       type: LimitsInput,
       description:
         "Omitted: the config file's defaults. Without ADMIN, every limit the creating key has (its own or the defaults), no higher.",
+    }),
+    piiMode: t.field({
+      type: PiiModeEnum,
+      description: "Omitted: none. A key made by a key is bound by its maker's mode too, so it can only be stricter.",
     }),
   }),
 });
@@ -152,7 +177,8 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: 'ADMIN scope.',
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) => ctx.services.identity.createUser(input.name, input.limits),
+    resolve: (_query, _root, { input }, ctx) =>
+      ctx.services.identity.createUser(input.name, input.limits, input.piiMode),
   }),
   createApiKey: t.field({
     type: CreatedApiKeyRef,

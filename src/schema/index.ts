@@ -14,6 +14,7 @@ import './search.js';
 import './upload.js';
 import './identity.js';
 import './limits.js';
+import './privacy.js';
 import './usage.js';
 
 builder.queryType({});

@@ -34,7 +34,14 @@ export const ProviderHealthRef = builder.objectRef<CatalogProvider>('ProviderHea
     inFlight: t.exposeInt('inFlight'),
     lastCheckedAt: t.expose('lastCheckedAt', { type: 'DateTime', nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true }),
-    models: t.field({ type: [ModelRef], resolve: (p) => p.models.map((m) => ({ ...m, kind: p.kind })) }),
+    models: t.field({
+      type: [ModelRef],
+      description: 'Its models; for an API key limited to some models, only those.',
+      resolve: (p, _args, ctx) =>
+        p.models
+          .filter((m) => ctx.services.catalog.usable(m, ctx.viewer.allowedModels))
+          .map((m) => ({ ...m, kind: p.kind })),
+    }),
   }),
 });
 
@@ -47,7 +54,9 @@ builder.queryFields((t) => ({
   models: t.field({
     type: [ModelRef],
     args: { provider: t.arg.string() },
-    resolve: (_root, args, ctx) => ctx.services.catalog.models(args.provider ?? undefined),
+    description:
+      'The models of one provider, or of every available one; for an API key limited to some models, only those.',
+    resolve: (_root, args, ctx) => ctx.services.catalog.models(args.provider ?? undefined, ctx.viewer.allowedModels),
   }),
 }));
 

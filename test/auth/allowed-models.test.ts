@@ -204,6 +204,20 @@ for (const backend of backends)
         }
       });
 
+      it('lists only the models the key may use, in `models` and in `providers { models }`', async () => {
+        const query = '{ models { id provider } providers { name models { id } } }';
+        type Listing = {
+          models: { id: string; provider: string }[];
+          providers: { name: string; models: { id: string }[] }[];
+        };
+        const narrow = (await post(keys.onlyA, query, {})).data as Listing;
+        expect(narrow.models).toEqual([{ id: A, provider: 'openai' }]);
+        expect(narrow.providers.flatMap((p) => p.models.map((m) => m.id))).toEqual([A]);
+        const wide = (await post(keys.all, query, {})).data as Listing;
+        expect(wide.models.map((m) => m.id)).toEqual(expect.arrayContaining([A, B, 'gpt-4o']));
+        expect(wide.providers.flatMap((p) => p.models.map((m) => m.id))).toEqual(expect.arrayContaining([A, B]));
+      });
+
       it('sends an alias over A and B only ever to A', async () => {
         const before = { a: aCalls(), b: bCalls() };
         const answered = [];

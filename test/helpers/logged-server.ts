@@ -15,7 +15,7 @@ export interface LogLine {
  */
 export async function startLoggedServer(
   env: Record<string, string | undefined> = {},
-  level: 'warn' | 'error' = 'warn',
+  level: 'info' | 'warn' | 'error' = 'warn',
 ): Promise<{ server: TestServer; logs: LogLine[] }> {
   const logs: LogLine[] = [];
   const config = testConfig({ ...env, LOG_LEVEL: level });

@@ -10,39 +10,12 @@ import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { until } from '../helpers/eventually.js';
+import { parseMetrics, total } from '../helpers/prometheus.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef0123456789';
 const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
 const MESSAGE = `query ($id: ID!) { node(id: $id) { ... on Message { status content } } }`;
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** A tiny parser of the Prometheus text format: one sample per line, comments skipped. */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a sample: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key as string] = (value as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The sum of every sample named `name` whose labels include `where`. */
-const total = (samples: Sample[], name: string, where: Record<string, string> = {}) =>
-  samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
 
 describe('/metrics', () => {
   let server: TestServer;

@@ -67,6 +67,28 @@ const harness: ProviderHarness = {
 describeChatProvider(harness);
 describeChatProviderFeatures(harness);
 
+// With a fetch of its own, streaming chat goes through the SDK instead of stream-post.ts: the same behaviour.
+describe('with its own fetch', () => {
+  let streamingCalls = 0;
+  const ownFetch: typeof fetch = (input, init) => {
+    if (String(input).endsWith('/chat/completions')) streamingCalls++;
+    return fetch(input, init);
+  };
+  const throughSdk: ProviderHarness = {
+    ...harness,
+    createProvider: (fake, options = {}) =>
+      createOpenAIProvider({
+        apiKey: 'sk-test',
+        baseURL: fake.baseURL,
+        fetch: ownFetch,
+        ...options,
+      }),
+  };
+  describeChatProvider(throughSdk);
+  describeChatProviderFeatures(throughSdk);
+  it('sent its chat calls through that fetch', () => expect(streamingCalls).toBeGreaterThan(10));
+});
+
 describe('openai adapter: wire details', () => {
   let fake: FakeServer;
   let provider: ChatProvider;
@@ -91,7 +113,7 @@ describe('openai adapter: wire details', () => {
       }),
     );
     expect(fake.lastRequest()).toMatchObject({
-      headers: { authorization: 'Bearer sk-test', 'x-stainless-retry-count': '0' },
+      headers: { authorization: 'Bearer sk-test', 'user-agent': 'switchyard' },
       body: {
         model: 'gpt-4o',
         messages: [

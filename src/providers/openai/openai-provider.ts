@@ -10,7 +10,7 @@ import { mapOpenAIUsage } from './map-openai-usage.js';
 import { openAIContextWindows } from './openai-models.js';
 import { readChatChunks } from './openai-sse.js';
 import { createToolCallDeltas } from './openai-tool-call-deltas.js';
-import { createStreamFetch } from './stream-fetch.js';
+import { createStreamPost } from './stream-post.js';
 
 export interface OpenAIProviderOptions {
   /** Provider name in errors and model lists; default `openai`. */
@@ -44,11 +44,28 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     baseURL: options.baseURL ?? 'https://api.openai.com/v1',
     organization: options.organization ?? null,
     project: options.project ?? null,
-    fetch: options.fetch ?? createStreamFetch(),
+    fetch: options.fetch,
     defaultHeaders: options.headers,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60 * 60_000,
   });
+
+  const baseURL = (options.baseURL ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  // Without a caller's own fetch, streaming chat skips the SDK (see stream-post.ts); with one, it goes through it.
+  const post = options.fetch
+    ? undefined
+    : createStreamPost({
+        url: `${baseURL}/chat/completions`,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'user-agent': 'switchyard',
+          authorization: `Bearer ${options.apiKey}`,
+          ...(options.organization ? { 'openai-organization': options.organization } : {}),
+          ...(options.project ? { 'openai-project': options.project } : {}),
+          ...options.headers,
+        },
+      });
 
   const listModels = createModelCache(
     (signal) =>
@@ -65,22 +82,20 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
   async function* stream(request: ChatRequest): AsyncGenerator<StreamPart> {
     const ctx = { provider: name, signal: request.signal };
     let chunks: AsyncIterable<OpenAI.ChatCompletionChunk>;
+    const body: OpenAI.ChatCompletionCreateParamsStreaming = {
+      model: request.model || options.defaultModel || '',
+      messages: convertToOpenAIMessages(request.messages),
+      temperature: request.temperature,
+      max_completion_tokens: request.maxTokens,
+      ...convertToOpenAIOptions(request),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
     try {
-      chunks = await client.chat.completions
-        .create(
-          {
-            model: request.model || options.defaultModel || '',
-            messages: convertToOpenAIMessages(request.messages),
-            temperature: request.temperature,
-            max_completion_tokens: request.maxTokens,
-            ...convertToOpenAIOptions(request),
-            stream: true,
-            stream_options: { include_usage: true },
-          },
-          { signal: request.signal },
-        )
-        .asResponse()
-        .then((response) => readChatChunks(response, request.signal));
+      const answer = post
+        ? await post(JSON.stringify(body), request.signal)
+        : await client.chat.completions.create(body, { signal: request.signal }).asResponse();
+      chunks = readChatChunks(answer, request.signal);
     } catch (error) {
       yield { type: 'error', error: toProviderError(error, { ...ctx, phase: 'request' }) };
       return;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import OpenAI from 'openai';
-import { NODE_BODY, type StreamResponse } from './stream-fetch.js';
+import type { StreamAnswer } from './stream-post.js';
 
 /** Where the first event of `text` ends (a blank line, in any of SSE's three line endings), and the separator's length. */
 function eventEnd(text: string): [number, number] | undefined {
@@ -39,14 +39,16 @@ function parseEvent(block: string): SseEvent | undefined {
  * `Stream` does for chat (`[DONE]` ends it, an `error` payload throws the SDK's APIError) with a
  * single pass over the text: per token, the SDK's generic SSE decoder cost about as much CPU as
  * everything else the gateway does with the token. Like the SDK's, it ends quietly when `signal`
- * aborted the call. Stopping early cancels the body. A streaming chat call sent by `createStreamFetch`
- * is read from its Node stream; any other Response from its WHATWG body.
+ * aborted the call. Stopping early cancels the body. A call sent by `createStreamPost` is read from
+ * its Node stream; a Response (the SDK's call through a caller's own `fetch`) from its WHATWG body.
  */
 export async function* readChatChunks(
-  response: StreamResponse,
+  response: StreamAnswer | Response,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<OpenAI.ChatCompletionChunk> {
-  const pieces = response[NODE_BODY] ? nodeText(response[NODE_BODY]) : webText(response);
+  const node = isStreamAnswer(response);
+  const pieces = node ? nodeText(response.body) : webText(response);
+  const headers = () => (node ? response.headers() : response.headers);
   let pending = '';
   let done = false;
   // Leaving the loop early (return, break, throw) makes for-await close `pieces`: the connection
@@ -65,7 +67,7 @@ export async function* readChatChunks(
         }
         const data = JSON.parse(event.data) as OpenAI.ChatCompletionChunk & { error?: unknown; message?: string };
         if (event.event === 'error' || data?.error) {
-          throw new OpenAI.APIError(undefined, data.error ?? data, data.message, response.headers);
+          throw new OpenAI.APIError(undefined, data.error ?? data, data.message, headers());
         }
         yield data;
       }
@@ -74,6 +76,10 @@ export async function* readChatChunks(
     if (signal?.aborted) return;
     throw error;
   }
+}
+
+function isStreamAnswer(response: StreamAnswer | Response): response is StreamAnswer {
+  return typeof response.headers === 'function';
 }
 
 /** The body's text, decoded across reads. */

@@ -190,8 +190,14 @@ async function* routedStream(
   try {
     for (const deployment of chain) {
       if (scope.signal.aborted) break;
+      const left = failures.at(-1)?.deployment;
+      if (left) deps.recorder.fellBack?.(left.provider.name, left.id);
+      let tries = 0;
       try {
-        opened = await openWithRetries(deps, deployment, request, scope, () => attempts++);
+        opened = await openWithRetries(deps, deployment, request, scope, () => {
+          attempts++;
+          if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id);
+        });
         break;
       } catch (raw) {
         const error = asProviderError(raw, deployment);

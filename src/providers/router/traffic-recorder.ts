@@ -19,6 +19,10 @@ export interface CallHandle {
 export interface TrafficRecorder {
   callStarted(provider: string, deploymentId: string): CallHandle;
   circuitChanged(provider: string, deploymentId: string, state: CircuitStateName): void;
+  /** The deployment is tried again for the same request (a retry, before the first token). */
+  retried?(provider: string, deploymentId: string): void;
+  /** The request leaves this deployment for the next one in its route (a fallback). */
+  fellBack?(provider: string, deploymentId: string): void;
 }
 
 const noopHandle: CallHandle = { firstToken() {}, succeeded() {}, failed() {}, abandoned() {} };

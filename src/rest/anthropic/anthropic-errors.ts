@@ -46,6 +46,9 @@ export function anthropicErrorOf(error: unknown): AnthropicError | null {
         return shaped(404, error.message);
       case 'BAD_USER_INPUT':
         return shaped(400, error.message);
+      // Anthropic's body has no code field: the message leads with ours.
+      case 'PII_DETECTED':
+        return shaped(400, `${error.code}: ${error.message}`);
       case 'RATE_LIMITED':
         return shaped(429, error.message, headers);
       // A budget does not free up within a client's retries: say so to the SDK.

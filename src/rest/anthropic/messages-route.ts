@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
+import { noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
+import { countedDeltas } from '../../metrics/index.js';
 import type { Viewer } from '../../policy/viewer.js';
 import { collectStream } from '../../providers/collect-stream.js';
 import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/index.js';
@@ -84,8 +86,11 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
               allowedModels: viewer.allowedModels,
               signal: request.signal,
               receivedAt: request.receivedAt,
+              onEnd: (end) => noteGeneration(request.raw, end),
             });
-        parts = completion.parts[Symbol.asyncIterator]();
+        parts = (body.stream ? countedDeltas(completion.parts, app.metrics.operations) : completion.parts)[
+          Symbol.asyncIterator
+        ]();
         // Retries and fallbacks happen before the first part: until then a failure is an HTTP status.
         const first = await parts.next();
         if (first.done) throw new Error('the completion ended without a part');

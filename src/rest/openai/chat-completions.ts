@@ -3,7 +3,9 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import type { Completion } from '../../completions/completion-service.js';
 import { AppError } from '../../errors.js';
+import { noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
+import { countedDeltas } from '../../metrics/index.js';
 import type { RoutedStreamPart } from '../../providers/router/index.js';
 import type { FinishReason, TokenUsage } from '../../providers/types.js';
 import { sendJson } from '../json-response.js';
@@ -45,13 +47,16 @@ export function chatCompletionsRoute(app: App): RestRoute {
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               signal: request.signal,
               receivedAt: request.receivedAt,
+              onEnd: (end) => noteGeneration(request.raw, end),
             });
       } catch (error) {
         return sendOpenAIError(response, error, base);
       }
       const headers = { ...base, ...completion.headers };
-      if (parsed.stream) await streamCompletion(completion, parsed, request, response, headers);
-      else await answerCompletion(completion, response, headers);
+      if (parsed.stream) {
+        const counted = { ...completion, parts: countedDeltas(completion.parts, app.metrics.operations) };
+        await streamCompletion(counted, parsed, request, response, headers);
+      } else await answerCompletion(completion, response, headers);
     },
   };
 }

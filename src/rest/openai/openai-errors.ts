@@ -36,6 +36,13 @@ export function toOpenAIFailure(error: unknown): OpenAIFailure {
         error.details?.httpStatus === 408 || error.details?.httpStatus === 413 ? error.details.httpStatus : 400;
       return { status, body: body(error.message, 'invalid_request_error', null, field), headers: {} };
     }
+    case 'PII_DETECTED':
+      // The kinds found, never the values: the message names them.
+      return {
+        status: 400,
+        body: body(error.message, 'invalid_request_error', 'pii_detected', 'messages'),
+        headers: {},
+      };
     case 'UNAUTHENTICATED':
       return { status: 401, body: body(error.message, 'invalid_request_error', 'invalid_api_key'), headers: {} };
     case 'FORBIDDEN':

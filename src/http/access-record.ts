@@ -1,0 +1,64 @@
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * What one request's access-log line says beyond its status and duration, filled in by the layers
+ * that learn it (sign-in, GraphQL, a generation's end). Ids only: never a key, a prompt or a variable.
+ */
+export interface AccessRecord {
+  requestId: string;
+  traceId: string | undefined;
+  userId?: string;
+  apiKeyId?: string | null;
+  /** `query GetMe`, `subscription messageStream`, `POST /v1/chat/completions`. */
+  operation?: string;
+  /** The first error code the request ended with (a GraphQL `extensions.code`, a generation's code). */
+  code?: string;
+  tokens?: { prompt: number; completion: number };
+  costUsd?: number;
+}
+
+const RECORD = Symbol('switchyard.accessRecord');
+type Carrier = IncomingMessage & { [RECORD]?: AccessRecord };
+
+/** Puts the record on its request, for the layers below the access log to fill in. */
+export function attachAccessRecord(request: IncomingMessage, record: AccessRecord): void {
+  (request as Carrier)[RECORD] = record;
+}
+
+/** The request's record; undefined when the access log is off (or for a WebSocket's upgrade request). */
+export function accessRecordOf(request: IncomingMessage | undefined): AccessRecord | undefined {
+  return request ? (request as Carrier)[RECORD] : undefined;
+}
+
+/** Who made the request (ids only). */
+export function noteViewer(
+  request: IncomingMessage | undefined,
+  viewer: { userId: string; apiKeyId?: string | null },
+): void {
+  const record = accessRecordOf(request);
+  if (!record) return;
+  record.userId = viewer.userId;
+  record.apiKeyId = viewer.apiKeyId ?? null;
+}
+
+/** A generation that ended within the request: its tokens, cost and error code. */
+export function noteGeneration(
+  request: IncomingMessage | undefined,
+  end: {
+    usage: { promptTokens: number; completionTokens: number } | null;
+    costNanos: number | null;
+    errorCode: string | null;
+  },
+): void {
+  const record = accessRecordOf(request);
+  if (!record) return;
+  if (end.usage) {
+    const before = record.tokens ?? { prompt: 0, completion: 0 };
+    record.tokens = {
+      prompt: before.prompt + end.usage.promptTokens,
+      completion: before.completion + end.usage.completionTokens,
+    };
+  }
+  if (end.costNanos) record.costUsd = (record.costUsd ?? 0) + end.costNanos / 1e9;
+  if (end.errorCode) record.code ??= end.errorCode;
+}

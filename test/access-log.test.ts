@@ -1,0 +1,228 @@
+/**
+ * The access log through the real server, its lines captured: one line per REST call, GraphQL
+ * request and SSE subscription (at its end), and one per operation on a WebSocket, with request id,
+ * trace id, viewer ids, operation, status or code, duration, and the tokens and cost of a
+ * generation that ended within the request. Never the prompt, the completion or the API key.
+ * `accessLog: { enabled: false }` turns it off.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccessLog } from '../src/http/access-log.js';
+import { traceIdFromHeaders } from '../src/http/trace-parent.js';
+import { createLogger } from '../src/logger.js';
+import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { keyCaller } from './helpers/auth.js';
+import { writeConfigFile } from './helpers/config-file.js';
+import { eventually } from './helpers/eventually.js';
+import { fakeProviderEnv } from './helpers/fake-provider-env.js';
+import { type LogLine, startLoggedServer } from './helpers/logged-server.js';
+import { collect, STREAM_EVENT_FIELDS, type StreamEventResult } from './helpers/subscribe.js';
+import type { TestServer } from './helpers/test-server.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+const PROMPT = 'my secret prompt about the blue heron';
+const REPLY = 'the heron answer stays private';
+const CHAT = `subscription Chat($input: SendMessageInput!) { chat(input: $input) { ${STREAM_EVENT_FIELDS} } }`;
+
+describe('access log', () => {
+  let server: TestServer;
+  let logs: LogLine[];
+  let openai: FakeServer;
+  let caller: Awaited<ReturnType<typeof keyCaller>>;
+  const access = () => logs.filter((line) => line.message === 'access');
+
+  beforeAll(async () => {
+    openai = await startOpenAIFake({ reply: REPLY });
+    ({ server, logs } = await startLoggedServer(fakeProviderEnv({ openai }), 'info'));
+    caller = await keyCaller(server.app.database.prisma, 'heron-watcher');
+  });
+  afterAll(async () => {
+    await server?.close();
+    await openai?.close();
+  });
+
+  it('writes one line for a REST chat with ids, trace, status, duration, tokens and cost as stored', async () => {
+    const response = await fetch(`${server.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: caller.authorization,
+        'x-request-id': 'req-rest-1',
+        traceparent: TRACEPARENT,
+      },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: PROMPT }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('heron');
+    const [line] = await eventually(
+      () => access().filter((l) => l.requestId === 'req-rest-1'),
+      (lines) => lines.length > 0,
+      { what: "the REST call's access line" },
+    );
+    const [usage] = await server.app.database.prisma.usageEvent.findMany({ where: { apiKeyId: caller.apiKeyId } });
+    expect(usage).toBeDefined();
+    expect(line).toMatchObject({
+      level: 'info',
+      requestId: 'req-rest-1',
+      traceId: TRACE_ID,
+      transport: 'http',
+      method: 'POST',
+      path: '/v1/chat/completions',
+      operation: 'POST /v1/chat/completions',
+      status: 200,
+      userId: caller.userId,
+      apiKeyId: caller.apiKeyId,
+      tokens: { prompt: usage?.promptTokens, completion: usage?.completionTokens },
+    });
+    expect(line?.costUsd).toBeCloseTo(Number(usage?.costUsd), 9);
+    expect(line?.costUsd).toBeGreaterThan(0);
+    expect(line?.durationMs).toBeGreaterThan(0);
+    expect(line?.code).toBeUndefined();
+    expect(access().filter((l) => l.requestId === 'req-rest-1')).toHaveLength(1);
+  });
+
+  it('names the GraphQL operation and its error code, and gives each request an id of its own', async () => {
+    const query = (body: string, id?: string) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: caller.authorization,
+          ...(id ? { 'x-request-id': id } : {}),
+        },
+        body: JSON.stringify({ query: body }),
+      }).then((r) => r.json());
+    await query('query Health { health { status } }', 'req-gql-1');
+    await query(`mutation Send { sendMessage(input: { content: "" }) { assistantMessage { id } } }`, 'req-gql-2');
+    await query('{ health { status } }');
+    const lines = await eventually(
+      () => access().filter((l) => l.path === '/graphql' && l.userId === caller.userId),
+      (found) => found.length >= 3,
+      { what: 'three GraphQL access lines' },
+    );
+    expect(lines.find((l) => l.requestId === 'req-gql-1')).toMatchObject({
+      operation: 'query Health',
+      status: 200,
+      apiKeyId: caller.apiKeyId,
+      transport: 'http',
+    });
+    expect(lines.find((l) => l.requestId === 'req-gql-1')?.traceId).toBeUndefined();
+    expect(lines.find((l) => l.requestId === 'req-gql-2')).toMatchObject({
+      operation: 'mutation Send',
+      code: 'BAD_USER_INPUT',
+    });
+    const anonymous = lines.find((l) => l.operation === 'query anonymous');
+    expect(anonymous?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('writes a line when an SSE subscription ends and one per operation on a WebSocket', async () => {
+    const sse = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: caller.authorization,
+        'x-request-id': 'req-sse-1',
+      },
+      body: JSON.stringify({ query: CHAT, variables: { input: { content: PROMPT, model: 'gpt-4o-mini' } } }),
+    });
+    expect(await sse.text()).toContain('MessageCompleted');
+
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    const ws = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: caller.authorization },
+    });
+    const chat = collect<StreamEventResult>(ws, CHAT, { input: { content: PROMPT, model: 'gpt-4o-mini' } }, 'chat');
+    expect((await chat.done).at(-1)?.__typename).toBe('MessageCompleted');
+    await ws.dispose();
+
+    const lines = await eventually(
+      () => access().filter((l) => l.operation === 'subscription Chat'),
+      (found) => found.length >= 2,
+      { what: 'both subscriptions logged' },
+    );
+    expect(lines.find((l) => l.requestId === 'req-sse-1')).toMatchObject({
+      transport: 'http',
+      status: 200,
+      userId: caller.userId,
+      apiKeyId: caller.apiKeyId,
+    });
+    const socket = lines.find((l) => l.transport === 'graphql-ws');
+    expect(socket).toMatchObject({ userId: caller.userId, apiKeyId: caller.apiKeyId });
+    expect(socket?.durationMs).toBeGreaterThan(0);
+    expect(socket?.requestId).toEqual(expect.any(String));
+  });
+
+  it('never logs the prompt, the reply, the API key or query variables', () => {
+    expect(access().length).toBeGreaterThan(5);
+    const text = JSON.stringify(logs);
+    expect(text).not.toContain('heron');
+    expect(text).not.toContain(caller.secret);
+    expect(text).not.toContain(caller.authorization);
+  });
+});
+
+describe('access log off', () => {
+  it('writes no access line when the config file turns it off', async () => {
+    const file = writeConfigFile({ accessLog: { enabled: false } });
+    try {
+      const { server, logs } = await startLoggedServer({ SWITCHYARD_CONFIG: file.path }, 'info');
+      const result = await server.query('query Health { health { status } }');
+      expect(result.errors).toBeUndefined();
+      const rest = await fetch(`${server.origin}/v1/models`);
+      expect(rest.status).toBe(200);
+      await rest.text();
+      // The server logs at info (it said it was listening), but no access line.
+      expect(logs.some((l) => l.message === 'switchyard listening')).toBe(true);
+      expect(logs.filter((l) => l.message === 'access')).toEqual([]);
+    } finally {
+      file.cleanup();
+    }
+  });
+});
+
+describe('the trace id of an access line', () => {
+  it('reads a valid traceparent only', () => {
+    const of = (traceparent?: string) => traceIdFromHeaders({ headers: traceparent ? { traceparent } : {} });
+    expect(of(TRACEPARENT)).toBe(TRACE_ID);
+    expect(of()).toBeUndefined();
+    expect(of(`00-${'0'.repeat(32)}-00f067aa0ba902b7-01`)).toBeUndefined();
+    expect(of(`00-${TRACE_ID}-${'0'.repeat(16)}-01`)).toBeUndefined();
+    expect(of(`ff-${TRACE_ID}-00f067aa0ba902b7-01`)).toBeUndefined();
+    expect(of(`00-${TRACE_ID.toUpperCase()}-00f067aa0ba902b7-01`)).toBeUndefined();
+    expect(of(`00-${TRACE_ID}-00f067aa0ba902b7-01-extra`)).toBeUndefined();
+    expect(of(`01-${TRACE_ID}-00f067aa0ba902b7-01-future`)).toBe(TRACE_ID);
+  });
+
+  it('comes from the injected traceIdOf when one is given', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createAccessLog({
+      logger: createLogger('info', (line) => lines.push(JSON.parse(line))),
+      enabled: true,
+      traceIdOf: () => 'from-the-span',
+    });
+    const http: Server = createServer(log.wrap((_request, response) => response.end('ok')));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(http.address() as AddressInfo).port}/v1/models?key=sk-secret`, {
+        headers: { traceparent: TRACEPARENT },
+      });
+      expect(await response.text()).toBe('ok');
+      const line = await eventually(
+        () => lines.find((l) => l.message === 'access'),
+        (found) => found !== undefined,
+        { what: 'the access line' },
+      );
+      expect(line).toMatchObject({ traceId: 'from-the-span', path: '/v1/models', status: 200 });
+      expect(JSON.stringify(lines)).not.toContain('sk-secret');
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
