@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import { encode } from 'gpt-tokenizer';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { countTokens, createTokenCounter, MAX_PIECE_CHARS } from './count-tokens.js';
 
 /** The longest o200k piece of `text`: gpt-tokenizer splits what it is given into these, then runs BPE on each. */
 const longestPiece = (text: string) => Math.max(0, ...(text.match(O200K_TOKEN_SPLIT_REGEX) ?? []).map((p) => p.length));
@@ -17,6 +16,10 @@ const bpeCalls = vi.spyOn(bpe, 'countTokens').mockImplementation((text, options)
   if (longest > MAX_PIECE_CHARS) throw new Error(`BPE was given a piece of ${longest} characters`);
   return bpeCount(text, options);
 });
+// Loaded afresh after the spy: files share modules (isolate: false), and count-tokens.ts keeps the
+// function it loaded on its first count, which another file's count may have made before this one.
+vi.resetModules();
+const { countTokens, createTokenCounter, MAX_PIECE_CHARS } = await import('./count-tokens.js');
 beforeEach(() => {
   bpeCalls.mockClear();
 });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { stopWhenDone } from './cleanup.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -15,12 +16,13 @@ export interface ServerProcess {
 }
 
 /**
- * Runs the server in a child process with exactly this environment: `src/main.ts` through tsx, or
- * `command` (e.g. `['npm', 'start']`, or `[process.execPath, 'dist/main.js']`) from the repository root.
+ * Runs the server in a child process with exactly this environment: the run's build with plain node
+ * (as `npm start` runs dist/main.js; see built-server.ts), or `command` (e.g. `['npm', 'start']`)
+ * from the repository root.
  */
 export function spawnServer(
   env: Record<string, string>,
-  command: string[] = [process.execPath, '--import', 'tsx', 'src/main.ts'],
+  command: string[] = [process.execPath, join(inject('builtServer'), 'main.js')],
 ): ServerProcess {
   const [file = process.execPath, ...args] = command;
   const child = spawn(file, args, {
