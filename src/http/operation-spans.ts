@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ExecutionResult, GraphQLError, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Tracing } from '../tracing/index.js';
+import { markSpanFailed, type Tracing } from '../tracing/index.js';
 import { accessRecordOf } from './access-record.js';
 
 interface HeaderSource {
@@ -105,9 +105,7 @@ function operationOf(document: unknown, operationName: string | null | undefined
 function recordErrors(span: Span, result: ExecutionResult | { errors?: readonly GraphQLError[] }): void {
   const first = result.errors?.[0];
   if (!first || !span.isRecording()) return;
-  const code = first.extensions?.code;
-  span.setAttribute('error.type', typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR');
-  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : undefined });
+  markSpanFailed(span, first.extensions?.code);
 }
 
 const bounded = (value: string | null | undefined) => (value && value.length <= 512 ? value : undefined);

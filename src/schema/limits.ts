@@ -1,7 +1,7 @@
-import { badInput } from '../errors.js';
 import type { Limits } from '../policy/limits.js';
 import { builder } from './builder.js';
-import { type ClientId, clientId, withClientId } from './global-id.js';
+import { withClientId } from './global-id.js';
+import { userOrKey } from './user-or-key.js';
 
 export const LimitsRef = builder.objectRef<Limits>('Limits').implement({
   description: 'Per minute limits are exact across instances; budgets are in USD, per UTC day and calendar month.',
@@ -25,17 +25,6 @@ export const LimitsInput = builder.inputType('LimitsInput', {
   }),
 });
 
-/** The one user or key `setLimits` names; both or neither is the client's mistake. */
-function targetOf(userId: string | number | null | undefined, apiKeyId: string | number | null | undefined) {
-  if ((userId == null) === (apiKeyId == null)) {
-    throw badInput('setLimits takes exactly one of userId and apiKeyId', {
-      field: userId == null ? 'userId' : 'apiKeyId',
-    });
-  }
-  const ref: ClientId = apiKeyId != null ? clientId(apiKeyId, 'ApiKey') : clientId(userId as string, 'User');
-  return { ref, kind: apiKeyId != null ? ('key' as const) : ('user' as const) };
-}
-
 builder.mutationField('setLimits', (t) =>
   t.field({
     type: LimitsRef,
@@ -48,7 +37,7 @@ builder.mutationField('setLimits', (t) =>
       limits: t.arg({ type: LimitsInput, required: true }),
     },
     resolve: async (_root, args, ctx) => {
-      const { ref, kind } = targetOf(args.userId, args.apiKeyId);
+      const { ref, kind } = userOrKey('setLimits', args.userId, args.apiKeyId);
       const stored = await withClientId(ref, ctx.services.identity.setLimits({ kind, id: ref.id }, args.limits));
       // Every instance drops its cached copy (see UsagePolicy): the next request reads these.
       await ctx.services.usage.changed(`${kind}:${ref.id}`);

@@ -1,7 +1,7 @@
-import { badInput } from '../errors.js';
 import type { PiiMode } from '../privacy/pii-modes.js';
 import { builder } from './builder.js';
-import { type ClientId, clientId, withClientId } from './global-id.js';
+import { withClientId } from './global-id.js';
+import { userOrKey } from './user-or-key.js';
 
 export const PiiModeEnum = builder.enumType('PiiMode', {
   description:
@@ -20,17 +20,6 @@ export const PiiModeEnum = builder.enumType('PiiMode', {
   } as const,
 });
 
-/** The one user or key `setPiiMode` names; both or neither is the client's mistake. */
-function targetOf(userId: string | number | null | undefined, apiKeyId: string | number | null | undefined) {
-  if ((userId == null) === (apiKeyId == null)) {
-    throw badInput('setPiiMode takes exactly one of userId and apiKeyId', {
-      field: userId == null ? 'userId' : 'apiKeyId',
-    });
-  }
-  const ref: ClientId = apiKeyId != null ? clientId(apiKeyId, 'ApiKey') : clientId(userId as string, 'User');
-  return { ref, kind: apiKeyId != null ? ('key' as const) : ('user' as const) };
-}
-
 builder.mutationField('setPiiMode', (t) =>
   t.field({
     type: PiiModeEnum,
@@ -44,7 +33,7 @@ builder.mutationField('setPiiMode', (t) =>
       mode: t.arg({ type: PiiModeEnum }),
     },
     resolve: async (_root, args, ctx) => {
-      const { ref, kind } = targetOf(args.userId, args.apiKeyId);
+      const { ref, kind } = userOrKey('setPiiMode', args.userId, args.apiKeyId);
       const mode: PiiMode | null = args.mode ?? null;
       const stored = await withClientId(ref, ctx.services.identity.setPiiMode({ kind, id: ref.id }, mode));
       // Cached with the limits (see UsagePolicy): every instance forgets its copy.

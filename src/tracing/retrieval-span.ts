@@ -1,5 +1,6 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import type { Tracing } from './create-tracing.js';
+import { markSpanFailed } from './span-error.js';
 
 interface Searches {
   search(userId: string, query: string, k: number, mode: string, collection?: string | null): Promise<unknown[]>;
@@ -37,9 +38,7 @@ export function traceRetrieval<T extends Searches>(documents: T, tracing: Tracin
         span.setAttribute('switchyard.search.hits', hits.length);
         return hits;
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        span.setAttribute('error.type', typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR');
-        span.setStatus({ code: SpanStatusCode.ERROR });
+        markSpanFailed(span, (error as { code?: unknown }).code);
         throw error;
       } finally {
         span.end();

@@ -1,5 +1,5 @@
 import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { Tracing } from '../../tracing/index.js';
+import { markSpanFailed, type Tracing } from '../../tracing/index.js';
 import type { ProviderError } from '../provider-error.js';
 import type { ChatMessage, FinishReason, StreamPart, TokenUsage } from '../types.js';
 import type { Deployment, EmbedResult, RoutedChatRequest, RoutedEmbedRequest } from './types.js';
@@ -137,9 +137,7 @@ export async function withEmbeddingSpan(
     span.setAttribute('gen_ai.response.model', result.model);
     return result;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    span.setAttribute('error.type', typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR');
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    markSpanFailed(span, (error as { code?: unknown }).code);
     throw error;
   } finally {
     span.end();
