@@ -22,7 +22,7 @@ import {
 // side on the same paced upstream: `obs-on` (metrics recorded, every span exported by OTLP
 // http/protobuf to a local receiver) and `obs-off` (METRICS=off, no OTEL endpoint), on the REST
 // hot path and GraphQL `chat`; added TTFT (on minus off) and gateway CPU per chat at concurrency
-// 100. BENCH_OBS_ROUNDS, BENCH_OBS_SERIAL, BENCH_OBS_LOADED (`100:1000`) as in bench/rest-bench.ts.
+// 100. BENCH_OBS_ROUNDS (default 5), BENCH_OBS_SERIAL, BENCH_OBS_LOADED (`100:1000`) as in bench/rest-bench.ts.
 
 export interface ObservabilityResult {
   settings: TtftSettings;
@@ -45,7 +45,7 @@ export function observabilitySettingsFromEnv(env: Record<string, string | undefi
   const loaded = env.BENCH_OBS_LOADED?.split(':').map(Number);
   return {
     ...TTFT_DEFAULTS,
-    rounds: Number(env.BENCH_OBS_ROUNDS ?? TTFT_DEFAULTS.rounds),
+    rounds: Number(env.BENCH_OBS_ROUNDS ?? 5),
     serialRequests: Number(env.BENCH_OBS_SERIAL ?? TTFT_DEFAULTS.serialRequests),
     loaded:
       loaded?.length === 2 ? { concurrency: loaded[0] ?? 100, requests: loaded[1] ?? 1_000 } : TTFT_DEFAULTS.loaded,
@@ -105,7 +105,10 @@ export async function benchObservability(log: (line: string) => void): Promise<O
         const row = (state: string) =>
           ttft.find((r) => r.path === `${api}-obs-${state}` && r.concurrency === concurrency);
         const [rowOff, rowOn] = [row('off'), row('on')];
-        const added = (pick: (p: TtftPhase) => number | undefined) => {
+        const added = (
+          pick: (p: TtftPhase) => number | undefined,
+          difference = (on: number, off: number) => on - off,
+        ) => {
           // Per round, on minus off (the same round's phases), then the median.
           const diffs = phases.flatMap((p) => {
             if (p.path !== `${api}-obs-on` || p.concurrency !== concurrency) return [];
@@ -113,20 +116,20 @@ export async function benchObservability(log: (line: string) => void): Promise<O
               (b) => b.path === `${api}-obs-off` && b.concurrency === concurrency && b.round === p.round,
             );
             const [a, b] = [pick(p), base && pick(base)];
-            return a === undefined || b === undefined ? [] : [a - b];
+            return a === undefined || b === undefined || !b ? [] : [difference(a, b)];
           });
           diffs.sort((x, y) => x - y);
           return diffs.length ? diffs[Math.floor(diffs.length / 2)] : undefined;
         };
-        const cpuOff = rowOff?.gatewayCpuMsPerRequest;
-        const cpuOn = rowOn?.gatewayCpuMsPerRequest;
         return {
           api,
           concurrency,
           addedTtftP50Ms: added((p) => p.ttftMs.p50),
-          cpuMsPerChatOff: cpuOff,
-          cpuMsPerChatOn: cpuOn,
-          addedCpuPercent: cpuOff && cpuOn !== undefined ? ((cpuOn - cpuOff) / cpuOff) * 100 : undefined,
+          cpuMsPerChatOff: rowOff?.gatewayCpuMsPerRequest,
+          cpuMsPerChatOn: rowOn?.gatewayCpuMsPerRequest,
+          // Paired like TTFT: each round's on against the same round's off (rounds differ by more
+          // than the effect), as a percentage of off.
+          addedCpuPercent: added((p) => p.gatewayCpuMsPerRequest, (on, off) => ((on - off) / off) * 100),
         };
       }),
     );

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind } from '@opentelemetry/api';
 import type { ExecutionResult, GraphQLError, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { markSpanFailed, type Tracing } from '../tracing/index.js';

@@ -11,7 +11,6 @@ import {
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -25,6 +24,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { redactForTelemetry } from './content-capture.js';
+import { otlpProtobufExporter } from './otlp-protobuf-exporter.js';
 import { type TracingSettings, tracingSettings } from './tracing-settings.js';
 
 /**
@@ -101,7 +101,7 @@ function tracingOn(settings: TracingSettings, options: TracingOptions): Tracing 
     options.exporter ??
     (settings.protocol === 'http/json'
       ? new JsonExporter({ url: settings.url, headers: settings.headers })
-      : new ProtoExporter({ url: settings.url, headers: settings.headers }));
+      : otlpProtobufExporter({ url: settings.url, headers: settings.headers }));
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ ...settings.resourceAttributes, [ATTR_SERVICE_NAME]: settings.serviceName }),
     sampler: samplerOf(settings),
