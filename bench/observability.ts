@@ -129,7 +129,10 @@ export async function benchObservability(log: (line: string) => void): Promise<O
           cpuMsPerChatOn: rowOn?.gatewayCpuMsPerRequest,
           // Paired like TTFT: each round's on against the same round's off (rounds differ by more
           // than the effect), as a percentage of off.
-          addedCpuPercent: added((p) => p.gatewayCpuMsPerRequest, (on, off) => ((on - off) / off) * 100),
+          addedCpuPercent: added(
+            (p) => p.gatewayCpuMsPerRequest,
+            (on, off) => ((on - off) / off) * 100,
+          ),
         };
       }),
     );

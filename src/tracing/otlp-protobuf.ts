@@ -51,9 +51,15 @@ function groupByResourceAndScope(spans: readonly ReadableSpan[]): ResourceGroup[
   const groups = new Map<Resource, Map<Scope, ScopeGroup>>();
   for (const span of spans) {
     let scopes = groups.get(span.resource);
-    if (!scopes) groups.set(span.resource, (scopes = new Map()));
+    if (!scopes) {
+      scopes = new Map();
+      groups.set(span.resource, scopes);
+    }
     let group = scopes.get(span.instrumentationScope);
-    if (!group) scopes.set(span.instrumentationScope, (group = { scope: span.instrumentationScope, spans: [] }));
+    if (!group) {
+      group = { scope: span.instrumentationScope, spans: [] };
+      scopes.set(span.instrumentationScope, group);
+    }
     group.spans.push(span);
   }
   return [...groups].map(([resource, scopes]) => ({ resource, scopes: [...scopes.values()] }));
@@ -235,7 +241,10 @@ class Writer {
   }
 
   int64(value: number): void {
-    if (value >= 0) return this.varint(value);
+    if (value >= 0) {
+      this.varint(value);
+      return;
+    }
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) {
       this.buffer[this.pos++] = Number(v & 0x7fn) | 0x80;
