@@ -54,7 +54,11 @@ export interface Tracing {
   currentTraceId(): string | undefined;
   /** Text for a span attribute: personal data and secrets replaced by their kind. */
   redact(text: string): string;
-  /** Exports what is buffered and stops (the server's drain path). */
+  /**
+   * Exports what is buffered and stops (the server's drain path). A collector that never answers
+   * would hold the exit for the exporter's own timeouts: after `FLUSH_AT_SHUTDOWN_MS` it rejects,
+   * and what was not sent is dropped.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -134,10 +138,22 @@ function tracingOn(settings: TracingSettings, options: TracingOptions): Tracing 
     },
     redact: redactForTelemetry,
     shutdown() {
-      stopped ??= provider.shutdown().finally(() => contexts.disable());
+      stopped ??= withDeadline(provider.shutdown(), FLUSH_AT_SHUTDOWN_MS).finally(() => contexts.disable());
       return stopped;
     },
   };
+}
+
+/** How long the last export may take when the server stops. */
+export const FLUSH_AT_SHUTDOWN_MS = 3_000;
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`trace export unfinished after ${ms} ms; the rest is dropped`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function samplerOf({ sampler, ratio }: TracingSettings): Sampler {

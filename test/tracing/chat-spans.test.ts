@@ -146,6 +146,34 @@ describe('traces exported by OTLP', () => {
     expect(span.name).toBe('mutation Missing');
     expect(span.attributes['error.type']).toBe('NOT_FOUND');
   });
+  it('a malformed, all-zero or oversized traceparent is ignored: the operation starts a trace of its own', async () => {
+    const hostile = [
+      'not-a-traceparent',
+      `00-${'0'.repeat(32)}-${CALLER_SPAN}-01`,
+      `00-${CALLER_TRACE}-${'0'.repeat(16)}-01`,
+      `ff-${CALLER_TRACE}-${CALLER_SPAN}-01`,
+      `00-${CALLER_TRACE}-${CALLER_SPAN}-01-${'x'.repeat(8_000)}`,
+    ];
+    for (const [index, header] of hostile.entries()) {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: header },
+        body: JSON.stringify({ query: `query Hostile${index} { __typename }` }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const spans = await eventually(
+      () => receiver.spans().filter((s) => s.name.startsWith('query Hostile')),
+      (s) => s.length === hostile.length,
+      { what: 'a span per hostile request' },
+    );
+    for (const span of spans) {
+      expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(span.traceId).not.toBe(CALLER_TRACE);
+      expect(span.traceId).not.toBe('0'.repeat(32));
+      expect(span.parentSpanId).toBeUndefined();
+    }
+  });
   // Last: its key ends the loopback default user the tests above sign in as.
   it('a REST call is a SERVER span named by its route, child of the caller, with its chat span inside', async () => {
     const { secret } = await keyCaller(server.app.database.prisma, 'rest-tracer');
