@@ -257,11 +257,11 @@ async function embedWithChain(
     const embed = deployment.provider.embed?.bind(deployment.provider);
     if (!embed) continue;
     try {
-      const embeddings = await createRetryPolicy(retryConfig, random, signal).execute(
+      const { embeddings, usage } = await createRetryPolicy(retryConfig, random, signal).execute(
         () => embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal }),
         signal,
       );
-      return { embeddings, provider: deployment.provider.name, model: deployment.model };
+      return { embeddings, provider: deployment.provider.name, model: deployment.model, usage };
     } catch (raw) {
       lastError = asProviderError(raw, deployment);
       if (endsRequest(lastError)) break;
