@@ -10,7 +10,7 @@ import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/in
 import type { StreamPart } from '../../providers/types.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
-import { conversationTarget, storedCompletion } from '../stored-conversation.js';
+import { conversationTarget, type StoredEnd, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
 import { messageBody, messageId } from './anthropic-message.js';
 import { type AnthropicLimits, anthropicSchemas, parseBody } from './anthropic-request.js';
@@ -78,15 +78,17 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
           ...(body.stop_sequences?.length ? { stop: body.stop_sequences } : {}),
         };
         const conversation = conversationTarget(request.raw);
+        // Stored or not, the generation's tokens, cost and error code go on the access log's line.
+        const onEnd = (end: StoredEnd) => noteGeneration(request.raw, end);
         const completion = conversation
-          ? await storedCompletion(app, viewer, conversation, call, request)
+          ? await storedCompletion(app, viewer, conversation, call, { signal: request.signal, onEnd })
           : await services.completions.complete({
               ...call,
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               allowedModels: viewer.allowedModels,
               signal: request.signal,
               receivedAt: request.receivedAt,
-              onEnd: (end) => noteGeneration(request.raw, end),
+              onEnd,
             });
         parts = (body.stream ? countedDeltas(completion.parts, app.metrics.operations) : completion.parts)[
           Symbol.asyncIterator

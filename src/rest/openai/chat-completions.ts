@@ -12,7 +12,7 @@ import { sendJson } from '../json-response.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
 import { createSseWriter } from '../sse-writer.js';
-import { conversationTarget, storedCompletion } from '../stored-conversation.js';
+import { conversationTarget, type StoredEnd, storedCompletion } from '../stored-conversation.js';
 import { MAX_CHAT_BODY_BYTES, type ParsedChatRequest, parseChatRequest } from './chat-request.js';
 import { readOpenAIBody } from './openai-body.js';
 import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, textChunk, usageChunk } from './openai-chunks.js';
@@ -32,8 +32,10 @@ export function chatCompletionsRoute(app: App): RestRoute {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
         const conversation = conversationTarget(request.raw);
+        // Stored or not, the generation's tokens, cost and error code go on the access log's line.
+        const onEnd = (end: StoredEnd) => noteGeneration(request.raw, end);
         completion = conversation
-          ? await storedCompletion(app, viewer, conversation, parsed, request)
+          ? await storedCompletion(app, viewer, conversation, parsed, { signal: request.signal, onEnd })
           : await app.services.completions.complete({
               model: parsed.model,
               messages: parsed.messages,
@@ -47,7 +49,7 @@ export function chatCompletionsRoute(app: App): RestRoute {
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               signal: request.signal,
               receivedAt: request.receivedAt,
-              onEnd: (end) => noteGeneration(request.raw, end),
+              onEnd,
             });
       } catch (error) {
         return sendOpenAIError(response, error, base);
