@@ -218,6 +218,22 @@ describe('access log', () => {
     expect(socket?.requestId).toEqual(expect.any(String));
   });
 
+  it('gives no tokens to a search whose embedder reports none (the local one)', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: caller.authorization, 'x-request-id': 'req-local' },
+      body: JSON.stringify({ query: 'query LocalSearch { search(query: "egrets", mode: VECTOR) { score } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { search: [] } });
+    const [line] = await eventually(
+      () => access().filter((l) => l.requestId === 'req-local'),
+      (lines) => lines.length > 0,
+      { what: "the local search's access line" },
+    );
+    expect(line).toMatchObject({ operation: 'query LocalSearch', status: 200 });
+    expect(line?.tokens).toBeUndefined();
+  });
+
   it('never logs the prompt, the reply, the API key or query variables', () => {
     expect(access().length).toBeGreaterThan(5);
     const text = JSON.stringify(logs);
