@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { GenerationEnd } from '../metrics/index.js';
 
 /**
  * What one request's access-log line says beyond its status and duration, filled in by the layers
@@ -42,11 +43,7 @@ export function noteViewer(
 }
 
 /** What a generation (or an embedding) that ended within a request adds to its line. */
-export interface GenerationFigures {
-  usage: { promptTokens: number; completionTokens: number } | null;
-  costNanos: number | null;
-  errorCode: string | null;
-}
+export type GenerationFigures = Pick<GenerationEnd, 'usage' | 'costNanos' | 'errorCode'>;
 
 /** A generation that ended within the request: its tokens, cost and error code. */
 export function noteGeneration(request: IncomingMessage | undefined, end: GenerationFigures): void {

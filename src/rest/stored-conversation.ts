@@ -5,7 +5,7 @@ import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
 import { AppError, badInput } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
-import type { GenerationEnd } from '../metrics/index.js';
+import type { GenerationFigures } from '../http/access-record.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
 import type { RoutedStreamPart, RouteStartPart } from '../providers/router/index.js';
@@ -144,11 +144,8 @@ export interface StoredCallContext {
    * Told how the turn ended, as the completion service's `onEnd` is (the access log's tokens and
    * cost): the stored message's usage and cost, and its error code; before its last part.
    */
-  onEnd?: ((end: StoredEnd) => void) | undefined;
+  onEnd?: ((end: GenerationFigures) => void) | undefined;
 }
-
-/** A stored turn's end in the terms of a generation's (GenerationEnd). */
-export type StoredEnd = Pick<GenerationEnd, 'usage' | 'costNanos' | 'errorCode'>;
 
 /**
  * A named model that cannot be routed, or only by standing the default in, is NOT_FOUND (each
@@ -295,7 +292,7 @@ function startOf(app: App, model: string, provider: string | undefined): RouteSt
 }
 
 /** The stored usage and cost of the turn's message (what it was charged), and the code it failed with. */
-function storedEnd(event: MessageEnd, row: Message | null): StoredEnd {
+function storedEnd(event: MessageEnd, row: Message | null): GenerationFigures {
   const charged = row !== null && (row.promptTokens !== null || row.completionTokens !== null);
   return {
     usage: charged ? { promptTokens: row.promptTokens ?? 0, completionTokens: row.completionTokens ?? 0 } : null,

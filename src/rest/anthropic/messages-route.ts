@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
-import { noteGeneration } from '../../http/access-record.js';
+import { type GenerationFigures, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
 import type { Viewer } from '../../policy/viewer.js';
@@ -10,7 +10,7 @@ import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/in
 import type { StreamPart } from '../../providers/types.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
-import { conversationTarget, type StoredEnd, storedCompletion } from '../stored-conversation.js';
+import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
 import { messageBody, messageId } from './anthropic-message.js';
 import { type AnthropicLimits, anthropicSchemas, parseBody } from './anthropic-request.js';
@@ -79,7 +79,7 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
         };
         const conversation = conversationTarget(request.raw);
         // Stored or not, the generation's tokens, cost and error code go on the access log's line.
-        const onEnd = (end: StoredEnd) => noteGeneration(request.raw, end);
+        const onEnd = (end: GenerationFigures) => noteGeneration(request.raw, end);
         const completion = conversation
           ? await storedCompletion(app, viewer, conversation, call, { signal: request.signal, onEnd })
           : await services.completions.complete({

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import type { Completion } from '../../completions/completion-service.js';
 import { AppError } from '../../errors.js';
-import { noteGeneration } from '../../http/access-record.js';
+import { type GenerationFigures, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
 import type { RoutedStreamPart } from '../../providers/router/index.js';
@@ -12,7 +12,7 @@ import { sendJson } from '../json-response.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
 import { createSseWriter } from '../sse-writer.js';
-import { conversationTarget, type StoredEnd, storedCompletion } from '../stored-conversation.js';
+import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { MAX_CHAT_BODY_BYTES, type ParsedChatRequest, parseChatRequest } from './chat-request.js';
 import { readOpenAIBody } from './openai-body.js';
 import { type ChunkHead, chunk, openAIFinishReason, openAIUsage, textChunk, usageChunk } from './openai-chunks.js';
@@ -33,7 +33,7 @@ export function chatCompletionsRoute(app: App): RestRoute {
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
         const conversation = conversationTarget(request.raw);
         // Stored or not, the generation's tokens, cost and error code go on the access log's line.
-        const onEnd = (end: StoredEnd) => noteGeneration(request.raw, end);
+        const onEnd = (end: GenerationFigures) => noteGeneration(request.raw, end);
         completion = conversation
           ? await storedCompletion(app, viewer, conversation, parsed, { signal: request.signal, onEnd })
           : await app.services.completions.complete({
