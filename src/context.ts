@@ -1,4 +1,5 @@
 import type { Db } from './db/database.js';
+import type { EmbeddingUsage } from './embeddings/index.js';
 import type { Logger } from './logger.js';
 import type { Viewer } from './policy/viewer.js';
 import type { Services } from './services.js';
@@ -18,4 +19,9 @@ export interface Context {
   traceId?: string | undefined;
   /** Called for each generation delta a subscription sends (set by the operation observer, for metrics). */
   deltaSent?: (() => void) | undefined;
+  /**
+   * Told the tokens of each embedding the operation made (a search, a memory, a turn's grounding)
+   * when the provider reported them; set by the operation observer, for the access log.
+   */
+  embeddingUsed?: ((usage: EmbeddingUsage) => void) | undefined;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessLog } from '../src/http/access-log.js';
 import { traceIdFromHeaders } from '../src/http/trace-parent.js';
 import { createLogger } from '../src/logger.js';
-import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { type FakeServer, startAnthropicFake, startOpenAIFake } from './fakes/index.js';
 import { keyCaller } from './helpers/auth.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { eventually } from './helpers/eventually.js';
@@ -24,23 +24,27 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 const PROMPT = 'my secret prompt about the blue heron';
 const REPLY = 'the heron answer stays private';
+/** A message's database id from the GraphQL global id a REST response names it by. */
+const dbId = (globalId: string) => Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1] as string;
 const CHAT = `subscription Chat($input: SendMessageInput!) { chat(input: $input) { ${STREAM_EVENT_FIELDS} } }`;
 
 describe('access log', () => {
   let server: TestServer;
   let logs: LogLine[];
   let openai: FakeServer;
+  let anthropic: FakeServer;
   let caller: Awaited<ReturnType<typeof keyCaller>>;
   const access = () => logs.filter((line) => line.message === 'access');
 
   beforeAll(async () => {
-    openai = await startOpenAIFake({ reply: REPLY });
-    ({ server, logs } = await startLoggedServer(fakeProviderEnv({ openai }), 'info'));
+    [openai, anthropic] = await Promise.all([startOpenAIFake({ reply: REPLY }), startAnthropicFake({ reply: REPLY })]);
+    ({ server, logs } = await startLoggedServer(fakeProviderEnv({ openai, anthropic }), 'info'));
     caller = await keyCaller(server.app.database.prisma, 'heron-watcher');
   });
   afterAll(async () => {
     await server?.close();
     await openai?.close();
+    await anthropic?.close();
   });
 
   it('writes one line for a REST chat with ids, trace, status, duration, tokens and cost as stored', async () => {
@@ -81,6 +85,61 @@ describe('access log', () => {
     expect(line?.durationMs).toBeGreaterThan(0);
     expect(line?.code).toBeUndefined();
     expect(access().filter((l) => l.requestId === 'req-rest-1')).toHaveLength(1);
+  });
+
+  it('gives a call stored as a conversation turn the tokens, cost and error code of its stored message', async () => {
+    const rest = (path: string, id: string, body: Record<string, unknown>) =>
+      fetch(`${server.origin}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: caller.authorization,
+          'anthropic-version': '2023-06-01',
+          'x-request-id': id,
+          'x-switchyard-conversation': 'new',
+        },
+        body: JSON.stringify(body),
+      });
+    const messages = [{ role: 'user', content: PROMPT }];
+    // Both REST families, streamed and not; the last call's upstream refuses it (its message FAILED).
+    const calls = [
+      { id: 'req-stored-openai-sse', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini', stream: true } },
+      { id: 'req-stored-openai-json', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } },
+      { id: 'req-stored-anthropic-sse', path: '/v1/messages', body: { model: 'claude-haiku-4-5', stream: true } },
+      { id: 'req-stored-anthropic-json', path: '/v1/messages', body: { model: 'claude-haiku-4-5' } },
+      { id: 'req-stored-failed', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' }, fails: true },
+    ];
+    for (const call of calls) {
+      if (call.fails) openai.faults.next({ path: '/v1/chat/completions', status: 400 });
+      const response = await rest(call.path, call.id, { ...call.body, max_tokens: 100, messages });
+      const text = await response.text();
+      expect(response.status, text).toBe(call.fails ? 502 : 200);
+      if (!call.fails) expect(text).toContain('heron');
+      const messageId = dbId(response.headers.get('x-switchyard-message-id') ?? '');
+      const line = (
+        await eventually(
+          () => access().filter((l) => l.requestId === call.id),
+          (lines) => lines.length > 0,
+          { what: `the access line of ${call.id}` },
+        )
+      )[0];
+      const stored = await server.app.database.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
+      expect(stored.status).toBe(call.fails ? 'FAILED' : 'COMPLETE');
+      expect(line, call.id).toMatchObject({ operation: `POST ${call.path}`, userId: caller.userId });
+      if (call.fails) {
+        // Refused before any provider answered: nothing was charged, and the line has no tokens.
+        expect(stored.promptTokens).toBeNull();
+        expect(line?.tokens).toBeUndefined();
+        expect(line?.code).toBe(stored.errorCode);
+        expect(line?.code).toEqual(expect.any(String));
+      } else {
+        expect(line?.tokens, call.id).toEqual({ prompt: stored.promptTokens, completion: stored.completionTokens });
+        expect(stored.completionTokens).toBeGreaterThan(0);
+        expect(line?.costUsd).toBeGreaterThan(0);
+        expect(line?.costUsd).toBeCloseTo(Number(stored.costUsd), 9);
+        expect(line?.code).toBeUndefined();
+      }
+    }
   });
 
   it('names the GraphQL operation and its error code, and gives each request an id of its own', async () => {
@@ -157,6 +216,22 @@ describe('access log', () => {
     expect(socket).toMatchObject({ userId: caller.userId, apiKeyId: caller.apiKeyId });
     expect(socket?.durationMs).toBeGreaterThan(0);
     expect(socket?.requestId).toEqual(expect.any(String));
+  });
+
+  it('gives no tokens to a search whose embedder reports none (the local one)', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: caller.authorization, 'x-request-id': 'req-local' },
+      body: JSON.stringify({ query: 'query LocalSearch { search(query: "egrets", mode: VECTOR) { score } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { search: [] } });
+    const [line] = await eventually(
+      () => access().filter((l) => l.requestId === 'req-local'),
+      (lines) => lines.length > 0,
+      { what: "the local search's access line" },
+    );
+    expect(line).toMatchObject({ operation: 'query LocalSearch', status: 200 });
+    expect(line?.tokens).toBeUndefined();
   });
 
   it('never logs the prompt, the reply, the API key or query variables', () => {

@@ -1,6 +1,7 @@
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
+import type { EmbedOptions } from '../embeddings/index.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import type { Conversation, Message } from '../generated/prisma/client.js';
 import type { MemoryService } from '../memory/memory-service.js';
@@ -76,6 +77,8 @@ export interface TurnOptions {
   caller: Caller;
   /** Receives the `x-ratelimit-*` headers once the turn is admitted (HTTP responses carry them). */
   onAdmitted?: ((headers: Record<string, string>) => void) | undefined;
+  /** Told the tokens of the embeddings that ground the turn (documents, memories), as the provider reported them. */
+  onEmbeddingUsage?: EmbedOptions['onUsage'];
 }
 
 /** A turn that answers a message's tool calls. */
@@ -230,6 +233,7 @@ export function createChatService(deps: ChatServiceDeps) {
       useDocuments: Boolean(input.useDocuments) && !continuation,
       collection: input.collection,
       useMemory: Boolean(input.useMemory) && !continuation,
+      onUsage: options.onEmbeddingUsage,
     });
     const contextFor = (preamble: string[]) =>
       buildContext({

@@ -1,3 +1,4 @@
+import type { EmbedOptions } from '../embeddings/index.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { DocumentService } from '../rag/document-service.js';
 
@@ -13,6 +14,8 @@ export interface GroundingRequest {
   useDocuments: boolean;
   collection?: string | null;
   useMemory: boolean;
+  /** Told the tokens of the query's embeddings, when the provider reports them. */
+  onUsage?: EmbedOptions['onUsage'];
 }
 
 const SOURCES = 5;
@@ -25,9 +28,11 @@ export async function ground(
 ): Promise<Grounding> {
   const [hits, recalled] = await Promise.all([
     request.useDocuments
-      ? deps.documents.search(request.userId, request.query, SOURCES, 'HYBRID', request.collection)
+      ? deps.documents.search(request.userId, request.query, SOURCES, 'HYBRID', request.collection, request.onUsage)
       : Promise.resolve([]),
-    request.useMemory ? deps.memory.recall(request.userId, request.query, MEMORIES) : Promise.resolve([]),
+    request.useMemory
+      ? deps.memory.recall(request.userId, request.query, MEMORIES, request.onUsage)
+      : Promise.resolve([]),
   ]);
   return {
     memories: recalled.map((m) => m.memory.content),

@@ -25,7 +25,7 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): Embedde
   return {
     model: `local/hash-${dimensions}`,
     dimensions,
-    async embed(texts, signal) {
+    async embed(texts, { signal } = {}) {
       signal?.throwIfAborted();
       const { offload } = options;
       if (offload && texts.reduce((sum, text) => sum + text.length, 0) > OFFLOAD_CHARS)

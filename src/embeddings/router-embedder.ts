@@ -13,7 +13,8 @@ export interface RouterEmbedderOptions {
 /**
  * Embeds through the router, so remote embeddings get the same retries, circuit breakers and
  * fallbacks as chat. Sends batches one after another and checks that every vector has the same
- * length: the configured `dimensions`, else whatever the first reply had.
+ * length: the configured `dimensions`, else whatever the first reply had. The tokens the
+ * providers reported go to `onUsage`, once, for the whole call.
  */
 export function createRouterEmbedder(options: RouterEmbedderOptions): Embedder {
   const { router, model } = options;
@@ -29,12 +30,14 @@ export function createRouterEmbedder(options: RouterEmbedderOptions): Embedder {
     get dimensions() {
       return dimensions ?? 0;
     },
-    async embed(texts, signal) {
+    async embed(texts, { signal, onUsage } = {}) {
       const vectors: number[][] = [];
+      let promptTokens: number | undefined;
       for (let start = 0; start < texts.length; start += batchSize) {
         signal?.throwIfAborted();
         const input = texts.slice(start, start + batchSize);
-        const { embeddings } = await router.embed({ model, input, dimensions: options.dimensions, signal });
+        const { embeddings, usage } = await router.embed({ model, input, dimensions: options.dimensions, signal });
+        if (usage) promptTokens = (promptTokens ?? 0) + usage.promptTokens;
         if (embeddings.length !== input.length)
           throw new Error(`${model} returned ${embeddings.length} embeddings for ${input.length} texts`);
         for (const vector of embeddings) {
@@ -47,6 +50,7 @@ export function createRouterEmbedder(options: RouterEmbedderOptions): Embedder {
           vectors.push(vector);
         }
       }
+      if (promptTokens !== undefined) onUsage?.({ promptTokens });
       return vectors;
     },
   };

@@ -1,10 +1,24 @@
+/** The tokens one embedding call used, as its provider reported them. */
+export interface EmbeddingUsage {
+  promptTokens: number;
+}
+
+export interface EmbedOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * Told, once the call succeeded, the tokens the provider reported for it (summed over its
+   * batches); never called when no provider reports any (the local embedder).
+   */
+  onUsage?: ((usage: EmbeddingUsage) => void) | undefined;
+}
+
 /** Turns texts into vectors of one fixed length, in the order given. */
 export interface Embedder {
   /** Where vectors come from, e.g. `local/hash-384`, `openai/text-embedding-3-small`. */
   readonly model: string;
   /** Vector length; 0 while a remote model's is not yet known (see createRouterEmbedder). */
   readonly dimensions: number;
-  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+  embed(texts: string[], options?: EmbedOptions): Promise<number[][]>;
 }
 
 /**
@@ -17,5 +31,5 @@ export interface EmbeddingRoute {
     input: string[];
     dimensions?: number;
     signal?: AbortSignal;
-  }): Promise<{ embeddings: number[][] }>;
+  }): Promise<{ embeddings: number[][]; usage?: EmbeddingUsage | undefined }>;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { GenerationEnd } from '../metrics/index.js';
 
 /**
  * What one request's access-log line says beyond its status and duration, filled in by the layers
@@ -41,16 +42,19 @@ export function noteViewer(
   record.apiKeyId = viewer.apiKeyId ?? null;
 }
 
+/** What a generation (or an embedding) that ended within a request adds to its line. */
+export type GenerationFigures = Pick<GenerationEnd, 'usage' | 'costNanos' | 'errorCode'>;
+
 /** A generation that ended within the request: its tokens, cost and error code. */
-export function noteGeneration(
-  request: IncomingMessage | undefined,
-  end: {
-    usage: { promptTokens: number; completionTokens: number } | null;
-    costNanos: number | null;
-    errorCode: string | null;
-  },
-): void {
-  const record = accessRecordOf(request);
+export function noteGeneration(request: IncomingMessage | undefined, end: GenerationFigures): void {
+  addGeneration(accessRecordOf(request), end);
+}
+
+/**
+ * Adds a generation's figures to a record (a request's, or a WebSocket operation's own): tokens
+ * and cost add up over the generations and embeddings of the request; the first error code stays.
+ */
+export function addGeneration(record: AccessRecord | undefined, end: GenerationFigures): void {
   if (!record) return;
   if (end.usage) {
     const before = record.tokens ?? { prompt: 0, completion: 0 };

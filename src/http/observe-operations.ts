@@ -4,7 +4,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import type { OperationMetrics, OperationType, SubscriptionTransport } from '../metrics/index.js';
 import type { AccessLog } from './access-log.js';
-import { type AccessRecord, accessRecordOf } from './access-record.js';
+import { type AccessRecord, accessRecordOf, addGeneration } from './access-record.js';
 
 /** What yoga's context carries beside ours: the node request, and the socket of a WebSocket operation. */
 type ServerContext = Partial<Context> & { req?: IncomingMessage; socket?: unknown };
@@ -13,8 +13,9 @@ type ServerContext = Partial<Context> & { req?: IncomingMessage; socket?: unknow
  * Observes every GraphQL operation once: metrics by type and (bounded) name with duration and
  * error codes; subscriptions' start, end and open count; deltas sent (the stream resolvers call
  * the context's `deltaSent`); and the access record (the
- * HTTP request's, or a line of its own for an operation on a WebSocket). Runs after the error
- * policy, so it sees the codes clients see.
+ * HTTP request's, or a line of its own for an operation on a WebSocket), with the tokens of the
+ * embeddings the operation made (resolvers hand the context's `embeddingUsed` to the services).
+ * Runs after the error policy, so it sees the codes clients see.
  */
 /** A WebSocket operation's line names its own span's trace (set on the context by operation-spans.ts), not the upgrade's. */
 const withTrace = (record: AccessRecord, context: ServerContext): AccessRecord =>
@@ -47,6 +48,14 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
     }
     if (context.requestId) record.requestId = context.requestId;
   };
+  /** The context's `embeddingUsed`: an embedding's tokens on the record, as prompt tokens. */
+  const embeddingsOn = (record: AccessRecord | undefined): Partial<Context> =>
+    record
+      ? {
+          embeddingUsed: ({ promptTokens }) =>
+            addGeneration(record, { usage: { promptTokens, completionTokens: 0 }, costNanos: null, errorCode: null }),
+        }
+      : {};
   const noteCodes = (record: AccessRecord | undefined, codes: string[], result: ExecutionResult) => {
     for (const error of (result.errors ?? []) as GraphQLError[]) {
       const code = error.extensions?.code;
@@ -63,13 +72,14 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
   };
 
   return {
-    onExecute({ args }) {
+    onExecute({ args, extendContext }) {
       const context = args.contextValue as ServerContext;
       markRan(context);
       const started = performance.now();
       const { type, name, rawName } = describe(args.document, args.operationName);
       const { record, standalone } = recordOf(context);
       fill(record, context, type, rawName);
+      extendContext(embeddingsOn(record));
       const codes: string[] = [];
       const end = () => {
         const ms = performance.now() - started;
@@ -97,9 +107,9 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
       const started = performance.now();
       const { name, rawName } = describe(args.document, args.operationName);
       const transport: SubscriptionTransport = context.socket ? 'graphql-ws' : 'sse';
-      extendContext({ deltaSent: () => metrics.deltaSent(transport) });
       const { record, standalone } = recordOf(context);
       fill(record, context, 'subscription', rawName);
+      extendContext({ deltaSent: () => metrics.deltaSent(transport), ...embeddingsOn(record) });
       const codes: string[] = [];
       let open = false;
       const end = () => {

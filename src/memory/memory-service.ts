@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
-import type { Embedder } from '../embeddings/index.js';
+import type { Embedder, EmbedOptions } from '../embeddings/index.js';
 import { vectorParam, vectorType } from '../embeddings/vector-sql.js';
 import { badInput, notFound } from '../errors.js';
 
@@ -27,7 +27,8 @@ export type MemoryService = ReturnType<typeof createMemoryService>;
  * Short facts per user. `remember` merges a near-duplicate into the existing memory instead of
  * storing it twice; `recall` ranks by
  *   score = 0.7 * similarity + 0.2 * 0.5^(days since last use / 30) + 0.1 * importance
- * and stamps `lastRecalledAt` on what it returns.
+ * and stamps `lastRecalledAt` on what it returns. Each method that embeds tells its `onUsage` the
+ * tokens the provider reported for it.
  */
 export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedder }) {
   const nearest = async (userId: string, vector: number[], limit: number) => {
@@ -42,7 +43,7 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
   };
 
   return {
-    async remember(userId: string, input: RememberInput) {
+    async remember(userId: string, input: RememberInput, onUsage?: EmbedOptions['onUsage']) {
       const content = input.content.trim();
       if (content === '') throw badInput('content must not be empty', { field: 'content' });
       if (content.length > MAX_MEMORY_CHARS) {
@@ -54,7 +55,7 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
       const importance = input.importance ?? 0.5;
       if (!(importance >= 0 && importance <= 1))
         throw badInput('importance must be between 0 and 1', { field: 'importance' });
-      const [vector] = await embedder.embed([content]);
+      const [vector] = await embedder.embed([content], { onUsage });
       const embedding = vector as number[];
       const [closest] = await nearest(userId, embedding, 1);
       if (closest && Number(closest.similarity) >= DUPLICATE_SIMILARITY) {
@@ -74,12 +75,12 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
       return db.memory.findUniqueOrThrow({ where: { id } });
     },
 
-    async recall(userId: string, query: string, k: number) {
+    async recall(userId: string, query: string, k: number, onUsage?: EmbedOptions['onUsage']) {
       if (query.trim() === '') throw badInput('query must not be empty', { field: 'query' });
       if (!Number.isInteger(k) || k < 1 || k > MAX_RECALL_K) {
         throw badInput(`k must be between 1 and ${MAX_RECALL_K}`, { field: 'k' });
       }
-      const [vector] = await embedder.embed([query]);
+      const [vector] = await embedder.embed([query], { onUsage });
       const candidates = await nearest(userId, vector as number[], Math.max(CANDIDATES, k));
       const now = Date.now();
       const ranked = candidates
@@ -108,13 +109,16 @@ export function createMemoryService({ db, embedder }: { db: Db; embedder: Embedd
     },
 
     /** Re-embeds the viewer's memories made by another model, so recall compares like with like. */
-    async reembed(userId: string) {
+    async reembed(userId: string, onUsage?: EmbedOptions['onUsage']) {
       const stale = await db.$queryRaw<{ id: string; content: string }[]>`
         SELECT "id", "content" FROM "memories"
          WHERE "user_id" = ${userId}::uuid AND "embedding_model" IS DISTINCT FROM ${embedder.model}`;
       for (let i = 0; i < stale.length; i += 64) {
         const batch = stale.slice(i, i + 64);
-        const vectors = await embedder.embed(batch.map((m) => m.content));
+        const vectors = await embedder.embed(
+          batch.map((m) => m.content),
+          { onUsage },
+        );
         for (const [j, memory] of batch.entries()) {
           const vector = vectors[j] as number[];
           await db.$executeRaw`

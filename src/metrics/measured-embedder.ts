@@ -3,7 +3,7 @@ import type { Metrics } from './metrics.js';
 /** The shape of src/embeddings' Embedder, restated so that metrics import no adapter. */
 interface EmbedderLike {
   readonly model: string;
-  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+  embed(texts: string[], options?: object): Promise<number[][]>;
 }
 
 /**
@@ -16,10 +16,10 @@ export function measuredEmbedder<T extends EmbedderLike>(embedder: T, metrics: P
   const model = slash === -1 ? embedder.model : embedder.model.slice(slash + 1);
   const embed = embedder.embed.bind(embedder);
   return Object.assign(Object.create(embedder) as T, {
-    async embed(texts: string[], signal?: AbortSignal) {
+    async embed(texts: string[], options?: object) {
       const started = performance.now();
       try {
-        const vectors = await embed(texts, signal);
+        const vectors = await embed(texts, options);
         metrics.embedded(provider, model, performance.now() - started, null);
         return vectors;
       } catch (error) {

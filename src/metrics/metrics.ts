@@ -5,6 +5,7 @@ import {
   type CircuitStateName,
   noopRecorder,
   type TrafficRecorder,
+  type UpstreamOperation,
 } from '../providers/router/traffic-recorder.js';
 import {
   OPERATION_DURATION_BUCKETS,
@@ -169,14 +170,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   });
   const retries = new Counter({
     name: 'switchyard_upstream_retries_total',
-    help: 'Upstream calls retried on the same deployment (before the first token), per deployment',
-    labelNames: ['gen_ai_provider_name', 'deployment'],
+    help: 'Upstream calls retried on the same deployment (a chat before its first token), per deployment and operation (chat, embeddings)',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_provider_name', 'deployment'],
     registers,
   });
   const fallbacks = new Counter({
     name: 'switchyard_upstream_fallbacks_total',
-    help: 'Requests that left a deployment for the next one in their route (before the first token), per deployment left',
-    labelNames: ['gen_ai_provider_name', 'deployment'],
+    help: 'Requests that left a deployment for the next one in their route (a chat before its first token), per deployment left and operation (chat, embeddings)',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_provider_name', 'deployment'],
     registers,
   });
   const chunks = new Counter({
@@ -249,7 +250,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   /** Per provider and deployment id; bounded by the LRU below, since deployment ids carry callers' model names. */
   const callSeries = new LRUCache<
     string,
-    Record<'success' | 'retryable' | 'error' | 'abandoned' | 'retry' | 'fallback', Counter.Internal>
+    Record<'success' | 'retryable' | 'error' | 'abandoned', Counter.Internal> &
+      Record<'retry' | 'fallback', Record<UpstreamOperation, Counter.Internal>>
   >(KNOWN_CACHE);
   const outcomesOf = (provider: string, deploymentId: string) => {
     const key = `${provider}\u0000${deploymentId}`;
@@ -261,8 +263,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
         error: calls.labels({ ...labels, outcome: 'error' }),
         abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
-        retry: retries.labels(labels),
-        fallback: fallbacks.labels(labels),
+        retry: {
+          chat: retries.labels({ ...labels, gen_ai_operation_name: 'chat' }),
+          embeddings: retries.labels({ ...labels, gen_ai_operation_name: 'embeddings' }),
+        },
+        fallback: {
+          chat: fallbacks.labels({ ...labels, gen_ai_operation_name: 'chat' }),
+          embeddings: fallbacks.labels({ ...labels, gen_ai_operation_name: 'embeddings' }),
+        },
       };
       callSeries.set(key, outcomes);
     }
@@ -278,8 +286,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         abandoned: () => counted.abandoned.inc(),
       };
     },
-    retried: (provider, deploymentId) => outcomesOf(provider, deploymentId).retry.inc(),
-    fellBack: (provider, deploymentId) => outcomesOf(provider, deploymentId).fallback.inc(),
+    retried: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId).retry[operation].inc(),
+    fellBack: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId).fallback[operation].inc(),
     circuitChanged(provider, deploymentId, state) {
       const deployment = deploymentLabel(provider, deploymentId);
       for (const name of STATES) {

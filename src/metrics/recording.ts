@@ -30,13 +30,13 @@ export function teeRecorder(first: TrafficRecorder, second: TrafficRecorder): Tr
       first.circuitChanged(provider, deploymentId, state);
       second.circuitChanged(provider, deploymentId, state);
     },
-    retried(provider, deploymentId) {
-      first.retried?.(provider, deploymentId);
-      second.retried?.(provider, deploymentId);
+    retried(provider, deploymentId, operation) {
+      first.retried?.(provider, deploymentId, operation);
+      second.retried?.(provider, deploymentId, operation);
     },
-    fellBack(provider, deploymentId) {
-      first.fellBack?.(provider, deploymentId);
-      second.fellBack?.(provider, deploymentId);
+    fellBack(provider, deploymentId, operation) {
+      first.fellBack?.(provider, deploymentId, operation);
+      second.fellBack?.(provider, deploymentId, operation);
     },
   };
 }

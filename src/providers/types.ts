@@ -116,6 +116,13 @@ export interface EmbedRequest {
   signal?: AbortSignal;
 }
 
+/** An embed call's vectors, in input order, and what the provider said the input cost in tokens. */
+export interface EmbedResponse {
+  embeddings: number[][];
+  /** The input's tokens as the provider reported them; absent when it reports none. */
+  usage?: { promptTokens: number } | undefined;
+}
+
 export interface ChatProvider {
   /** The kind (`openai`, `anthropic`, ...), or a configured deployment name. */
   readonly name: string;
@@ -125,7 +132,7 @@ export interface ChatProvider {
   /** Models the provider serves right now (adapters cache and refresh this). */
   listModels(signal?: AbortSignal): Promise<ModelInfo[]>;
   /** Present only where the provider can embed (OpenAI, Ollama, mock). */
-  embed?(request: EmbedRequest): Promise<number[][]>;
+  embed?(request: EmbedRequest): Promise<EmbedResponse>;
   /** A cheap request that proves the provider answers; rejects with a ProviderError. */
   probe(signal: AbortSignal): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
-import type { Embedder } from '../embeddings/index.js';
+import type { Embedder, EmbedOptions } from '../embeddings/index.js';
 import { badInput, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { MAX_DOCUMENT_BYTES } from './document-limits.js';
@@ -140,15 +140,25 @@ export function createDocumentService({ db, sql, embedder, indexer, extractText 
       indexer.cancel(id);
     },
 
-    /** Top `k` chunks for a query: VECTOR (cosine, HNSW), KEYWORD (full text) or HYBRID (rank fusion). */
-    async search(userId: string, query: string, k: number, mode: SearchMode, collection?: string | null) {
+    /**
+     * Top `k` chunks for a query: VECTOR (cosine, HNSW), KEYWORD (full text) or HYBRID (rank fusion).
+     * `onUsage` is told the query embedding's tokens, when the provider reports them.
+     */
+    async search(
+      userId: string,
+      query: string,
+      k: number,
+      mode: SearchMode,
+      collection?: string | null,
+      onUsage?: EmbedOptions['onUsage'],
+    ) {
       if (query.trim() === '') throw badInput('query must not be empty', { field: 'query' });
       if (!Number.isInteger(k) || k < 1 || k > MAX_SEARCH_K) {
         throw badInput(`k must be between 1 and ${MAX_SEARCH_K}`, { field: 'k', max: MAX_SEARCH_K });
       }
       const scope = { userId, collection, model: embedder.model };
       const byVector = async (n: number) =>
-        searchHits(sql, vectorSearchQuery(scope, (await embedder.embed([query]))[0] as number[], n));
+        searchHits(sql, vectorSearchQuery(scope, (await embedder.embed([query], { onUsage }))[0] as number[], n));
       const byKeyword = (n: number) => searchHits(sql, keywordSearchQuery(scope, query, n));
       if (mode === 'VECTOR') return byVector(k);
       if (mode === 'KEYWORD') return byKeyword(k);

@@ -118,7 +118,7 @@ export function createIndexer({
   ): Promise<Date> {
     const vectors = await embedder.embed(
       batch.map((c) => c.content),
-      signal,
+      { signal },
     );
     const rows = batch.map(
       (chunk, i) => Prisma.sql`(${randomUUID()}::uuid, ${documentId}::uuid, ${userId}::uuid,

@@ -5,6 +5,7 @@ import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
 import { AppError, badInput } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
+import type { GenerationFigures } from '../http/access-record.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
 import type { RoutedStreamPart, RouteStartPart } from '../providers/router/index.js';
@@ -139,6 +140,11 @@ function responseFormatOf(format: ResponseFormat | undefined): SendMessageInput[
 export interface StoredCallContext {
   /** Aborts when the client goes away: the generation is then cancelled (CANCELLED, partial text kept). */
   signal: AbortSignal;
+  /**
+   * Told how the turn ended, as the completion service's `onEnd` is (the access log's tokens and
+   * cost): the stored message's usage and cost, and its error code; before its last part.
+   */
+  onEnd?: ((end: GenerationFigures) => void) | undefined;
 }
 
 /**
@@ -210,6 +216,7 @@ export async function storedCompletion(
       model: assistantMessage.model ?? request.model,
       signal: context.signal,
       cancel,
+      onEnd: context.onEnd,
     }),
     discard: async () => {
       cancel();
@@ -226,7 +233,7 @@ export async function storedCompletion(
 async function* partsOf(
   app: App,
   events: AsyncIterableIterator<MessageStreamEvent>,
-  turn: { model: string; signal: AbortSignal; cancel: () => void },
+  turn: { model: string; signal: AbortSignal; cancel: () => void; onEnd: StoredCallContext['onEnd'] },
 ): AsyncGenerator<RoutedStreamPart> {
   let ended = false;
   const onAbort = () => turn.cancel();
@@ -246,6 +253,7 @@ async function* partsOf(
       }
       ended = true;
       const row = event.message ?? (await app.database.prisma.message.findUnique({ where: { id: event.messageId } }));
+      turn.onEnd?.(storedEnd(event, row));
       if (!start) yield startPart(row);
       yield* endParts(event, row, startPart().provider);
       return;
@@ -254,6 +262,7 @@ async function* partsOf(
     // The stream's own failures (a lagging or lost buffer); anything unexpected goes on up, masked.
     if (!AppError.isInstance(error)) throw error;
     const code: ProviderErrorCode = error.code === 'PROVIDER_UNAVAILABLE' ? error.code : 'UPSTREAM_ERROR';
+    turn.onEnd?.({ usage: null, costNanos: null, errorCode: code });
     const provider = startPart().provider;
     yield { type: 'error', error: new ProviderError({ provider, code, message: error.message, retryable: false }) };
   } finally {
@@ -279,6 +288,16 @@ function startOf(app: App, model: string, provider: string | undefined): RouteSt
     deploymentId: deployment ? `${deployment.provider.name}/${deployment.model}` : model,
     attempt: 1,
     ttftMs: 0,
+  };
+}
+
+/** The stored usage and cost of the turn's message (what it was charged), and the code it failed with. */
+function storedEnd(event: MessageEnd, row: Message | null): GenerationFigures {
+  const charged = row !== null && (row.promptTokens !== null || row.completionTokens !== null);
+  return {
+    usage: charged ? { promptTokens: row.promptTokens ?? 0, completionTokens: row.completionTokens ?? 0 } : null,
+    costNanos: row?.costUsd == null ? null : Math.round(Number(row.costUsd) * 1e9),
+    errorCode: event.kind === 'failed' ? (row?.errorCode ?? event.code) : null,
   };
 }
 

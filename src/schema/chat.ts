@@ -109,6 +109,7 @@ export const turnOptions = (ctx: Context) => ({
   onAdmitted: (headers: Record<string, string>) => {
     for (const [name, value] of Object.entries(headers)) ctx.responseHeaders?.set(name, value);
   },
+  onEmbeddingUsage: ctx.embeddingUsed,
 });
 
 /** The conversation a message goes to, when the input names one. */

@@ -54,7 +54,8 @@ builder.queryField('recall', (t) =>
     type: [MemoryHit],
     authScopes: { memory: true },
     args: { query: t.arg.string({ required: true }), k: t.arg.int({ defaultValue: 5 }) },
-    resolve: (_root, args, ctx) => ctx.services.memory.recall(ctx.viewer.userId, args.query, args.k ?? 5),
+    resolve: (_root, args, ctx) =>
+      ctx.services.memory.recall(ctx.viewer.userId, args.query, args.k ?? 5, ctx.embeddingUsed),
   }),
 );
 
@@ -64,7 +65,7 @@ builder.mutationFields((t) => ({
     authScopes: { memory: true },
     description: 'Stores a fact about the viewer; a near-duplicate updates the existing memory instead.',
     args: { input: t.arg({ type: RememberInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.userId, input),
+    resolve: (_root, { input }, ctx) => ctx.services.memory.remember(ctx.viewer.userId, input, ctx.embeddingUsed),
   }),
   forget: t.id({
     authScopes: { memory: true },

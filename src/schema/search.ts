@@ -60,7 +60,14 @@ builder.queryField('search', (t) =>
       collection: t.arg.string(),
     },
     resolve: (_root, args, ctx) =>
-      ctx.services.documents.search(ctx.viewer.userId, args.query, args.k ?? 8, args.mode ?? 'HYBRID', args.collection),
+      ctx.services.documents.search(
+        ctx.viewer.userId,
+        args.query,
+        args.k ?? 8,
+        args.mode ?? 'HYBRID',
+        args.collection,
+        ctx.embeddingUsed,
+      ),
   }),
 );
 
@@ -81,7 +88,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => ({
       documents: await ctx.services.documents.reembed(ctx.viewer.userId, args.collection),
       // Memories are another area: a credential without MEMORY leaves them as they are.
-      memories: hasScope(ctx.viewer, 'MEMORY') ? await ctx.services.memory.reembed(ctx.viewer.userId) : 0,
+      memories: hasScope(ctx.viewer, 'MEMORY')
+        ? await ctx.services.memory.reembed(ctx.viewer.userId, ctx.embeddingUsed)
+        : 0,
       model: ctx.services.documents.embeddingModel,
     }),
   }),

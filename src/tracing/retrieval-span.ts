@@ -2,8 +2,17 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Tracing } from './create-tracing.js';
 import { markSpanFailed } from './span-error.js';
 
+type UsageSink = ((usage: { promptTokens: number }) => void) | undefined;
+
 interface Searches {
-  search(userId: string, query: string, k: number, mode: string, collection?: string | null): Promise<unknown[]>;
+  search(
+    userId: string,
+    query: string,
+    k: number,
+    mode: string,
+    collection?: string | null,
+    onUsage?: UsageSink,
+  ): Promise<unknown[]>;
 }
 
 /**
@@ -17,7 +26,14 @@ export function traceRetrieval<T extends Searches>(documents: T, tracing: Tracin
   const search = documents.search.bind(documents);
   return {
     ...documents,
-    async search(userId: string, query: string, k: number, mode: string, collection?: string | null) {
+    async search(
+      userId: string,
+      query: string,
+      k: number,
+      mode: string,
+      collection?: string | null,
+      onUsage?: UsageSink,
+    ) {
       const span = tracer.startSpan(
         'retrieval',
         {
@@ -33,7 +49,7 @@ export function traceRetrieval<T extends Searches>(documents: T, tracing: Tracin
       );
       try {
         const hits = await tracing.with(tracing.withSpan(tracing.active(), span), () =>
-          search(userId, query, k, mode, collection),
+          search(userId, query, k, mode, collection, onUsage),
         );
         span.setAttribute('switchyard.search.hits', hits.length);
         return hits;

@@ -107,7 +107,7 @@ describe('createLocalEmbedder', () => {
 
   it('rejects unusable dimensions and honours an aborted signal', async () => {
     expect(() => createLocalEmbedder({ dimensions: 0 })).toThrow(RangeError);
-    await expect(embedder.embed(['x'], AbortSignal.abort())).rejects.toThrow();
+    await expect(embedder.embed(['x'], { signal: AbortSignal.abort() })).rejects.toThrow();
   });
 });
 

@@ -3,7 +3,7 @@ import { createRouterEmbedder, embedderFromSpec } from '../../src/embeddings/ind
 import { createOllamaProvider } from '../../src/providers/ollama/ollama-provider.js';
 import { createOpenAIProvider } from '../../src/providers/openai/openai-provider.js';
 import { createRouter, type Router } from '../../src/providers/router/index.js';
-import { type FakeServer, fakeEmbedding, startOllamaFake, startOpenAIFake } from '../fakes/index.js';
+import { countTokens, type FakeServer, fakeEmbedding, startOllamaFake, startOpenAIFake } from '../fakes/index.js';
 
 /** Remote embeddings through the real adapters (official SDKs) and the router, against the HTTP fakes. */
 
@@ -64,6 +64,17 @@ describe('createRouterEmbedder', () => {
     expect(openai.requests).toHaveLength(0);
   });
 
+  it('tells onUsage, once, the tokens the provider reported over all the batches', async () => {
+    const embedder = createRouterEmbedder({ router, model: 'ollama/nomic-embed-text', batchSize: 50 });
+    const reported: { promptTokens: number }[] = [];
+    await embedder.embed(texts.slice(0, 120), { onUsage: (usage) => reported.push(usage) });
+    expect(inputsOf(ollama, '/api/embed')).toHaveLength(3);
+    expect(reported).toEqual([{ promptTokens: texts.slice(0, 120).reduce((sum, t) => sum + countTokens(t), 0) }]);
+    const local = embedderFromSpec('local', router);
+    await local.embed(['no provider, no tokens'], { onUsage: (usage) => reported.push(usage) });
+    expect(reported).toHaveLength(1);
+  });
+
   it('retries a failed batch through the router', async () => {
     openai.faults.next({ path: '/v1/embeddings', status: 503 });
     const embedder = createRouterEmbedder({ router, model: 'openai/text-embedding-3-small', batchSize: 2 });
@@ -97,7 +108,7 @@ describe('createRouterEmbedder', () => {
   it('makes no request for no texts, and stops between batches once aborted', async () => {
     const embedder = createRouterEmbedder({ router, model: 'openai/text-embedding-3-small', batchSize: 1 });
     expect(await embedder.embed([])).toEqual([]);
-    await expect(embedder.embed(['a', 'b'], AbortSignal.abort())).rejects.toThrow();
+    await expect(embedder.embed(['a', 'b'], { signal: AbortSignal.abort() })).rejects.toThrow();
     expect(openai.requests).toHaveLength(0);
   });
 });

@@ -67,7 +67,7 @@ describe('mock health probe', () => {
       },
       embed: async (request) => {
         used.push('embed');
-        return (await mock.embed?.(request)) ?? [];
+        return (await mock.embed?.(request)) ?? { embeddings: [] };
       },
     };
     await watched.probe(AbortSignal.timeout(1_000));

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectStream } from '../../src/providers/collect-stream.js';
 import { ProviderError } from '../../src/providers/provider-error.js';
 import type { ChatProvider, ChatRequest, ModelInfo, StreamPart } from '../../src/providers/types.js';
-import { type FakeOptions, type FakeReply, type FakeServer, fakeEmbedding } from '../fakes/index.js';
+import { countTokens, type FakeOptions, type FakeReply, type FakeServer, fakeEmbedding } from '../fakes/index.js';
 
 /** What the shared suite needs to know about one adapter and its fake. */
 export interface ProviderHarness {
@@ -204,8 +204,10 @@ export function describeChatProvider(h: ProviderHarness): void {
       it('embeds deterministically with the requested dimensions', async () => {
         const embed = provider.embed?.bind(provider);
         if (!embed) throw new Error('expected embed()');
-        const vectors = await embed({ model: embedModel, input: ['alpha', 'beta'], dimensions: 8 });
-        expect(vectors).toEqual([fakeEmbedding('alpha', 8), fakeEmbedding('beta', 8)]);
+        const { embeddings, usage } = await embed({ model: embedModel, input: ['alpha', 'beta'], dimensions: 8 });
+        expect(embeddings).toEqual([fakeEmbedding('alpha', 8), fakeEmbedding('beta', 8)]);
+        // the tokens the fake reported (its count of the input), not the gateway's own
+        expect(usage).toEqual({ promptTokens: countTokens('alpha') + countTokens('beta') });
         expect(fake.lastRequest()?.body).toMatchObject({ model: embedModel, input: ['alpha', 'beta'], dimensions: 8 });
         fake.faults.next({ status: 503 });
         await expect(embed({ model: embedModel, input: ['x'] })).rejects.toMatchObject({

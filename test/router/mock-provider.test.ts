@@ -57,7 +57,8 @@ describe('mock provider', () => {
 
   it('embeds deterministically into unit vectors where shared words score higher', async () => {
     const mock = createMockProvider();
-    const embed = async (input: string[]) => (await mock.embed?.({ model: 'mock-echo', input, dimensions: 64 })) ?? [];
+    const embed = async (input: string[]) =>
+      (await mock.embed?.({ model: 'mock-echo', input, dimensions: 64 }))?.embeddings ?? [];
     const [a, b, c, empty] = await embed([
       'the cat sat on the mat',
       'the cat sat on the mat',

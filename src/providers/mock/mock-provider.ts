@@ -94,7 +94,7 @@ export function createMockProvider(options: MockProviderOptions = {}): ChatProvi
     listModels: async () => models.map((m) => ({ ...m })),
     embed: async (request: EmbedRequest) => {
       if (request.signal?.aborted) throw cancelled();
-      return request.input.map((text) => mockEmbedding(text, request.dimensions ?? dimensions));
+      return { embeddings: request.input.map((text) => mockEmbedding(text, request.dimensions ?? dimensions)) };
     },
     probe: async (signal: AbortSignal) => {
       if (signal.aborted) throw cancelled();

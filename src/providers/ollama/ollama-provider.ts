@@ -148,7 +148,10 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatP
           input: request.input,
           dimensions: request.dimensions,
         });
-        return response.embeddings;
+        const promptTokens = (response as { prompt_eval_count?: unknown }).prompt_eval_count;
+        return typeof promptTokens === 'number'
+          ? { embeddings: response.embeddings, usage: { promptTokens } }
+          : { embeddings: response.embeddings };
       });
     },
     async probe(signal: AbortSignal) {

@@ -147,7 +147,10 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
           { model: request.model, input: request.input, dimensions: request.dimensions },
           { signal: request.signal },
         );
-        return [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+        const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+        // OpenAI always reports it; compatible servers may not.
+        const promptTokens = (response.usage as { prompt_tokens?: unknown } | undefined)?.prompt_tokens;
+        return typeof promptTokens === 'number' ? { embeddings, usage: { promptTokens } } : { embeddings };
       }),
     probe: (signal: AbortSignal) =>
       guard({ provider: name, signal, phase: 'request' }, async () => {

@@ -135,6 +135,7 @@ export async function withEmbeddingSpan(
     const result = await embed();
     span.setAttribute('gen_ai.provider.name', result.provider);
     span.setAttribute('gen_ai.response.model', result.model);
+    if (result.usage) span.setAttribute('gen_ai.usage.input_tokens', result.usage.promptTokens);
     return result;
   } catch (error) {
     markSpanFailed(span, (error as { code?: unknown }).code);

@@ -22,6 +22,7 @@ import { createRouteResolver, planRoute } from './resolve-route.js';
 import { type AttemptDeps, type OpenedStream, openWithRetries, relayStream, releaseStream } from './stream-attempt.js';
 import { noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
 import type {
+  Deployment,
   DeploymentGroup,
   EmbedResult,
   PlanRequest,
@@ -173,7 +174,7 @@ export function createRouter(options: RouterOptions): Router {
     },
     embed: (request) =>
       withEmbeddingSpan(options.tracing, request, () =>
-        embedWithChain(resolver.resolve(request), request, config.resilience.retry, random),
+        embedWithChain({ retry: config.resilience.retry, random, recorder }, resolver.resolve(request), request),
       ),
   };
 }
@@ -199,12 +200,12 @@ async function* routedStream(
     for (const deployment of chain) {
       if (scope.signal.aborted) break;
       const left = failures.at(-1)?.deployment;
-      if (left) deps.recorder.fellBack?.(left.provider.name, left.id);
+      if (left) deps.recorder.fellBack?.(left.provider.name, left.id, 'chat');
       let tries = 0;
       try {
         opened = await openWithRetries(deps, deployment, request, scope, () => {
           attempts++;
-          if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id);
+          if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id, 'chat');
         });
         break;
       } catch (raw) {
@@ -238,13 +239,13 @@ async function* routedStream(
 
 /**
  * Embeds with the first deployment of the route that can, retrying transient failures and falling
- * back like chat does. Throws BAD_USER_INPUT when no deployment embeds, else the last ProviderError.
+ * back like chat does; retries and fallbacks are reported as chat's are, as `embeddings`. Throws
+ * BAD_USER_INPUT when no deployment embeds, else the last ProviderError.
  */
 async function embedWithChain(
+  deps: { retry: RouterConfig['resilience']['retry']; random: () => number; recorder: TrafficRecorder },
   { chain }: RouteResolution,
   request: RoutedEmbedRequest,
-  retryConfig: RouterConfig['resilience']['retry'],
-  random: () => number,
 ): Promise<EmbedResult> {
   const capable = chain.filter((d) => d.capabilities.embeddings && typeof d.provider.embed === 'function');
   if (capable.length === 0) {
@@ -253,18 +254,22 @@ async function embedWithChain(
   }
   const signal = request.signal ?? new AbortController().signal;
   let lastError: ProviderError | undefined;
+  let left: Deployment | undefined;
   for (const deployment of capable) {
     const embed = deployment.provider.embed?.bind(deployment.provider);
     if (!embed) continue;
+    if (left) deps.recorder.fellBack?.(left.provider.name, left.id, 'embeddings');
+    let tries = 0;
     try {
-      const embeddings = await createRetryPolicy(retryConfig, random, signal).execute(
-        () => embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal }),
-        signal,
-      );
-      return { embeddings, provider: deployment.provider.name, model: deployment.model };
+      const { embeddings, usage } = await createRetryPolicy(deps.retry, deps.random, signal).execute(() => {
+        if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id, 'embeddings');
+        return embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal });
+      }, signal);
+      return { embeddings, provider: deployment.provider.name, model: deployment.model, usage };
     } catch (raw) {
       lastError = asProviderError(raw, deployment);
       if (endsRequest(lastError)) break;
+      left = deployment;
     }
   }
   throw lastError;

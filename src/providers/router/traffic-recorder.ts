@@ -19,11 +19,14 @@ export interface CallHandle {
 export interface TrafficRecorder {
   callStarted(provider: string, deploymentId: string): CallHandle;
   circuitChanged(provider: string, deploymentId: string, state: CircuitStateName): void;
-  /** The deployment is tried again for the same request (a retry, before the first token). */
-  retried?(provider: string, deploymentId: string): void;
+  /** The deployment is tried again for the same request (a chat's retry is before the first token). */
+  retried?(provider: string, deploymentId: string, operation: UpstreamOperation): void;
   /** The request leaves this deployment for the next one in its route (a fallback). */
-  fellBack?(provider: string, deploymentId: string): void;
+  fellBack?(provider: string, deploymentId: string, operation: UpstreamOperation): void;
 }
+
+/** What a routed request asks of its deployments (`gen_ai.operation.name`). */
+export type UpstreamOperation = 'chat' | 'embeddings';
 
 const noopHandle: CallHandle = { firstToken() {}, succeeded() {}, failed() {}, abandoned() {} };
 

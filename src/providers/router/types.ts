@@ -119,4 +119,6 @@ export interface EmbedResult {
   embeddings: number[][];
   provider: string;
   model: string;
+  /** The input's tokens as the deployment that answered reported them; absent when it reports none. */
+  usage?: { promptTokens: number } | undefined;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
-import { noteGeneration } from '../../http/access-record.js';
+import { type GenerationFigures, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
 import type { Viewer } from '../../policy/viewer.js';
@@ -78,15 +78,17 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
           ...(body.stop_sequences?.length ? { stop: body.stop_sequences } : {}),
         };
         const conversation = conversationTarget(request.raw);
+        // Stored or not, the generation's tokens, cost and error code go on the access log's line.
+        const onEnd = (end: GenerationFigures) => noteGeneration(request.raw, end);
         const completion = conversation
-          ? await storedCompletion(app, viewer, conversation, call, request)
+          ? await storedCompletion(app, viewer, conversation, call, { signal: request.signal, onEnd })
           : await services.completions.complete({
               ...call,
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               allowedModels: viewer.allowedModels,
               signal: request.signal,
               receivedAt: request.receivedAt,
-              onEnd: (end) => noteGeneration(request.raw, end),
+              onEnd,
             });
         parts = (body.stream ? countedDeltas(completion.parts, app.metrics.operations) : completion.parts)[
           Symbol.asyncIterator

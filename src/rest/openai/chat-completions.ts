@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import type { Completion } from '../../completions/completion-service.js';
 import { AppError } from '../../errors.js';
-import { noteGeneration } from '../../http/access-record.js';
+import { type GenerationFigures, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
 import type { RoutedStreamPart } from '../../providers/router/index.js';
@@ -32,8 +32,10 @@ export function chatCompletionsRoute(app: App): RestRoute {
         const viewer = await authenticateRest(app.auth, request.raw, 'CHAT');
         parsed = parseChatRequest(await readOpenAIBody(request, MAX_CHAT_BODY_BYTES));
         const conversation = conversationTarget(request.raw);
+        // Stored or not, the generation's tokens, cost and error code go on the access log's line.
+        const onEnd = (end: GenerationFigures) => noteGeneration(request.raw, end);
         completion = conversation
-          ? await storedCompletion(app, viewer, conversation, parsed, request)
+          ? await storedCompletion(app, viewer, conversation, parsed, { signal: request.signal, onEnd })
           : await app.services.completions.complete({
               model: parsed.model,
               messages: parsed.messages,
@@ -47,7 +49,7 @@ export function chatCompletionsRoute(app: App): RestRoute {
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               signal: request.signal,
               receivedAt: request.receivedAt,
-              onEnd: (end) => noteGeneration(request.raw, end),
+              onEnd,
             });
       } catch (error) {
         return sendOpenAIError(response, error, base);
