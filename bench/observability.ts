@@ -22,7 +22,8 @@ import {
 // side on the same paced upstream: `obs-on` (metrics recorded, every span exported by OTLP
 // http/protobuf to a local receiver) and `obs-off` (METRICS=off, no OTEL endpoint), on the REST
 // hot path and GraphQL `chat`; added TTFT (on minus off) and gateway CPU per chat at concurrency
-// 100. BENCH_OBS_ROUNDS (default 5), BENCH_OBS_SERIAL, BENCH_OBS_LOADED (`100:1000`) as in bench/rest-bench.ts.
+// 100 (replies of 64 tokens there: BENCH_OBS_LOADED_TOKENS). BENCH_OBS_ROUNDS (default 5),
+// BENCH_OBS_SERIAL, BENCH_OBS_LOADED (`100:1000`) as in bench/rest-bench.ts.
 
 export interface ObservabilityResult {
   settings: TtftSettings;
@@ -47,8 +48,15 @@ export function observabilitySettingsFromEnv(env: Record<string, string | undefi
     ...TTFT_DEFAULTS,
     rounds: Number(env.BENCH_OBS_ROUNDS ?? 5),
     serialRequests: Number(env.BENCH_OBS_SERIAL ?? TTFT_DEFAULTS.serialRequests),
-    loaded:
-      loaded?.length === 2 ? { concurrency: loaded[0] ?? 100, requests: loaded[1] ?? 1_000 } : TTFT_DEFAULTS.loaded,
+    loaded: {
+      ...(loaded?.length === 2
+        ? { concurrency: loaded[0] ?? 100, requests: loaded[1] ?? 1_000 }
+        : TTFT_DEFAULTS.loaded),
+      // CPU per chat is read at 100 concurrent replies as long as a model's (64 tokens, 20 ms apart):
+      // 6-token replies at 100 saturate this machine's two cores, and CPU per request under
+      // saturation swings by tens of percent from round to round.
+      tokens: Number(env.BENCH_OBS_LOADED_TOKENS ?? 64),
+    },
   };
 }
 

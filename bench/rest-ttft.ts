@@ -15,8 +15,8 @@ export interface TtftSettings {
   gapMs: number;
   /** Requests per path per round at concurrency 1. */
   serialRequests: number;
-  /** Concurrency and requests per path per round for the loaded level. */
-  loaded: { concurrency: number; requests: number };
+  /** Concurrency and requests per path per round for the loaded level, and its reply length when not `tokens`. */
+  loaded: { concurrency: number; requests: number; tokens?: number };
   load: LoadOptions;
 }
 
@@ -158,10 +158,11 @@ export async function benchRestTtft(
   settings: TtftSettings,
   log: (line: string) => void,
 ): Promise<TtftPhase[]> {
-  await upstream.pace(settings.tokens, settings.gapMs);
   const phases: TtftPhase[] = [];
   for (let round = 0; round < settings.rounds; round++) {
     for (const run of [serialRound, loadedRound]) {
+      const tokens = run === loadedRound ? (settings.loaded.tokens ?? settings.tokens) : settings.tokens;
+      await upstream.pace(tokens, settings.gapMs);
       for (const phase of await run(round, upstream, paths, settings)) {
         phases.push(phase);
         log(
