@@ -1,5 +1,6 @@
 import type { Db } from './db/database.js';
 import type { EmbeddingUsage } from './embeddings/index.js';
+import type { GenerationFigures } from './http/access-record.js';
 import type { Logger } from './logger.js';
 import type { Viewer } from './policy/viewer.js';
 import type { Services } from './services.js';
@@ -24,4 +25,9 @@ export interface Context {
    * when the provider reported them; set by the operation observer, for the access log.
    */
   embeddingUsed?: ((usage: EmbeddingUsage) => void) | undefined;
+  /**
+   * Told the figures of a generation that ended within the operation (a `chat` subscription's
+   * turn: its stored usage, cost and error code); set by the operation observer, for the access log.
+   */
+  generationEnded?: ((end: GenerationFigures) => void) | undefined;
 }

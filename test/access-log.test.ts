@@ -218,6 +218,91 @@ describe('access log', () => {
     expect(socket?.requestId).toEqual(expect.any(String));
   });
 
+  it("gives a chat subscription's line its generation's tokens, cost and error code, over SSE and graphql-ws", async () => {
+    const prisma = server.app.database.prisma;
+    const input = { content: PROMPT, model: 'gpt-4o-mini', maxTokens: 100 };
+    const overSse = async (id: string) => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          authorization: caller.authorization,
+          'x-request-id': id,
+        },
+        body: JSON.stringify({ query: CHAT, variables: { input } }),
+      });
+      const results = (await response.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice('data: '.length)) as { data?: { chat: StreamEventResult } });
+      return results.flatMap((r) => (r.data ? [r.data.chat] : []));
+    };
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    const ws = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: caller.authorization },
+    });
+    /** Over graphql-ws, under an operation name of its own (which finds its line). */
+    const overWs = (name: string) =>
+      collect<StreamEventResult>(ws, CHAT.replace('Chat(', `${name}(`), { input }, 'chat').done;
+    const lineWhere = (what: string, match: (line: LogLine) => boolean) =>
+      eventually(
+        () => access().find(match),
+        (found) => found !== undefined,
+        { what },
+      );
+    const storedOf = (end: StreamEventResult | undefined) =>
+      prisma.message.findUniqueOrThrow({ where: { id: dbId(end?.message?.id ?? '') } });
+
+    try {
+      const chats = [
+        { name: 'SseChat', run: () => overSse('req-chat-sse'), line: (l: LogLine) => l.requestId === 'req-chat-sse' },
+        {
+          name: 'SseFailedChat',
+          fails: true,
+          run: () => overSse('req-chat-sse-failed'),
+          line: (l: LogLine) => l.requestId === 'req-chat-sse-failed',
+        },
+        { name: 'WsChat', run: () => overWs('WsChat'), line: (l: LogLine) => l.operation === 'subscription WsChat' },
+        {
+          name: 'WsFailedChat',
+          fails: true,
+          run: () => overWs('WsFailedChat'),
+          line: (l: LogLine) => l.operation === 'subscription WsFailedChat',
+        },
+      ];
+      for (const chat of chats) {
+        if (chat.fails) openai.faults.next({ path: '/v1/chat/completions', status: 400 });
+        const end = (await chat.run()).at(-1);
+        expect(end?.__typename, chat.name).toBe(chat.fails ? 'MessageFailed' : 'MessageCompleted');
+        const stored = await storedOf(end);
+        const line = await lineWhere(`the access line of ${chat.name}`, chat.line);
+        expect(line, chat.name).toMatchObject({
+          transport: chat.name.startsWith('Ws') ? 'graphql-ws' : 'http',
+          userId: caller.userId,
+        });
+        if (chat.fails) {
+          expect(stored.status).toBe('FAILED');
+          expect(line?.code, chat.name).toBe(stored.errorCode);
+          expect(line?.code).toEqual(expect.any(String));
+          expect(line?.tokens).toBeUndefined();
+        } else {
+          expect(stored.completionTokens).toBeGreaterThan(0);
+          expect(line?.tokens, chat.name).toEqual({ prompt: stored.promptTokens, completion: stored.completionTokens });
+          expect(line?.costUsd).toBeGreaterThan(0);
+          expect(line?.costUsd).toBeCloseTo(Number(stored.costUsd), 9);
+          expect(line?.code).toBeUndefined();
+        }
+      }
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it('gives no tokens to a search whose embedder reports none (the local one)', async () => {
     const response = await fetch(server.url, {
       method: 'POST',

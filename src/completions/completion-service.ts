@@ -7,6 +7,7 @@ import type { GenerationEnd, Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
 import type { Caller, UsagePolicy } from '../policy/usage-policy.js';
 import { createPiiSession } from '../privacy/pii-session.js';
+import { ProviderError } from '../providers/provider-error.js';
 import {
   type EmbedResult,
   fitPrompt,
@@ -49,7 +50,10 @@ export interface Completion {
   discard(): Promise<void>;
 }
 
-/** An embedding call of a REST caller: admitted under its per-minute limits, recorded as a usage event. */
+/**
+ * An embedding call of a REST caller: admitted under its per-minute limits (by the gateway's count
+ * of the input), charged and recorded as a usage event by the tokens the provider reported.
+ */
 export interface EmbeddingRequest {
   model: string;
   input: string[];
@@ -58,9 +62,12 @@ export interface EmbeddingRequest {
   allowedModels: readonly string[] | null;
   signal: AbortSignal;
   receivedAt: number;
+  /** Told how the call ended, as the metrics are (the access log's tokens and cost). */
+  onEnd?: ((end: GenerationEnd) => void) | undefined;
 }
 
 export interface EmbeddingResult extends EmbedResult {
+  /** The input's tokens as charged: the provider's report, else the gateway's own count. */
   promptTokens: number;
   headers: Record<string, string>;
 }
@@ -271,22 +278,48 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     const candidates = request.allowedModels
       ? router.plan({ model: request.model, allowedModels: request.allowedModels }).chain
       : resolution.chain;
-    const promptTokens = request.input.reduce((sum, text) => sum + countTokens(text), 0);
+    const counted = request.input.reduce((sum, text) => sum + countTokens(text), 0);
     const admission = await usage.admit({
       caller: request.caller,
       candidates: candidates.map((d) => ({ kind: d.provider.kind, model: d.model, provider: d.provider.name })),
-      promptTokens,
+      promptTokens: counted,
       maxOutputTokens: 0,
     });
     let charge = NOTHING as { promptTokens: number; completionTokens: number; costNanos: number | null };
+    const ended = (end: Omit<GenerationEnd, 'operation' | 'durationMs' | 'ttftMs' | 'chunks'>) => {
+      const full: GenerationEnd = {
+        ...end,
+        operation: 'embeddings',
+        durationMs: performance.now() - request.receivedAt,
+        ttftMs: null,
+        chunks: 0,
+      };
+      metrics?.generationEnded(full);
+      request.onEnd?.(full);
+    };
     try {
-      const result = await router.embed({
-        model: request.model,
-        input: request.input,
-        dimensions: request.dimensions,
-        signal: request.signal,
-      });
-      const used = { promptTokens, completionTokens: 0 };
+      let result: EmbedResult;
+      try {
+        result = await router.embed({
+          model: request.model,
+          input: request.input,
+          dimensions: request.dimensions,
+          signal: request.signal,
+        });
+      } catch (error) {
+        // No deployment answered: nothing is charged; the metrics and the access line get its code.
+        if (ProviderError.isInstance(error))
+          ended({
+            provider: error.provider,
+            model: request.model,
+            usage: null,
+            costNanos: null,
+            errorCode: error.code,
+          });
+        throw error;
+      }
+      // What the provider reported is what it bills; the gateway's count only stands in for none.
+      const used = { promptTokens: result.usage?.promptTokens ?? counted, completionTokens: 0 };
       const kind = candidates.find((d) => d.provider.name === result.provider)?.provider.kind ?? result.provider;
       const costNanos = prices.costNanos({ kind, model: result.model, provider: result.provider }, used);
       await insertUsageEvent(sql, {
@@ -298,21 +331,11 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
         costNanos,
         status: 'COMPLETE',
         latencyMs: performance.now() - request.receivedAt,
-        estimated: true,
+        estimated: result.usage === undefined,
       });
       charge = { ...used, costNanos };
-      metrics?.generationEnded({
-        operation: 'embeddings',
-        provider: result.provider,
-        model: result.model,
-        usage: used,
-        costNanos,
-        durationMs: performance.now() - request.receivedAt,
-        ttftMs: null,
-        chunks: 0,
-        errorCode: null,
-      });
-      return { ...result, promptTokens, headers: admission.headers };
+      ended({ provider: result.provider, model: result.model, usage: used, costNanos, errorCode: null });
+      return { ...result, promptTokens: used.promptTokens, headers: admission.headers };
     } finally {
       await admission.settle(charge);
     }

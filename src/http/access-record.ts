@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import type { Message } from '../generated/prisma/client.js';
 import type { GenerationEnd } from '../metrics/index.js';
+import type { MessageEnd } from '../stream-store/types.js';
 
 /**
  * What one request's access-log line says beyond its status and duration, filled in by the layers
@@ -65,4 +67,18 @@ export function addGeneration(record: AccessRecord | undefined, end: GenerationF
   }
   if (end.costNanos) record.costUsd = (record.costUsd ?? 0) + end.costNanos / 1e9;
   if (end.errorCode) record.code ??= end.errorCode;
+}
+
+/**
+ * What a stored turn that ended within the request adds to its line (a REST call kept as a
+ * conversation turn, a GraphQL `chat` subscription): its message's stored usage and cost, as
+ * charged, and the code it failed with.
+ */
+export function messageFigures(event: MessageEnd, row: Message | null): GenerationFigures {
+  const charged = row !== null && (row.promptTokens !== null || row.completionTokens !== null);
+  return {
+    usage: charged ? { promptTokens: row.promptTokens ?? 0, completionTokens: row.completionTokens ?? 0 } : null,
+    costNanos: row?.costUsd == null ? null : Math.round(Number(row.costUsd) * 1e9),
+    errorCode: event.kind === 'failed' ? (row?.errorCode ?? event.code) : null,
+  };
 }

@@ -9,17 +9,19 @@ import { type AccessRecord, accessRecordOf, addGeneration } from './access-recor
 /** What yoga's context carries beside ours: the node request, and the socket of a WebSocket operation. */
 type ServerContext = Partial<Context> & { req?: IncomingMessage; socket?: unknown };
 
-/**
- * Observes every GraphQL operation once: metrics by type and (bounded) name with duration and
- * error codes; subscriptions' start, end and open count; deltas sent (the stream resolvers call
- * the context's `deltaSent`); and the access record (the
- * HTTP request's, or a line of its own for an operation on a WebSocket), with the tokens of the
- * embeddings the operation made (resolvers hand the context's `embeddingUsed` to the services).
- * Runs after the error policy, so it sees the codes clients see.
- */
 /** A WebSocket operation's line names its own span's trace (set on the context by operation-spans.ts), not the upgrade's. */
 const withTrace = (record: AccessRecord, context: ServerContext): AccessRecord =>
   context.traceId ? { ...record, traceId: context.traceId } : record;
+
+/**
+ * Observes every GraphQL operation once: metrics by type and (bounded) name with duration and
+ * error codes; subscriptions' start, end and open count; deltas sent (the stream resolvers call
+ * the context's `deltaSent`); and the access record (the HTTP request's, or a line of its own for
+ * an operation on a WebSocket), with the tokens of the embeddings the operation made (resolvers
+ * hand the context's `embeddingUsed` to the services) and the tokens, cost and code of a
+ * generation that ended within it (the `chat` subscription calls the context's `generationEnded`).
+ * Runs after the error policy, so it sees the codes clients see.
+ */
 
 export function useOperationObserver(metrics: OperationMetrics, access: AccessLog): Plugin<Context> {
   const describe = (document: DocumentNode, operationName: string | null | undefined) => {
@@ -48,12 +50,16 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
     }
     if (context.requestId) record.requestId = context.requestId;
   };
-  /** The context's `embeddingUsed`: an embedding's tokens on the record, as prompt tokens. */
-  const embeddingsOn = (record: AccessRecord | undefined): Partial<Context> =>
+  /**
+   * The context's `embeddingUsed` and `generationEnded`: an embedding's tokens (as prompt tokens),
+   * and a generation's tokens, cost and code, on the record.
+   */
+  const figuresOn = (record: AccessRecord | undefined): Partial<Context> =>
     record
       ? {
           embeddingUsed: ({ promptTokens }) =>
             addGeneration(record, { usage: { promptTokens, completionTokens: 0 }, costNanos: null, errorCode: null }),
+          generationEnded: (end) => addGeneration(record, end),
         }
       : {};
   const noteCodes = (record: AccessRecord | undefined, codes: string[], result: ExecutionResult) => {
@@ -79,7 +85,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
       const { type, name, rawName } = describe(args.document, args.operationName);
       const { record, standalone } = recordOf(context);
       fill(record, context, type, rawName);
-      extendContext(embeddingsOn(record));
+      extendContext(figuresOn(record));
       const codes: string[] = [];
       const end = () => {
         const ms = performance.now() - started;
@@ -109,7 +115,7 @@ export function useOperationObserver(metrics: OperationMetrics, access: AccessLo
       const transport: SubscriptionTransport = context.socket ? 'graphql-ws' : 'sse';
       const { record, standalone } = recordOf(context);
       fill(record, context, 'subscription', rawName);
-      extendContext({ deltaSent: () => metrics.deltaSent(transport), ...embeddingsOn(record) });
+      extendContext({ deltaSent: () => metrics.deltaSent(transport), ...figuresOn(record) });
       const codes: string[] = [];
       let open = false;
       const end = () => {

@@ -158,8 +158,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   });
   const calls = new Counter({
     name: 'switchyard_upstream_calls_total',
-    help: 'Upstream calls per deployment by outcome: a retryable_error is followed by a retry of the deployment while its retries last, then by a fallback; an error by a fallback',
-    labelNames: ['gen_ai_provider_name', 'deployment', 'outcome'],
+    help: 'Upstream calls per deployment and operation (chat, embeddings) by outcome: a retryable_error is followed by a retry of the deployment while its retries last, then by a fallback; an error by a fallback',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_provider_name', 'deployment', 'outcome'],
     registers,
   });
   const breaker = new Gauge({
@@ -247,38 +247,39 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     return found;
   };
 
+  type OperationSeries = {
+    call: Record<'success' | 'retryable' | 'error' | 'abandoned', Counter.Internal>;
+    retry: Counter.Internal;
+    fallback: Counter.Internal;
+  };
   /** Per provider and deployment id; bounded by the LRU below, since deployment ids carry callers' model names. */
-  const callSeries = new LRUCache<
-    string,
-    Record<'success' | 'retryable' | 'error' | 'abandoned', Counter.Internal> &
-      Record<'retry' | 'fallback', Record<UpstreamOperation, Counter.Internal>>
-  >(KNOWN_CACHE);
+  const callSeries = new LRUCache<string, Record<UpstreamOperation, OperationSeries>>(KNOWN_CACHE);
   const outcomesOf = (provider: string, deploymentId: string) => {
     const key = `${provider}\u0000${deploymentId}`;
     let outcomes = callSeries.get(key);
     if (!outcomes) {
-      const labels = { gen_ai_provider_name: provider, deployment: deploymentLabel(provider, deploymentId) };
-      outcomes = {
-        success: calls.labels({ ...labels, outcome: 'success' }),
-        retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
-        error: calls.labels({ ...labels, outcome: 'error' }),
-        abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
-        retry: {
-          chat: retries.labels({ ...labels, gen_ai_operation_name: 'chat' }),
-          embeddings: retries.labels({ ...labels, gen_ai_operation_name: 'embeddings' }),
-        },
-        fallback: {
-          chat: fallbacks.labels({ ...labels, gen_ai_operation_name: 'chat' }),
-          embeddings: fallbacks.labels({ ...labels, gen_ai_operation_name: 'embeddings' }),
-        },
+      const deployment = deploymentLabel(provider, deploymentId);
+      const of = (operation: UpstreamOperation): OperationSeries => {
+        const labels = { gen_ai_operation_name: operation, gen_ai_provider_name: provider, deployment };
+        return {
+          call: {
+            success: calls.labels({ ...labels, outcome: 'success' }),
+            retryable: calls.labels({ ...labels, outcome: 'retryable_error' }),
+            error: calls.labels({ ...labels, outcome: 'error' }),
+            abandoned: calls.labels({ ...labels, outcome: 'abandoned' }),
+          },
+          retry: retries.labels(labels),
+          fallback: fallbacks.labels(labels),
+        };
       };
+      outcomes = { chat: of('chat'), embeddings: of('embeddings') };
       callSeries.set(key, outcomes);
     }
     return outcomes;
   };
   const recorder: TrafficRecorder = {
-    callStarted(provider, deploymentId): CallHandle {
-      const counted = outcomesOf(provider, deploymentId);
+    callStarted(provider, deploymentId, operation): CallHandle {
+      const counted = outcomesOf(provider, deploymentId)[operation].call;
       return {
         firstToken() {},
         succeeded: () => counted.success.inc(),
@@ -286,8 +287,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
         abandoned: () => counted.abandoned.inc(),
       };
     },
-    retried: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId).retry[operation].inc(),
-    fellBack: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId).fallback[operation].inc(),
+    retried: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId)[operation].retry.inc(),
+    fellBack: (provider, deploymentId, operation) => outcomesOf(provider, deploymentId)[operation].fallback.inc(),
     circuitChanged(provider, deploymentId, state) {
       const deployment = deploymentLabel(provider, deploymentId);
       for (const name of STATES) {

@@ -4,9 +4,9 @@ import type { Metrics } from './metrics.js';
 /** Reports the router's traffic to two recorders (the health monitor and the metrics). */
 export function teeRecorder(first: TrafficRecorder, second: TrafficRecorder): TrafficRecorder {
   return {
-    callStarted(provider, deploymentId): CallHandle {
-      const a = first.callStarted(provider, deploymentId);
-      const b = second.callStarted(provider, deploymentId);
+    callStarted(provider, deploymentId, operation): CallHandle {
+      const a = first.callStarted(provider, deploymentId, operation);
+      const b = second.callStarted(provider, deploymentId, operation);
       return {
         firstToken(ttftMs) {
           a.firstToken(ttftMs);

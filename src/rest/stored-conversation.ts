@@ -5,7 +5,7 @@ import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
 import { AppError, badInput } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
-import type { GenerationFigures } from '../http/access-record.js';
+import { type GenerationFigures, messageFigures } from '../http/access-record.js';
 import type { Viewer } from '../policy/viewer.js';
 import { ProviderError, type ProviderErrorCode } from '../providers/provider-error.js';
 import type { RoutedStreamPart, RouteStartPart } from '../providers/router/index.js';
@@ -253,7 +253,7 @@ async function* partsOf(
       }
       ended = true;
       const row = event.message ?? (await app.database.prisma.message.findUnique({ where: { id: event.messageId } }));
-      turn.onEnd?.(storedEnd(event, row));
+      turn.onEnd?.(messageFigures(event, row));
       if (!start) yield startPart(row);
       yield* endParts(event, row, startPart().provider);
       return;
@@ -288,16 +288,6 @@ function startOf(app: App, model: string, provider: string | undefined): RouteSt
     deploymentId: deployment ? `${deployment.provider.name}/${deployment.model}` : model,
     attempt: 1,
     ttftMs: 0,
-  };
-}
-
-/** The stored usage and cost of the turn's message (what it was charged), and the code it failed with. */
-function storedEnd(event: MessageEnd, row: Message | null): GenerationFigures {
-  const charged = row !== null && (row.promptTokens !== null || row.completionTokens !== null);
-  return {
-    usage: charged ? { promptTokens: row.promptTokens ?? 0, completionTokens: row.completionTokens ?? 0 } : null,
-    costNanos: row?.costUsd == null ? null : Math.round(Number(row.costUsd) * 1e9),
-    errorCode: event.kind === 'failed' ? (row?.errorCode ?? event.code) : null,
   };
 }
 

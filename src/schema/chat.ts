@@ -1,6 +1,7 @@
 import type { ChatService } from '../chat/chat-service.js';
 import type { Context } from '../context.js';
 import { badInput } from '../errors.js';
+import { messageFigures } from '../http/access-record.js';
 import type {
   MessageCompleted,
   MessageDelta,
@@ -166,7 +167,8 @@ builder.subscriptionFields((t) => ({
       );
       return eventsWithClientId(conversation, events);
     },
-    resolve: (event: MessageStreamEvent, _args, ctx) => countedDelta(event, ctx),
+    resolve: (event: MessageStreamEvent, _args, ctx) =>
+      event.kind === 'delta' ? countedDelta(event, ctx) : endedHere(event, ctx),
   }),
   messageStream: t.field({
     type: MessageStreamEventRef,
@@ -182,6 +184,18 @@ builder.subscriptionFields((t) => ({
     resolve: (event: MessageStreamEvent, _args, ctx) => countedDelta(event, ctx),
   }),
 }));
+
+/**
+ * The terminal event of a generation this operation started (`chat`): the operation's observer
+ * (the access log, when on) is told its finished row's usage, cost and error code, and the row
+ * stays on the event for the `message` field.
+ */
+async function endedHere(event: MessageEnd, ctx: Context): Promise<MessageEnd> {
+  if (!ctx.generationEnded) return event;
+  const message = event.message ?? (await ctx.db.message.findUnique({ where: { id: event.messageId } }));
+  ctx.generationEnded(messageFigures(event, message));
+  return message ? { ...event, message } : event;
+}
 
 /** Tells the operation's observer of each delta it sends (metrics by transport). */
 function countedDelta(event: MessageStreamEvent, ctx: Context): MessageStreamEvent {

@@ -25,6 +25,8 @@ export interface FaultSpec {
   cutAfterChunks?: number;
   /** Write this many chunks, then one that is not valid JSON, then end the response. */
   malformedAfterChunks?: number;
+  /** Leave the top-level `usage` out of a JSON body, as compatible servers that report none do. */
+  omitUsage?: boolean;
   /**
    * Awaited before each streamed chunk (0 is the first): a test holds the stream at a point of
    * its choosing, or lets chunks out in step with what a client has received.

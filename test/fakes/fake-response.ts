@@ -19,7 +19,7 @@ export interface ResponseWriter {
   markCut(): void;
 }
 
-/** Writes a JSON body, honouring the slow-start, cut and malformed faults. */
+/** Writes a JSON body, honouring the slow-start, cut, malformed and omitted-usage faults. */
 export async function writeJson(w: ResponseWriter, status: number, body: unknown): Promise<void> {
   const delay = w.fault?.firstTokenDelayMs;
   if (delay) await pause(delay, w.closed);
@@ -31,9 +31,15 @@ export async function writeJson(w: ResponseWriter, status: number, body: unknown
     w.res.flushHeaders();
     return stallAfterChunks !== undefined ? untilClosed(w.closed) : cut(w);
   }
-  const full = JSON.stringify(body);
+  const full = JSON.stringify(w.fault?.omitUsage ? withoutUsage(body) : body);
   const text = w.fault?.malformedAfterChunks !== undefined ? full.slice(0, Math.ceil(full.length / 2)) : full;
   writeRaw(w, status, text, 'application/json');
+}
+
+function withoutUsage(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const { usage: _usage, ...rest } = body as Record<string, unknown>;
+  return rest;
 }
 
 /** Writes a body as is, with no fault applied: error responses use it. */

@@ -202,7 +202,7 @@ describe('router through the real adapters and the HTTP fakes', () => {
     const monitor = createHealthMonitor({ providers });
     const changes: string[] = [];
     const recorder: TrafficRecorder = {
-      callStarted: (provider, id) => monitor.recorder.callStarted(provider, id),
+      callStarted: (provider, id, operation) => monitor.recorder.callStarted(provider, id, operation),
       circuitChanged(provider, id, state) {
         changes.push(`${id}:${state}`);
         monitor.recorder.circuitChanged(provider, id, state);

@@ -9,20 +9,19 @@ import {
 import { AppError } from '../../errors.js';
 import type { Tracing } from '../../tracing/index.js';
 import { definitionOf, knownContextWindow } from '../definitions.js';
-import type { ProviderError } from '../provider-error.js';
 import { createProviderRegistry, type ProviderInput, type ProviderRegistration } from '../registry.js';
 import type { ChatProvider, ModelInfo } from '../types.js';
 import { withEmbeddingSpan } from './attempt-span.js';
 import { type Balancer, createBalancers, createDeploymentStats } from './balancing.js';
+import { embedWithChain } from './embed-chain.js';
 import { asProviderError, type Failure, finalError } from './errors.js';
 import { modelAccess, restrictRoute } from './model-access.js';
 import { needsOf } from './request-needs.js';
-import { createCircuitBreakers, createRequestScope, createRetryPolicy, endsRequest } from './resilience.js';
+import { createCircuitBreakers, createRequestScope, endsRequest } from './resilience.js';
 import { createRouteResolver, planRoute } from './resolve-route.js';
 import { type AttemptDeps, type OpenedStream, openWithRetries, relayStream, releaseStream } from './stream-attempt.js';
 import { noopRecorder, type TrafficRecorder } from './traffic-recorder.js';
 import type {
-  Deployment,
   DeploymentGroup,
   EmbedResult,
   PlanRequest,
@@ -174,7 +173,11 @@ export function createRouter(options: RouterOptions): Router {
     },
     embed: (request) =>
       withEmbeddingSpan(options.tracing, request, () =>
-        embedWithChain({ retry: config.resilience.retry, random, recorder }, resolver.resolve(request), request),
+        embedWithChain(
+          { retry: config.resilience.retry, random, recorder, breakers: deps.breakers },
+          resolver.resolve(request),
+          request,
+        ),
       ),
   };
 }
@@ -235,44 +238,6 @@ async function* routedStream(
     if (opened) releaseStream(opened, finished);
     scope.dispose();
   }
-}
-
-/**
- * Embeds with the first deployment of the route that can, retrying transient failures and falling
- * back like chat does; retries and fallbacks are reported as chat's are, as `embeddings`. Throws
- * BAD_USER_INPUT when no deployment embeds, else the last ProviderError.
- */
-async function embedWithChain(
-  deps: { retry: RouterConfig['resilience']['retry']; random: () => number; recorder: TrafficRecorder },
-  { chain }: RouteResolution,
-  request: RoutedEmbedRequest,
-): Promise<EmbedResult> {
-  const capable = chain.filter((d) => d.capabilities.embeddings && typeof d.provider.embed === 'function');
-  if (capable.length === 0) {
-    const tried = chain.map((d) => d.id).join(', ');
-    throw new AppError('BAD_USER_INPUT', `None of ${tried} can embed.`, { deployments: chain.map((d) => d.id) });
-  }
-  const signal = request.signal ?? new AbortController().signal;
-  let lastError: ProviderError | undefined;
-  let left: Deployment | undefined;
-  for (const deployment of capable) {
-    const embed = deployment.provider.embed?.bind(deployment.provider);
-    if (!embed) continue;
-    if (left) deps.recorder.fellBack?.(left.provider.name, left.id, 'embeddings');
-    let tries = 0;
-    try {
-      const { embeddings, usage } = await createRetryPolicy(deps.retry, deps.random, signal).execute(() => {
-        if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id, 'embeddings');
-        return embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal });
-      }, signal);
-      return { embeddings, provider: deployment.provider.name, model: deployment.model, usage };
-    } catch (raw) {
-      lastError = asProviderError(raw, deployment);
-      if (endsRequest(lastError)) break;
-      left = deployment;
-    }
-  }
-  throw lastError;
 }
 
 /** A typo in an alias stops start-up instead of failing every request. */

@@ -214,7 +214,7 @@ function trackCall(
 ): TrackedCall {
   const startedAt = now();
   const span = startAttemptSpan(tracing, deployment, request);
-  const handle = recorder.callStarted(deployment.provider.name, deployment.id);
+  const handle = recorder.callStarted(deployment.provider.name, deployment.id, 'chat');
   stats.begin(deployment.id);
   let settled = false;
   const settle = (report: () => void, error?: ProviderError) => {

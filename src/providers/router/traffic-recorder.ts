@@ -17,7 +17,8 @@ export interface CallHandle {
  * knows this interface, so it can run without health (tests, scripts).
  */
 export interface TrafficRecorder {
-  callStarted(provider: string, deploymentId: string): CallHandle;
+  /** One upstream call: a chat up to its end, or one embedding request. */
+  callStarted(provider: string, deploymentId: string, operation: UpstreamOperation): CallHandle;
   circuitChanged(provider: string, deploymentId: string, state: CircuitStateName): void;
   /** The deployment is tried again for the same request (a chat's retry is before the first token). */
   retried?(provider: string, deploymentId: string, operation: UpstreamOperation): void;

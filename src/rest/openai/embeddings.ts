@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { App } from '../../app.js';
+import { noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { sendJson } from '../json-response.js';
 import type { RestRoute } from '../rest-api.js';
@@ -22,7 +23,10 @@ const embeddingRequest = z.object({
   user: z.string().max(256).optional(),
 });
 
-/** `POST /v1/embeddings`: the router's embed, admitted under the caller's per-minute limits and recorded. */
+/**
+ * `POST /v1/embeddings`: the router's embed, admitted under the caller's per-minute limits and
+ * charged what the provider reported; the access log's line carries those tokens (as prompt tokens) and cost.
+ */
 export function embeddingsRoute(app: App): RestRoute {
   return {
     method: 'POST',
@@ -46,6 +50,7 @@ export function embeddingsRoute(app: App): RestRoute {
           allowedModels: viewer.allowedModels,
           signal: request.signal,
           receivedAt: request.receivedAt,
+          onEnd: (end) => noteGeneration(request.raw, end),
         });
         const data = result.embeddings.map((vector, index) => ({
           object: 'embedding',
