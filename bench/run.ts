@@ -142,8 +142,10 @@ if (only === 'observability') {
   for (const line of observabilityTable(result)) console.log(line);
   const targets = observabilityTargets(result);
   console.log(JSON.stringify(targets));
-  save('observability.json', { loadAverageAtEnd: loadavg(), targets, ...result });
-  console.log(`\nwrote ${join(dir, 'observability.json')}`);
+  // Per Node major (ALS costs differ): observability-v20.json, observability-v24.json.
+  const name = `observability-${process.version.split('.')[0]}.json`;
+  save(name, { loadAverageAtEnd: loadavg(), targets, ...result });
+  console.log(`\nwrote ${join(dir, name)}`);
 }
 
 if (!only || only === 'rest') {
