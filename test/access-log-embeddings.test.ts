@@ -9,7 +9,8 @@ import { countTokens, type FakeServer, startOpenAIFake } from './fakes/index.js'
 import { keyCaller } from './helpers/auth.js';
 import { eventually } from './helpers/eventually.js';
 import { fakeProviderEnv } from './helpers/fake-provider-env.js';
-import { type LogLine, startLoggedServer } from './helpers/logged-server.js';
+import { accessLineOf, type LogLine, startLoggedServer } from './helpers/logged-server.js';
+import { wsClient } from './helpers/subscribe.js';
 import type { TestServer } from './helpers/test-server.js';
 
 /** What the fake reports for a text: its own count, not the gateway's tokenizer's. */
@@ -21,14 +22,7 @@ describe('access log: embedding tokens', () => {
   let openai: FakeServer;
   let caller: Awaited<ReturnType<typeof keyCaller>>;
 
-  const lineOf = async (requestId: string) =>
-    (
-      await eventually(
-        () => logs.filter((l) => l.message === 'access' && l.requestId === requestId),
-        (lines) => lines.length > 0,
-        { what: `the access line of ${requestId}` },
-      )
-    )[0];
+  const lineOf = (requestId: string) => accessLineOf(logs, requestId);
   const post = async (requestId: string, query: string, variables: Record<string, unknown> = {}) => {
     const response = await fetch(server.url, {
       method: 'POST',
@@ -85,14 +79,7 @@ describe('access log: embedding tokens', () => {
   });
 
   it('gives a recall over graphql-ws its own line with its tokens', async () => {
-    const { createClient } = await import('graphql-ws');
-    const { default: WebSocket } = await import('ws');
-    const ws = createClient({
-      url: server.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: caller.authorization },
-    });
+    const ws = wsClient(server.wsUrl, { authorization: caller.authorization });
     const question = 'what does the user keep notes about';
     try {
       const results = [];

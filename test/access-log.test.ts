@@ -17,7 +17,7 @@ import { writeConfigFile } from './helpers/config-file.js';
 import { eventually } from './helpers/eventually.js';
 import { fakeProviderEnv } from './helpers/fake-provider-env.js';
 import { type LogLine, startLoggedServer } from './helpers/logged-server.js';
-import { collect, STREAM_EVENT_FIELDS, type StreamEventResult } from './helpers/subscribe.js';
+import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, wsClient } from './helpers/subscribe.js';
 import type { TestServer } from './helpers/test-server.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -189,14 +189,7 @@ describe('access log', () => {
     });
     expect(await sse.text()).toContain('MessageCompleted');
 
-    const { createClient } = await import('graphql-ws');
-    const { default: WebSocket } = await import('ws');
-    const ws = createClient({
-      url: server.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: caller.authorization },
-    });
+    const ws = wsClient(server.wsUrl, { authorization: caller.authorization });
     const chat = collect<StreamEventResult>(ws, CHAT, { input: { content: PROMPT, model: 'gpt-4o-mini' } }, 'chat');
     expect((await chat.done).at(-1)?.__typename).toBe('MessageCompleted');
     await ws.dispose();
@@ -238,14 +231,7 @@ describe('access log', () => {
         .map((line) => JSON.parse(line.slice('data: '.length)) as { data?: { chat: StreamEventResult } });
       return results.flatMap((r) => (r.data ? [r.data.chat] : []));
     };
-    const { createClient } = await import('graphql-ws');
-    const { default: WebSocket } = await import('ws');
-    const ws = createClient({
-      url: server.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: caller.authorization },
-    });
+    const ws = wsClient(server.wsUrl, { authorization: caller.authorization });
     /** Over graphql-ws, under an operation name of its own (which finds its line). */
     const overWs = (name: string) =>
       collect<StreamEventResult>(ws, CHAT.replace('Chat(', `${name}(`), { input }, 'chat').done;

@@ -26,14 +26,8 @@ export function traceRetrieval<T extends Searches>(documents: T, tracing: Tracin
   const search = documents.search.bind(documents);
   return {
     ...documents,
-    async search(
-      userId: string,
-      query: string,
-      k: number,
-      mode: string,
-      collection?: string | null,
-      onUsage?: UsageSink,
-    ) {
+    async search(...args: Parameters<Searches['search']>) {
+      const [, , k, mode, collection] = args;
       const span = tracer.startSpan(
         'retrieval',
         {
@@ -48,9 +42,7 @@ export function traceRetrieval<T extends Searches>(documents: T, tracing: Tracin
         tracing.active(),
       );
       try {
-        const hits = await tracing.with(tracing.withSpan(tracing.active(), span), () =>
-          search(userId, query, k, mode, collection, onUsage),
-        );
+        const hits = await tracing.with(tracing.withSpan(tracing.active(), span), () => search(...args));
         span.setAttribute('switchyard.search.hits', hits.length);
         return hits;
       } catch (error) {

@@ -1,4 +1,5 @@
 import { createLogger } from '../../src/logger.js';
+import { eventually } from './eventually.js';
 import { createTestServer, type TestServer, testConfig, withClient } from './test-server.js';
 
 /** One line the server logged, parsed. */
@@ -27,4 +28,14 @@ export async function startLoggedServer(
   );
   await server.ready;
   return { server: withClient(server), logs };
+}
+
+/** The access-log line of the request with this `x-request-id`, once it is written. */
+export async function accessLineOf(logs: LogLine[], requestId: string): Promise<LogLine> {
+  const lines = await eventually(
+    () => logs.filter((line) => line.message === 'access' && line.requestId === requestId),
+    (found) => found.length > 0,
+    { what: `the access line of ${requestId}` },
+  );
+  return lines[0] as LogLine;
 }

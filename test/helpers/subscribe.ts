@@ -22,8 +22,9 @@ export const STREAM_EVENT_FIELDS = `
 /** Below vitest's test timeout, so a wait that gives up says how far it got. */
 const WAIT_FOR_TIMEOUT_MS = 60_000;
 
-export function wsClient(url: string): Client {
-  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+/** A graphql-ws client that never retries; `connectionParams` is the `connection_init` payload (a credential). */
+export function wsClient(url: string, connectionParams?: Record<string, unknown>): Client {
+  return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
 }
 
 export interface Collected<T> {

@@ -10,9 +10,8 @@ import { createPriceBook } from '../../src/policy/prices/price-book.js';
 import { countTokens } from '../../src/util/count-tokens.js';
 import { type FakeServer, countTokens as fakeCount, startOpenAIFake } from '../fakes/index.js';
 import { keyCaller } from '../helpers/auth.js';
-import { eventually } from '../helpers/eventually.js';
 import { fakeProviderEnv } from '../helpers/fake-provider-env.js';
-import { type LogLine, startLoggedServer } from '../helpers/logged-server.js';
+import { accessLineOf, type LogLine, startLoggedServer } from '../helpers/logged-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const MODEL = 'text-embedding-3-small';
@@ -47,14 +46,7 @@ describe('REST embeddings: charged what the provider reported', () => {
     const body = (await response.json()) as { data: { budget: { dailySpentUsd: number } } };
     return Math.round(body.data.budget.dailySpentUsd * 1e9);
   };
-  const lineOf = async (requestId: string) =>
-    (
-      await eventually(
-        () => logs.filter((l) => l.message === 'access' && l.requestId === requestId),
-        (lines) => lines.length > 0,
-        { what: `the access line of ${requestId}` },
-      )
-    )[0];
+  const lineOf = (requestId: string) => accessLineOf(logs, requestId);
   const eventsOf = (apiKeyId: string) => server.app.database.prisma.usageEvent.findMany({ where: { apiKeyId } });
 
   beforeAll(async () => {
