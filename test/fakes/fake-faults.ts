@@ -28,6 +28,11 @@ export interface FaultSpec {
   /** Leave the top-level `usage` out of a JSON body, as compatible servers that report none do. */
   omitUsage?: boolean;
   /**
+   * Overwrite these fields of the reported `usage` (a JSON body's, or any SSE frame's that carries
+   * one): what a buggy or hostile upstream might claim, e.g. `{ prompt_tokens: -1000000 }`.
+   */
+  usage?: Record<string, unknown>;
+  /**
    * Awaited before each streamed chunk (0 is the first): a test holds the stream at a point of
    * its choosing, or lets chunks out in step with what a client has received.
    */

@@ -31,9 +31,27 @@ export async function writeJson(w: ResponseWriter, status: number, body: unknown
     w.res.flushHeaders();
     return stallAfterChunks !== undefined ? untilClosed(w.closed) : cut(w);
   }
-  const full = JSON.stringify(w.fault?.omitUsage ? withoutUsage(body) : body);
+  const reported = w.fault?.usage ? withUsage(body, w.fault.usage) : body;
+  const full = JSON.stringify(w.fault?.omitUsage ? withoutUsage(reported) : reported);
   const text = w.fault?.malformedAfterChunks !== undefined ? full.slice(0, Math.ceil(full.length / 2)) : full;
   writeRaw(w, status, text, 'application/json');
+}
+
+function withUsage(body: unknown, fields: Record<string, unknown>): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const usage = (body as { usage?: unknown }).usage;
+  if (typeof usage !== 'object' || usage === null) return body;
+  return { ...body, usage: { ...usage, ...fields } };
+}
+
+/** An SSE frame whose JSON carries a usage object, with the fault's fields over it. */
+function frameWithUsage(frame: string, fields: Record<string, unknown>): string {
+  const match = /^((?:event: [^\n]*\n)?data: )(\{.*\})\n\n$/s.exec(frame);
+  if (!match) return frame;
+  const json = JSON.parse(match[2] as string) as Record<string, unknown>;
+  const nested = json.message as Record<string, unknown> | undefined;
+  if (nested && typeof nested === 'object' && nested.usage) json.message = withUsage(nested, fields);
+  return `${match[1]}${JSON.stringify(withUsage(json, fields))}\n\n`;
 }
 
 function withoutUsage(body: unknown): unknown {
@@ -78,7 +96,7 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
       w.res.end(w.malformedFrame);
       return;
     }
-    await write(w, frame);
+    await write(w, fault?.usage ? frameWithUsage(frame, fault.usage) : frame);
   }
   if (fault?.cutAfterChunks !== undefined && fault.cutAfterChunks >= frames.length) return cut(w);
   if (!w.closed.aborted) w.res.end();

@@ -105,6 +105,46 @@ describe('REST embeddings: charged what the provider reported', () => {
     expect(line?.costUsd).toBeCloseTo(costNanos(COUNTED) / 1e9, 12);
   });
 
+  it('never credits a budget with the negative or fractional usage an upstream claims', async () => {
+    const caller = await budgetedCaller('embedder-lying');
+    // A first honest chat, so that a credit would show as spend going down.
+    await caller.client.embeddings.create({ model: MODEL, input: INPUT });
+    const before = await spentNanos(caller.authorization);
+    expect(before).toBe(costNanos(REPORTED));
+
+    openai.faults.next({ path: '/v1/embeddings', usage: { prompt_tokens: -1_000_000_000 } });
+    const embedded = await caller.client.embeddings.create({ model: MODEL, input: INPUT });
+    // Not a count: the gateway's own count stands in, as when none is reported.
+    expect(embedded.usage.prompt_tokens).toBe(COUNTED);
+
+    openai.faults.next({
+      path: '/v1/chat/completions',
+      usage: { prompt_tokens: -5_000_000, completion_tokens: 2.5, prompt_tokens_details: { cached_tokens: -7 } },
+    });
+    const stream = await caller.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hello' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    expect(openai.faults.pending).toBe(0);
+    expect(usage).toMatchObject({ prompt_tokens: 0, completion_tokens: 0 });
+
+    const events = await eventsOf(caller.apiKeyId);
+    expect(events).toHaveLength(3);
+    for (const event of events) {
+      expect(event.promptTokens).toBeGreaterThanOrEqual(0);
+      expect(event.completionTokens).toBeGreaterThanOrEqual(0);
+      expect(Number(event.costUsd)).toBeGreaterThanOrEqual(0);
+    }
+    // Spend only grew: by the embedding at the gateway's count and the chat at what it was charged.
+    const chat = events.find((event) => event.model === 'gpt-4o-mini');
+    const chatNanos = Math.round(Number(chat?.costUsd) * 1e9);
+    expect(await spentNanos(caller.authorization)).toBe(before + costNanos(COUNTED) + chatNanos);
+  });
+
   it('charges nothing for a call no provider answered, and its line carries the error code', async () => {
     const caller = await budgetedCaller('embedder-refused');
     openai.faults.next({ path: '/v1/embeddings', status: 400 });

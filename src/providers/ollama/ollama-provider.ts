@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type AbortableAsyncIterator, type ChatResponse, Ollama } from 'ollama';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { ProviderError } from '../provider-error.js';
+import { tokenCount } from '../reported-usage.js';
 import { type ErrorContext, guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, StreamPart } from '../types.js';
 import { bindFetch } from './bind-fetch.js';
@@ -148,10 +149,10 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatP
           input: request.input,
           dimensions: request.dimensions,
         });
-        const promptTokens = (response as { prompt_eval_count?: unknown }).prompt_eval_count;
-        return typeof promptTokens === 'number'
-          ? { embeddings: response.embeddings, usage: { promptTokens } }
-          : { embeddings: response.embeddings };
+        const promptTokens = tokenCount((response as { prompt_eval_count?: unknown }).prompt_eval_count);
+        return promptTokens === undefined
+          ? { embeddings: response.embeddings }
+          : { embeddings: response.embeddings, usage: { promptTokens } };
       });
     },
     async probe(signal: AbortSignal) {

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { type ContextWindowTable, contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
+import { tokenCount } from '../reported-usage.js';
 import { guard, toProviderError } from '../sdk-error.js';
 import type { ChatProvider, ChatRequest, EmbedRequest, ModelInfo, StreamPart, TokenUsage } from '../types.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
@@ -149,8 +150,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
         );
         const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
         // OpenAI always reports it; compatible servers may not.
-        const promptTokens = (response.usage as { prompt_tokens?: unknown } | undefined)?.prompt_tokens;
-        return typeof promptTokens === 'number' ? { embeddings, usage: { promptTokens } } : { embeddings };
+        const promptTokens = tokenCount((response.usage as { prompt_tokens?: unknown } | undefined)?.prompt_tokens);
+        return promptTokens === undefined ? { embeddings } : { embeddings, usage: { promptTokens } };
       }),
     probe: (signal: AbortSignal) =>
       guard({ provider: name, signal, phase: 'request' }, async () => {

@@ -2,6 +2,7 @@ import type { TimeoutPolicy } from 'cockatiel';
 import type { ResilienceConfig } from '../../config/router-schema.js';
 import type { Tracing } from '../../tracing/index.js';
 import type { ProviderError } from '../provider-error.js';
+import { saneReportedSoFar, saneUsage } from '../reported-usage.js';
 import type { StreamPart } from '../types.js';
 import { type AttemptSpan, startAttemptSpan } from './attempt-span.js';
 import type { DeploymentStatsStore } from './balancing.js';
@@ -149,7 +150,8 @@ export async function* relayStream(
       call.span.part(part);
       if (part.type === 'finish') {
         call.succeeded();
-        yield part;
+        // Every charge downstream trusts these counts: checked once, here, for every provider.
+        yield { ...part, usage: saneUsage(part.usage) };
         return true;
       }
       if (part.type === 'error') {
@@ -157,7 +159,7 @@ export async function* relayStream(
         opened.abort();
         settleFailure(call, error);
         // What the provider reported before the cut is what the generation is charged.
-        yield part.usage ? { type: 'error', error, usage: part.usage } : { type: 'error', error };
+        yield part.usage ? { type: 'error', error, usage: saneReportedSoFar(part.usage) } : { type: 'error', error };
         return false;
       }
       yield part;
