@@ -53,18 +53,20 @@ describe('ground', () => {
     return { deps, calls };
   }
 
-  it("searches the viewer's documents (hybrid, top five, in the collection) and recalls five memories", async () => {
+  it("searches the viewer's documents (hybrid, top five, in the collection) and recalls five memories, handing both the usage sink", async () => {
     const { deps, calls } = services();
+    const onUsage = () => {};
     const grounding = await ground(deps, {
       userId: 'u1',
       query: 'how to route?',
       useDocuments: true,
       collection: 'manuals',
       useMemory: true,
+      onUsage,
     });
     expect(calls).toEqual([
-      ['search', 'u1', 'how to route?', 5, 'HYBRID', 'manuals'],
-      ['recall', 'u1', 'how to route?', 5],
+      ['search', 'u1', 'how to route?', 5, 'HYBRID', 'manuals', onUsage],
+      ['recall', 'u1', 'how to route?', 5, onUsage],
     ]);
     expect(grounding).toEqual({
       memories: ['Likes tea'],
