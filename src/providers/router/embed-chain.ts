@@ -1,8 +1,8 @@
 import type { RouterConfig } from '../../config/router-schema.js';
 import { AppError } from '../../errors.js';
 import type { ProviderError } from '../provider-error.js';
-import { asProviderError } from './errors.js';
-import { type CircuitBreakers, createRetryPolicy, endsRequest } from './resilience.js';
+import { asProviderError, timeoutError } from './errors.js';
+import { type CircuitBreakers, createRequestScope, createRetryPolicy, endsRequest } from './resilience.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
 import type { Deployment, EmbedResult, RoutedEmbedRequest, RouteResolution } from './types.js';
 
@@ -12,6 +12,11 @@ export interface EmbedDeps {
   recorder: TrafficRecorder;
   /** The router's breakers, one per deployment, shared with chat. */
   breakers: CircuitBreakers;
+  /**
+   * Chat's timeouts, read for a call that has no tokens to stream: `firstTokenMs` bounds each
+   * upstream call (its whole answer), `totalMs` the request with its retries and fallbacks.
+   */
+  timeouts: Pick<RouterConfig['resilience']['timeouts'], 'firstTokenMs' | 'totalMs'>;
 }
 
 /**
@@ -31,7 +36,21 @@ export async function embedWithChain(
     const tried = chain.map((d) => d.id).join(', ');
     throw new AppError('BAD_USER_INPUT', `None of ${tried} can embed.`, { deployments: chain.map((d) => d.id) });
   }
-  const signal = request.signal ?? new AbortController().signal;
+  const scope = createRequestScope(request.signal, deps.timeouts.totalMs);
+  try {
+    return await embedWithin(deps, capable, request, scope.signal, scope.stopError);
+  } finally {
+    scope.dispose();
+  }
+}
+
+async function embedWithin(
+  deps: EmbedDeps,
+  capable: Deployment[],
+  request: RoutedEmbedRequest,
+  signal: AbortSignal,
+  stopError: (provider: string) => ProviderError,
+): Promise<EmbedResult> {
   let lastError: ProviderError | undefined;
   let left: Deployment | undefined;
   for (const deployment of capable) {
@@ -46,7 +65,14 @@ export async function embedWithChain(
           breaker.execute(() => {
             if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id, 'embeddings');
             return reported(deps.recorder, deployment, () =>
-              embed({ model: deployment.model, input: request.input, dimensions: request.dimensions, signal }),
+              withinTimeout(deployment.provider.name, deps.timeouts.firstTokenMs, signal, stopError, (bounded) =>
+                embed({
+                  model: deployment.model,
+                  input: request.input,
+                  dimensions: request.dimensions,
+                  signal: bounded,
+                }),
+              ),
             );
           }),
         signal,
@@ -59,6 +85,31 @@ export async function embedWithChain(
     }
   }
   throw lastError;
+}
+
+/**
+ * One upstream call bounded by `ms`: past it the call is aborted and fails as a retryable
+ * timeout (the next try or the fallback follows); when the request itself stopped (the caller
+ * left, or its total time ran out) it fails with why.
+ */
+async function withinTimeout<T>(
+  provider: string,
+  ms: number,
+  outer: AbortSignal,
+  stopError: (provider: string) => ProviderError,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const own = new AbortController();
+  const timer = setTimeout(() => own.abort(), ms);
+  try {
+    return await call(AbortSignal.any([outer, own.signal]));
+  } catch (error) {
+    if (outer.aborted) throw stopError(provider);
+    if (own.signal.aborted) throw timeoutError(provider, `${provider} sent no embeddings within ${ms} ms`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

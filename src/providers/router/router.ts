@@ -174,7 +174,13 @@ export function createRouter(options: RouterOptions): Router {
     embed: (request) =>
       withEmbeddingSpan(options.tracing, request, () =>
         embedWithChain(
-          { retry: config.resilience.retry, random, recorder, breakers: deps.breakers },
+          {
+            retry: config.resilience.retry,
+            timeouts: config.resilience.timeouts,
+            random,
+            recorder,
+            breakers: deps.breakers,
+          },
           resolver.resolve(request),
           request,
         ),
