@@ -35,6 +35,11 @@ export const resilienceConfigSchema = z.strictObject({
       idleMs: limitMs.default(60_000),
       /** Whole request, retries and fallbacks included. */
       totalMs: limitMs.default(600_000),
+      /**
+       * One upstream embedding call's whole answer (it streams nothing). Generous: a local model
+       * on a CPU embeds a batch of 96 chunks in tens of seconds.
+       */
+      embeddingMs: limitMs.default(180_000),
     })
     .prefault({}),
   retry: z

@@ -1,8 +1,7 @@
 /**
  * An embedding deployment that never answers: each call is bounded by the router's
- * `firstTokenMs` (an embedding streams no tokens, so its whole answer is its first token), fails as
- * a retryable timeout, is retried, then falls back; with nowhere left to go the caller gets an
- * error instead of a request that hangs.
+ * `embeddingMs`, fails as a retryable timeout, is retried, then falls back; with nowhere left to
+ * go the caller gets an error instead of a request that hangs.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startOllamaFake, startOpenAIFake } from '../fakes/index.js';
@@ -27,7 +26,7 @@ describe('embedding timeouts', () => {
       },
       resilience: {
         retry: { maxRetries: 1, initialDelayMs: 1, maxDelayMs: 5 },
-        timeouts: { firstTokenMs: 1_000 },
+        timeouts: { embeddingMs: 1_000 },
         breaker: { failureThreshold: 100 },
       },
       health: { intervalMs: 3_600_000 },

@@ -195,7 +195,7 @@ describe('router config schema', () => {
       strategy: 'round-robin',
       aliases: {},
       resilience: {
-        timeouts: { firstTokenMs: 60_000, idleMs: 60_000, totalMs: 600_000 },
+        timeouts: { firstTokenMs: 60_000, idleMs: 60_000, totalMs: 600_000, embeddingMs: 180_000 },
         retry: { maxRetries: 2, initialDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 },
         breaker: { failureThreshold: 5, halfOpenAfterMs: 30_000 },
       },

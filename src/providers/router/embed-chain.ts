@@ -12,11 +12,8 @@ export interface EmbedDeps {
   recorder: TrafficRecorder;
   /** The router's breakers, one per deployment, shared with chat. */
   breakers: CircuitBreakers;
-  /**
-   * Chat's timeouts, read for a call that has no tokens to stream: `firstTokenMs` bounds each
-   * upstream call (its whole answer), `totalMs` the request with its retries and fallbacks.
-   */
-  timeouts: Pick<RouterConfig['resilience']['timeouts'], 'firstTokenMs' | 'totalMs'>;
+  /** `embeddingMs` bounds each upstream call (its whole answer), `totalMs` the request with its retries and fallbacks. */
+  timeouts: Pick<RouterConfig['resilience']['timeouts'], 'embeddingMs' | 'totalMs'>;
 }
 
 /**
@@ -65,7 +62,7 @@ async function embedWithin(
           breaker.execute(() => {
             if (tries++ > 0) deps.recorder.retried?.(deployment.provider.name, deployment.id, 'embeddings');
             return reported(deps.recorder, deployment, () =>
-              withinTimeout(deployment.provider.name, deps.timeouts.firstTokenMs, signal, stopError, (bounded) =>
+              withinTimeout(deployment.provider.name, deps.timeouts.embeddingMs, signal, stopError, (bounded) =>
                 embed({
                   model: deployment.model,
                   input: request.input,
