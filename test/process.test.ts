@@ -69,7 +69,12 @@ describe('the routing file named by SWITCHYARD_CONFIG', () => {
         fallbacks: ['claude-haiku-4-5'],
       });
       expect(config.file.resilience.retry).toMatchObject({ maxRetries: 1, maxRetryAfterMs: 30_000 });
-      expect(config.file.resilience.timeouts).toEqual({ firstTokenMs: 60_000, idleMs: 60_000, totalMs: 600_000, embeddingMs: 180_000 });
+      expect(config.file.resilience.timeouts).toEqual({
+        firstTokenMs: 60_000,
+        idleMs: 60_000,
+        totalMs: 600_000,
+        embeddingMs: 180_000,
+      });
       expect(config.providerKeys).toEqual({ 'openai-eu': 'sk-eu' });
     } finally {
       file.cleanup();
