@@ -110,7 +110,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   } catch (error) {
     providers.close();
     await heavyWork.close();
-    await tracing.shutdown();
+    // The start-up error is what the operator must see, not a collector's.
+    await tracing.shutdown().catch(() => {});
     throw new ConfigError('EMBEDDING_MODEL', config.embeddingModel, (error as Error).message.replace(/^.*: use /, ''));
   }
   if (tracing.tracer && Number(process.versions.node.split('.')[0]) < 24)
@@ -123,7 +124,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const database = await openDatabase(config, logger, options.embeddedDatabase, tracing).catch(async (error) => {
     providers.close();
     await heavyWork.close();
-    await tracing.shutdown();
+    // The start-up error is what the operator must see, not a collector's.
+    await tracing.shutdown().catch(() => {});
     throw error;
   });
   const redis = config.redisUrl ? createRedisClients(config.redisUrl, logger, tracing) : undefined;
