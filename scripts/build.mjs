@@ -105,8 +105,8 @@ function moduleUrlPlugin(outDir) {
 /**
  * dist/db/pglite-template.tar: the data directory a new embedded DATA_DIR starts from, with every
  * migration applied (made by the bundled db/make-pglite-template.js): a fresh start then runs neither
- * initdb (about 9 s of CPU) nor the migrations. Made again only when PGlite, pgvector or a migration
- * changes.
+ * initdb (about 9 s of CPU) nor the migrations. Made again only when PGlite, pgvector, a migration
+ * or the recipe (src/db/pglite-template.ts) changes.
  */
 function makePgliteTemplate(dir) {
   const name = 'pglite-template.tar';
@@ -118,6 +118,8 @@ function makePgliteTemplate(dir) {
     `pglite ${versionOf('@electric-sql/pglite')}`,
     `pgvector ${versionOf('@electric-sql/pglite-pgvector')}`,
     `migrations ${migrations.digest('hex')}`,
+    // How the template is made (which databases it keeps, the checkpoint) is part of what it is.
+    `recipe ${createHash('sha256').update(readFileSync(join(root, 'src/db/pglite-template.ts'))).digest('hex')}`,
   ].join('\n');
   const previous = join(dist, 'db', name);
   mkdirSync(dir, { recursive: true });

@@ -47,6 +47,15 @@ describe('extractTar', () => {
     expect(statSync(join(dir, 'base')).isDirectory()).toBe(true);
   });
 
+  it('reads back files that end in zeros, or are all zeros, byte for byte (their zeros are a hole)', () => {
+    const dir = tempDir();
+    const tail = `${'w'.repeat(700)}${'\0'.repeat(9000)}`;
+    const zeros = '\0'.repeat(4096);
+    extractTar(Buffer.concat([entry('/pg_wal/1', '0', tail), entry('/zeros', '0', zeros), end]), dir);
+    expect(readFileSync(join(dir, 'pg_wal/1'), 'latin1')).toBe(tail);
+    expect(readFileSync(join(dir, 'zeros'), 'latin1')).toBe(zeros);
+  });
+
   it('refuses names that leave the target and entry types it does not know', () => {
     const dir = tempDir();
     expect(() => extractTar(Buffer.concat([entry('../escaped', '0', 'x'), end]), join(dir, 'inner'))).toThrow(/leaves/);

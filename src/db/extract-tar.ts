@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 
 const BLOCK = 512;
@@ -17,6 +17,7 @@ const octal = (text: string, fallback: number) => (text.trim() === '' ? fallback
  * `dumpDataDir('none')` makes) under `dir`, with plain file writes: several times faster than
  * handing the archive to PGlite, which writes each file through its WASM file system.
  * Anything else (links, devices, names leaving `dir`) is refused rather than guessed at.
+ * Trailing zeros are left as a hole (a WAL segment is mostly zeros past its last record).
  * The file named `last` (relative to `dir`) is written after all others: its presence can then mean
  * that the extraction finished.
  */
@@ -43,7 +44,7 @@ export function extractTar(archive: Uint8Array, dir: string, last?: string): voi
       const contents = archive.subarray(offset, offset + size);
       const write = () => {
         mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, contents, { mode });
+        writeSparse(path, contents, mode);
       };
       if (last !== undefined && inside === last) deferred = write;
       else write();
@@ -53,4 +54,17 @@ export function extractTar(archive: Uint8Array, dir: string, last?: string): voi
     offset += Math.ceil(size / BLOCK) * BLOCK;
   }
   deferred?.();
+}
+
+/** Writes `contents` to a new file, its trailing zeros as a hole: same bytes read back, fewer written. */
+function writeSparse(path: string, contents: Uint8Array, mode: number): void {
+  let end = contents.length;
+  while (end > 0 && contents[end - 1] === 0) end--;
+  const fd = openSync(path, 'w', mode);
+  try {
+    for (let written = 0; written < end; ) written += writeSync(fd, contents, written, end - written);
+    if (end < contents.length) ftruncateSync(fd, contents.length);
+  } finally {
+    closeSync(fd);
+  }
 }

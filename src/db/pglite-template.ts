@@ -23,6 +23,16 @@ export async function buildPgliteTemplate(logger: Logger): Promise<Uint8Array> {
   const db = await PGlite.create({ extensions: { vector } });
   try {
     await applyMigrations(migrationClient(db), MIGRATIONS_DIR, logger);
+    // Every new DATA_DIR writes this dump to disk on its first start, so it holds only what the
+    // server uses: the `postgres` database. The embedded server never runs CREATE DATABASE, the only
+    // user of template0/template1 (15 of the dump's 40 MB, 600 of its 1,100 files). The checkpoint
+    // spares each first start the replay of the migrations' WAL.
+    for (const name of ['template0', 'template1']) {
+      // One statement per call: DROP DATABASE cannot run inside the block a multi-statement exec makes.
+      await db.exec(`ALTER DATABASE ${name} IS_TEMPLATE false`);
+      await db.exec(`DROP DATABASE ${name}`);
+    }
+    await db.exec('CHECKPOINT');
     const dump = await db.dumpDataDir('none');
     return new Uint8Array(await dump.arrayBuffer());
   } finally {
