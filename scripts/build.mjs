@@ -119,7 +119,9 @@ function makePgliteTemplate(dir) {
     `pgvector ${versionOf('@electric-sql/pglite-pgvector')}`,
     `migrations ${migrations.digest('hex')}`,
     // How the template is made (which databases it keeps, the checkpoint) is part of what it is.
-    `recipe ${createHash('sha256').update(readFileSync(join(root, 'src/db/pglite-template.ts'))).digest('hex')}`,
+    `recipe ${createHash('sha256')
+      .update(readFileSync(join(root, 'src/db/pglite-template.ts')))
+      .digest('hex')}`,
   ].join('\n');
   const previous = join(dist, 'db', name);
   mkdirSync(dir, { recursive: true });
