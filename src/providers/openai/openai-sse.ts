@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import OpenAI from 'openai';
 import type { StreamAnswer } from './stream-post.js';
 
@@ -34,43 +33,181 @@ function parseEvent(block: string): SseEvent | undefined {
   return data.length === 0 ? undefined : { event, data: data.join('\n') };
 }
 
+type Chunk = OpenAI.ChatCompletionChunk & { error?: unknown; message?: string };
+
+/**
+ * Takes the complete events at the start of `pending`, in order, until `take` returns false
+ * (`[DONE]`); returns what is left (an event not yet complete). Throws the SDK's APIError for an
+ * error payload, as the SDK's stream does.
+ */
+function takeEvents(pending: string, take: (chunk: OpenAI.ChatCompletionChunk) => boolean, headers: () => Headers) {
+  for (let end = eventEnd(pending); end; end = eventEnd(pending)) {
+    const event = parseEvent(pending.slice(0, end[0]));
+    pending = pending.slice(end[0] + end[1]);
+    if (!event) continue;
+    if (event.data.startsWith('[DONE]')) {
+      take(DONE_CHUNK);
+      return '';
+    }
+    const data = JSON.parse(event.data) as Chunk;
+    if (event.event === 'error' || data?.error) {
+      throw new OpenAI.APIError(undefined, data.error ?? data, data.message, headers());
+    }
+    if (!take(data)) return pending;
+  }
+  return pending;
+}
+
+/** Stands for `[DONE]` between takeEvents and its caller. */
+const DONE_CHUNK = {} as OpenAI.ChatCompletionChunk;
+
 /**
  * The chunks of a streamed chat completion, read from the raw response. Does what the SDK's
  * `Stream` does for chat (`[DONE]` ends it, an `error` payload throws the SDK's APIError) with a
  * single pass over the text: per token, the SDK's generic SSE decoder cost about as much CPU as
  * everything else the gateway does with the token. Like the SDK's, it ends quietly when `signal`
- * aborted the call. Stopping early cancels the body. A call sent by `createStreamPost` is read from
- * its Node stream; a Response (the SDK's call through a caller's own `fetch`) from its WHATWG body.
+ * aborted the call. Stopping early ends the connection; after `[DONE]` the rest of the body is read
+ * and dropped, so the connection is reused. A call sent by `createStreamPost` is read from its Node
+ * stream; a Response (the SDK's call through a caller's own `fetch`) from its WHATWG body.
  */
-export async function* readChatChunks(
+export function readChatChunks(
   response: StreamAnswer | Response,
   signal: AbortSignal | undefined,
-): AsyncGenerator<OpenAI.ChatCompletionChunk> {
-  const node = isStreamAnswer(response);
-  const pieces = node ? nodeText(response.body) : webText(response);
-  const headers = () => (node ? response.headers() : response.headers);
+): AsyncIterable<OpenAI.ChatCompletionChunk> {
+  return isStreamAnswer(response) ? nodeChunks(response, signal) : webChunks(response, signal);
+}
+
+/** Parsed chunks the reader has not asked for yet; past this the socket is paused. */
+const HIGH_WATER_CHUNKS = 64;
+
+/**
+ * The Node stream's chunks, parsed in its `data` events and handed to a waiting `next()` directly:
+ * one promise per chunk, where async iteration of the stream and two generators on top took
+ * several (this runs for every token of every stream).
+ */
+function nodeChunks(
+  answer: StreamAnswer,
+  signal: AbortSignal | undefined,
+): AsyncIterableIterator<OpenAI.ChatCompletionChunk> {
+  const { body } = answer;
+  const queue: OpenAI.ChatCompletionChunk[] = [];
+  let head = 0;
   let pending = '';
+  /** `[DONE]` seen, the body ended, or the reader stopped: nothing more is handed out. */
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  let waiter:
+    | { resolve: (r: IteratorResult<OpenAI.ChatCompletionChunk>) => void; reject: (e: unknown) => void }
+    | undefined;
+
+  const settleWaiter = () => {
+    const current = waiter;
+    if (!current) return;
+    waiter = undefined;
+    if (head < queue.length) current.resolve({ value: shift(), done: false });
+    else if (failure) current.reject(failure.error);
+    else if (finished) current.resolve({ value: undefined, done: true });
+    else waiter = current;
+  };
+  const shift = () => {
+    const value = queue[head++] as OpenAI.ChatCompletionChunk;
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    if (body.isPaused() && queue.length - head < HIGH_WATER_CHUNKS / 2 && !finished) body.resume();
+    return value;
+  };
+  const take = (chunk: OpenAI.ChatCompletionChunk) => {
+    if (chunk === DONE_CHUNK) {
+      finished = true;
+      return false;
+    }
+    queue.push(chunk);
+    return true;
+  };
+  const onData = (piece: string) => {
+    if (finished || failure) return;
+    try {
+      pending = takeEvents(pending + piece, take, answer.headers);
+    } catch (error) {
+      failure = { error };
+      body.destroy();
+    }
+    if (queue.length - head >= HIGH_WATER_CHUNKS && !finished) body.pause();
+    settleWaiter();
+  };
+  const onEnd = () => {
+    finished = true;
+    settleWaiter();
+  };
+  const onError = (error: Error) => {
+    // An abort ends the stream quietly, as the SDK's does; any other failure is the reader's error.
+    if (!failure && !finished && !signal?.aborted) failure = { error };
+    finished = true;
+    settleWaiter();
+  };
+  body.setEncoding('utf8');
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('error', onError);
+  // A body destroyed without an error (the socket closed under it) ends the stream.
+  body.on('close', onEnd);
+
+  return {
+    next() {
+      if (head < queue.length) return Promise.resolve({ value: shift(), done: false });
+      if (failure) return Promise.reject(failure.error);
+      if (finished) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+      });
+    },
+    return() {
+      const drained = finished && !failure;
+      finished = true;
+      queue.length = 0;
+      head = 0;
+      // After [DONE] the rest is read and dropped (the connection is reused); else the call ends.
+      if (!body.readableEnded && !drained) body.destroy();
+      else body.resume();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function* webChunks(
+  response: Response,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<OpenAI.ChatCompletionChunk> {
+  let pending = '';
+  const out: OpenAI.ChatCompletionChunk[] = [];
   let done = false;
+  const take = (chunk: OpenAI.ChatCompletionChunk) => {
+    if (chunk === DONE_CHUNK) {
+      done = true;
+      return false;
+    }
+    out.push(chunk);
+    return true;
+  };
   // Leaving the loop early (return, break, throw) makes for-await close `pieces`: the connection
   // goes. After `[DONE]` the rest is read and dropped, as the SDK does, so the connection is reused.
   try {
-    for await (const piece of pieces) {
+    for await (const piece of webText(response)) {
       if (done) continue;
-      pending += piece;
-      for (let end = eventEnd(pending); end; end = eventEnd(pending)) {
-        const event = parseEvent(pending.slice(0, end[0]));
-        pending = pending.slice(end[0] + end[1]);
-        if (!event) continue;
-        if (event.data.startsWith('[DONE]')) {
-          done = true;
-          break;
-        }
-        const data = JSON.parse(event.data) as OpenAI.ChatCompletionChunk & { error?: unknown; message?: string };
-        if (event.event === 'error' || data?.error) {
-          throw new OpenAI.APIError(undefined, data.error ?? data, data.message, headers());
-        }
-        yield data;
+      let failure: { error: unknown } | undefined;
+      try {
+        pending = takeEvents(pending + piece, take, () => response.headers);
+      } catch (error) {
+        failure = { error };
       }
+      // The chunks before an error payload in the same read come first.
+      yield* out.splice(0);
+      if (failure) throw failure.error;
     }
   } catch (error) {
     if (signal?.aborted) return;
@@ -80,16 +217,6 @@ export async function* readChatChunks(
 
 function isStreamAnswer(response: StreamAnswer | Response): response is StreamAnswer {
   return typeof response.headers === 'function';
-}
-
-/** The body's text, decoded across reads. */
-async function* nodeText(body: IncomingMessage): AsyncGenerator<string> {
-  body.setEncoding('utf8');
-  try {
-    for await (const piece of body) yield piece as string;
-  } finally {
-    if (!body.readableEnded) body.destroy();
-  }
 }
 
 async function* webText(response: Response): AsyncGenerator<string> {
