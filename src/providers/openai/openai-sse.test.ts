@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { readChatChunks } from './openai-sse.js';
+import { MAX_EVENT_CHARS, readChatChunks } from './openai-sse.js';
 import type { StreamAnswer } from './stream-post.js';
 
 /** A response whose body arrives in the given pieces (split anywhere, even inside a character). */
@@ -126,6 +126,15 @@ describe('readChatChunks on a Node stream', () => {
     expect((await iterator.next()).done).toBe(true);
   });
 
+  it('fails, and ends the body, when an upstream event never ends', async () => {
+    const { answer, body } = nodeAnswer();
+    const reading = nodeContents(answer);
+    const piece = `data: ${'x'.repeat(64 * 1024)}`;
+    for (let sent = 0; sent <= MAX_EVENT_CHARS && !body.destroyed; sent += piece.length) body.write(piece);
+    await expect(reading).rejects.toThrow(/passed/);
+    expect(body.destroyed).toBe(true);
+  });
+
   it('ends quietly when the call was aborted, and fails with the error otherwise', async () => {
     const aborted = nodeAnswer();
     const controller = new AbortController();
@@ -138,5 +147,16 @@ describe('readChatChunks on a Node stream', () => {
     const loud = nodeContents(failed.answer);
     failed.body.destroy(new Error('socket hang up'));
     await expect(loud).rejects.toThrow(/socket hang up/);
+  });
+});
+
+describe('readChatChunks on a slow drip', () => {
+  it('reads an event sent a character at a time, across CRLF endings split between reads', async () => {
+    const { answer, body } = nodeAnswer();
+    const reading = nodeContents(answer);
+    const whole = `data: ${chunkJson('a')}\r\n\r\ndata: ${chunkJson('b')}\n\ndata: [DONE]\n\n`;
+    for (const char of whole) body.write(char);
+    body.end();
+    expect(await reading).toEqual(['a', 'b']);
   });
 });

@@ -1,14 +1,33 @@
 import OpenAI from 'openai';
 import type { StreamAnswer } from './stream-post.js';
 
-/** Where the first event of `text` ends (a blank line, in any of SSE's three line endings), and the separator's length. */
-function eventEnd(text: string): [number, number] | undefined {
-  const lf = text.indexOf('\n\n');
-  if (lf >= 0 && !text.includes('\r', 0)) return [lf, 2];
-  // Rare: a server that uses CR or CRLF line endings.
-  const match = /\r\n\r\n|\r\r|\n\n/.exec(text);
+/**
+ * Where the first event of `text` at or after `from` ends (a blank line, in any of SSE's three line
+ * endings), and the separator's length. `cr`: the text may hold a CR (rare: CR or CRLF endings).
+ */
+function eventEnd(text: string, from: number, cr: boolean): [number, number] | undefined {
+  if (!cr) {
+    const lf = text.indexOf('\n\n', from);
+    return lf < 0 ? undefined : [lf, 2];
+  }
+  const separator = /\r\n\r\n|\r\r|\n\n/g;
+  separator.lastIndex = from;
+  const match = separator.exec(text);
   return match ? [match.index, match[0].length] : undefined;
 }
+
+/**
+ * Text read that holds no complete event yet. Each read is searched from where the last search
+ * stopped (less the 3 characters a separator could have begun with): an upstream that drips an
+ * endless event a byte at a time costs linear time, not quadratic.
+ */
+interface PendingText {
+  text: string;
+  searched: number;
+  cr: boolean;
+}
+
+const emptyPending = (): PendingText => ({ text: '', searched: 0, cr: false });
 
 interface SseEvent {
   event: string | undefined;
@@ -36,29 +55,45 @@ function parseEvent(block: string): SseEvent | undefined {
 type Chunk = OpenAI.ChatCompletionChunk & { error?: unknown; message?: string };
 
 /**
- * Takes the complete events at the start of `pending`, in order, until `take` returns false
- * (`[DONE]`); returns what is left (an event not yet complete). Throws the SDK's APIError for an
- * error payload, as the SDK's stream does.
+ * Adds `piece` to `pending` and takes the events it completes, in order, until `take` returns
+ * false (`[DONE]`). Throws the SDK's APIError for an error payload, as the SDK's stream does.
  */
-function takeEvents(pending: string, take: (chunk: OpenAI.ChatCompletionChunk) => boolean, headers: () => Headers) {
-  for (let end = eventEnd(pending); end; end = eventEnd(pending)) {
-    const event = parseEvent(pending.slice(0, end[0]));
-    pending = pending.slice(end[0] + end[1]);
+function takeEvents(
+  pending: PendingText,
+  piece: string,
+  take: (chunk: OpenAI.ChatCompletionChunk) => void,
+  headers: () => Headers,
+): void {
+  pending.text += piece;
+  pending.cr ||= piece.includes('\r');
+  let from = Math.max(0, pending.searched - 3);
+  for (let end = eventEnd(pending.text, from, pending.cr); end; end = eventEnd(pending.text, from, pending.cr)) {
+    const event = parseEvent(pending.text.slice(0, end[0]));
+    pending.text = pending.text.slice(end[0] + end[1]);
+    from = 0;
     if (!event) continue;
     if (event.data.startsWith('[DONE]')) {
       take(DONE_CHUNK);
-      return '';
+      Object.assign(pending, emptyPending());
+      return;
     }
     const data = JSON.parse(event.data) as Chunk;
     if (event.event === 'error' || data?.error) {
       throw new OpenAI.APIError(undefined, data.error ?? data, data.message, headers());
     }
-    if (!take(data)) return pending;
+    take(data);
   }
-  return pending;
+  pending.searched = pending.text.length;
+  if (pending.text === '') pending.cr = false;
+  // An upstream that never ends its event would otherwise grow this without bound.
+  if (pending.text.length > MAX_EVENT_CHARS)
+    throw new Error(`an upstream SSE event passed ${MAX_EVENT_CHARS} characters`);
 }
 
-/** Stands for `[DONE]` between takeEvents and its caller. */
+/** One streamed chunk is a token or a tool-call fragment: far below this. */
+export const MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
+/** Stands for `[DONE]` between takeEvents and its `take`. */
 const DONE_CHUNK = {} as OpenAI.ChatCompletionChunk;
 
 /**
@@ -92,7 +127,7 @@ function nodeChunks(
   const { body } = answer;
   const queue: OpenAI.ChatCompletionChunk[] = [];
   let head = 0;
-  let pending = '';
+  const pending = emptyPending();
   /** `[DONE]` seen, the body ended, or the reader stopped: nothing more is handed out. */
   let finished = false;
   let failure: { error: unknown } | undefined;
@@ -121,15 +156,14 @@ function nodeChunks(
   const take = (chunk: OpenAI.ChatCompletionChunk) => {
     if (chunk === DONE_CHUNK) {
       finished = true;
-      return false;
+      return;
     }
     queue.push(chunk);
-    return true;
   };
   const onData = (piece: string) => {
     if (finished || failure) return;
     try {
-      pending = takeEvents(pending + piece, take, answer.headers);
+      takeEvents(pending, piece, take, answer.headers);
     } catch (error) {
       failure = { error };
       body.destroy();
@@ -183,16 +217,15 @@ async function* webChunks(
   response: Response,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<OpenAI.ChatCompletionChunk> {
-  let pending = '';
+  const pending = emptyPending();
   const out: OpenAI.ChatCompletionChunk[] = [];
   let done = false;
   const take = (chunk: OpenAI.ChatCompletionChunk) => {
     if (chunk === DONE_CHUNK) {
       done = true;
-      return false;
+      return;
     }
     out.push(chunk);
-    return true;
   };
   // Leaving the loop early (return, break, throw) makes for-await close `pieces`: the connection
   // goes. After `[DONE]` the rest is read and dropped, as the SDK does, so the connection is reused.
@@ -201,7 +234,7 @@ async function* webChunks(
       if (done) continue;
       let failure: { error: unknown } | undefined;
       try {
-        pending = takeEvents(pending + piece, take, () => response.headers);
+        takeEvents(pending, piece, take, () => response.headers);
       } catch (error) {
         failure = { error };
       }
