@@ -87,6 +87,107 @@ describe('access log', () => {
     expect(access().filter((l) => l.requestId === 'req-rest-1')).toHaveLength(1);
   });
 
+  it('gives REST calls refused before any provider the code they were refused with', async () => {
+    const post = (path: string, requestId: string, headers: Record<string, string>, body: unknown) =>
+      fetch(`${server.origin}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
+        body: JSON.stringify(body),
+      });
+    const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] };
+    const cases = [
+      {
+        id: 'req-refused-model',
+        status: 404,
+        code: 'NOT_FOUND',
+        send: () =>
+          post(
+            '/v1/chat/completions',
+            'req-refused-model',
+            { authorization: caller.authorization },
+            { ...chat, model: 'no-such-model' },
+          ),
+      },
+      {
+        id: 'req-refused-key',
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        send: () => post('/v1/chat/completions', 'req-refused-key', { authorization: 'Bearer sk-sy-wrong' }, chat),
+      },
+      {
+        id: 'req-refused-n',
+        status: 400,
+        code: 'BAD_USER_INPUT',
+        send: () =>
+          post('/v1/chat/completions', 'req-refused-n', { authorization: caller.authorization }, { ...chat, n: 2 }),
+      },
+      {
+        id: 'req-refused-embedding',
+        status: 404,
+        code: 'NOT_FOUND',
+        send: () =>
+          post(
+            '/v1/embeddings',
+            'req-refused-embedding',
+            { authorization: caller.authorization },
+            { model: 'no-such-model', input: 'x' },
+          ),
+      },
+      {
+        id: 'req-refused-anthropic',
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        send: () =>
+          post(
+            '/v1/messages',
+            'req-refused-anthropic',
+            { 'x-api-key': 'sk-sy-wrong', 'anthropic-version': '2023-06-01' },
+            { ...chat, max_tokens: 8 },
+          ),
+      },
+      {
+        id: 'req-refused-anthropic-body',
+        status: 400,
+        code: 'BAD_USER_INPUT',
+        send: () =>
+          post(
+            '/v1/messages',
+            'req-refused-anthropic-body',
+            { 'x-api-key': caller.secret, 'anthropic-version': '2023-06-01' },
+            { model: 'gpt-4o-mini' },
+          ),
+      },
+      {
+        id: 'req-no-route',
+        status: 404,
+        code: 'NOT_FOUND',
+        send: () => post('/v1/chat/nothing-here', 'req-no-route', { authorization: caller.authorization }, {}),
+      },
+      {
+        id: 'req-wrong-method',
+        status: 405,
+        code: 'BAD_USER_INPUT',
+        send: () =>
+          fetch(`${server.origin}/v1/chat/completions`, {
+            headers: { authorization: caller.authorization, 'x-request-id': 'req-wrong-method' },
+          }),
+      },
+    ];
+    for (const c of cases) {
+      const response = await c.send();
+      await response.arrayBuffer();
+      expect(response.status, c.id).toBe(c.status);
+    }
+    for (const c of cases) {
+      const [line] = await eventually(
+        () => access().filter((l) => l.requestId === c.id),
+        (lines) => lines.length > 0,
+        { what: `the access line of ${c.id}` },
+      );
+      expect(line, c.id).toMatchObject({ status: c.status, code: c.code });
+    }
+  });
+
   it('gives a call stored as a conversation turn the tokens, cost and error code of its stored message', async () => {
     const rest = (path: string, id: string, body: Record<string, unknown>) =>
       fetch(`${server.origin}${path}`, {

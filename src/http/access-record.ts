@@ -44,6 +44,12 @@ export function noteViewer(
   record.apiKeyId = viewer.apiKeyId ?? null;
 }
 
+/** The code a request was refused or failed with (the first one stays). */
+export function noteCode(request: IncomingMessage | undefined, code: string): void {
+  const record = accessRecordOf(request);
+  if (record) record.code ??= code;
+}
+
 /** What a generation (or an embedding) that ended within a request adds to its line. */
 export type GenerationFigures = Pick<GenerationEnd, 'usage' | 'costNanos' | 'errorCode'>;
 

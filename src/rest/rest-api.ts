@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { noteCode } from '../http/access-record.js';
 import type { Logger } from '../logger.js';
 import { type Tracing, tracingOff } from '../tracing/index.js';
 import { startRestSpan } from './rest-span.js';
@@ -133,11 +134,13 @@ export function createRestApi(
       handled.catch((error: unknown) => {
         // Masked to the client (no driver or stack text), kept in the log.
         logger.error('REST request failed unexpectedly', { error, method: raw.method, path });
+        noteCode(raw, 'INTERNAL_SERVER_ERROR');
         if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);
         else family.fail(response, 500, 'The server could not handle this request');
       });
       return;
     }
+    noteCode(raw, methodMismatch ? 'BAD_USER_INPUT' : 'NOT_FOUND');
     if (methodMismatch) family.fail(response, 405, `${raw.method} is not allowed on ${path}`);
     else family.fail(response, 404, `No route ${raw.method} ${path}`);
   };

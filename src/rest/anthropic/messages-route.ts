@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
-import { type GenerationFigures, noteGeneration } from '../../http/access-record.js';
+import { type GenerationFigures, noteCode, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
 import type { Viewer } from '../../policy/viewer.js';
@@ -10,6 +10,7 @@ import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/in
 import type { StreamPart } from '../../providers/types.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
 import { authenticateRest } from '../rest-auth.js';
+import { restErrorCode } from '../rest-error-code.js';
 import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
 import { messageBody, messageId } from './anthropic-message.js';
@@ -40,11 +41,13 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
         read.retryAfterMs === undefined
           ? {}
           : { 'retry-after': String(Math.ceil(read.retryAfterMs / 1000)), 'retry-after-ms': String(read.retryAfterMs) };
+      noteCode(request.raw, 'BAD_USER_INPUT');
       writeAnthropicError(response, { status: read.status, message: read.message, headers }, context.requestId);
       return null;
     }
     const parsed = parseBody(schema, read.value);
     if (!parsed.ok) {
+      noteCode(request.raw, 'BAD_USER_INPUT');
       writeAnthropicError(response, { status: 400, message: parsed.message }, context.requestId);
       return null;
     }
@@ -55,6 +58,7 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
   function answerFailure(response: ServerResponse, error: unknown, context: Caller | undefined) {
     const shaped = anthropicErrorOf(error);
     if (!shaped) throw error;
+    noteCode(response.req, restErrorCode(error));
     writeAnthropicError(response, shaped, context?.requestId);
   }
 

@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { AppError } from '../../errors.js';
+import { noteCode } from '../../http/access-record.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { sendJson } from '../json-response.js';
+import { restErrorCode } from '../rest-error-code.js';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAIErrorBody {
@@ -99,6 +101,7 @@ function upstreamFailure(code: string, message: string): OpenAIFailure {
 }
 
 export function sendOpenAIError(response: ServerResponse, error: unknown, headers: Record<string, string> = {}): void {
+  noteCode(response.req, restErrorCode(error));
   const failure = toOpenAIFailure(error);
   sendJson(response, failure.status, failure.body, { ...headers, ...failure.headers });
 }
