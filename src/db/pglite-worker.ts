@@ -18,6 +18,9 @@ export interface PgliteWorkerData {
   inMemory: boolean;
 }
 
+/** Connections the socket takes at once: the pool's one, and replacements racing its close. */
+const SOCKET_CONNECTIONS = 8;
+
 /** What the thread tells its host. */
 export type PgliteWorkerMessage = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'closed' };
 
@@ -37,7 +40,12 @@ async function serve() {
     db = await PGlite.create({ dataDir, extensions: { vector }, loadDataDir });
     // PGlite has one session, which the socket's connections share; it ignores startup options.
     if (Object.keys(settings).length > 0) await db.exec(setStatements(settings));
-    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
+    // The pool holds one connection, but node-postgres drops a connection whose query failed and
+    // opens the next at once, often before this thread has seen the old one close: with room for
+    // one connection only, that next one was refused ("Server has closed the connection"). The
+    // socket server queues the connections' queries on the one session and rolls back a closed
+    // connection's open transaction.
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: SOCKET_CONNECTIONS });
     await server.start();
     const opened = db;
     port?.once('message', async () => {
