@@ -23,6 +23,12 @@ export interface FaultSpec {
   stallAfterChunks?: number;
   /** Write this many chunks (SSE events / NDJSON lines), then destroy the socket. */
   cutAfterChunks?: number;
+  /**
+   * Write this many chunks, then bytes with no line end, 64 KiB at a time, until the client goes
+   * away or `endlessLineBytes` (default 64 MiB) are out: an upstream whose event never ends.
+   */
+  endlessLineAfterChunks?: number;
+  endlessLineBytes?: number;
   /** Write this many chunks, then one that is not valid JSON, then end the response. */
   malformedAfterChunks?: number;
   /** Leave the top-level `usage` out of a JSON body, as compatible servers that report none do. */

@@ -92,6 +92,7 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
     if (w.closed.aborted) return;
     if (index === fault?.stallAfterChunks) return untilClosed(w.closed);
     if (index === fault?.cutAfterChunks) return cut(w);
+    if (index === fault?.endlessLineAfterChunks) return writeEndlessLine(w, fault.endlessLineBytes ?? 64 * 1024 * 1024);
     if (index === fault?.malformedAfterChunks) {
       w.res.end(w.malformedFrame);
       return;
@@ -99,6 +100,14 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
     await write(w, fault?.usage ? frameWithUsage(frame, fault.usage) : frame);
   }
   if (fault?.cutAfterChunks !== undefined && fault.cutAfterChunks >= frames.length) return cut(w);
+  if (!w.closed.aborted) w.res.end();
+}
+
+/** `data: ` and then `bytes` of `x` with no line end, as long as the client reads. */
+async function writeEndlessLine(w: ResponseWriter, bytes: number): Promise<void> {
+  const piece = 'x'.repeat(64 * 1024);
+  await write(w, 'data: ');
+  for (let sent = 0; sent < bytes && !w.closed.aborted; sent += piece.length) await write(w, piece);
   if (!w.closed.aborted) w.res.end();
 }
 

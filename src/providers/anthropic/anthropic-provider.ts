@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { boundedFetch } from '../bounded-fetch.js';
 import { contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import type { ProviderError } from '../provider-error.js';
@@ -37,7 +38,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Chat
   const client = new Anthropic({
     apiKey: options.apiKey,
     baseURL: options.baseURL ?? 'https://api.anthropic.com',
-    fetch: options.fetch,
+    fetch: boundedFetch(options.fetch ?? fetch),
     defaultHeaders: options.headers,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60 * 60_000,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AbortableAsyncIterator, type ChatResponse, Ollama } from 'ollama';
+import { boundedFetch } from '../bounded-fetch.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { ProviderError } from '../provider-error.js';
 import { tokenCount } from '../reported-usage.js';
@@ -29,7 +30,7 @@ export interface OllamaProviderOptions {
 export function createOllamaProvider(options: OllamaProviderOptions = {}): ChatProvider {
   const name = options.name ?? 'ollama';
   const host = options.host ?? 'http://127.0.0.1:11434';
-  const baseFetch = options.fetch ?? fetch;
+  const baseFetch = boundedFetch(options.fetch ?? fetch);
 
   /** A client per call, cheap to build, so the caller's signal reaches every request it makes. */
   function connect(signal: AbortSignal | undefined) {

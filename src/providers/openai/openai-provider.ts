@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { boundedFetch } from '../bounded-fetch.js';
 import { type ContextWindowTable, contextWindowLookup } from '../definition.js';
 import { createModelCache, DEFAULT_MODELS_REFRESH_MS } from '../model-cache.js';
 import { tokenCount } from '../reported-usage.js';
@@ -45,7 +46,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ChatProvid
     baseURL: options.baseURL ?? 'https://api.openai.com/v1',
     organization: options.organization ?? null,
     project: options.project ?? null,
-    fetch: options.fetch,
+    fetch: boundedFetch(options.fetch ?? fetch),
     defaultHeaders: options.headers,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60 * 60_000,
