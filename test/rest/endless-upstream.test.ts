@@ -24,10 +24,7 @@ describe('an upstream event that never ends', () => {
 
   beforeAll(async () => {
     [openai, anthropic, ollama] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startOllamaFake()]);
-    server = await startTestServer({
-      ...fakeProviderEnv({ openai, anthropic, ollama }),
-      SWITCHYARD_CONFIG: undefined,
-    });
+    server = await startTestServer(fakeProviderEnv({ openai, anthropic, ollama }));
     const caller = await keyCaller(server.app.database.prisma, 'endless');
     client = new OpenAI({ apiKey: caller.secret, baseURL: `${server.origin}/v1`, maxRetries: 0 });
   });
@@ -46,14 +43,13 @@ describe('an upstream event that never ends', () => {
     for (const { model, fake, path } of upstreams()) {
       fake.faults.always({ path, endlessLineAfterChunks: 1, endlessLineBytes: ENDLESS_BYTES });
       const before = fake.requests.length;
-      const received: string[] = [];
       const reading = (async () => {
         const stream = await client.chat.completions.create({
           model,
           stream: true,
           messages: [{ role: 'user', content: 'tell me something long' }],
         });
-        for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
+        for await (const _ of stream);
       })();
       await expect(reading, model).rejects.toThrow();
       fake.faults.clear();

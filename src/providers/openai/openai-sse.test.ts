@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { MAX_EVENT_CHARS, readChatChunks } from './openai-sse.js';
+import { MAX_STREAM_LINE_BYTES } from '../bounded-fetch.js';
+import { readChatChunks } from './openai-sse.js';
 import type { StreamAnswer } from './stream-post.js';
 
 /** A response whose body arrives in the given pieces (split anywhere, even inside a character). */
@@ -130,7 +131,7 @@ describe('readChatChunks on a Node stream', () => {
     const { answer, body } = nodeAnswer();
     const reading = nodeContents(answer);
     const piece = `data: ${'x'.repeat(64 * 1024)}`;
-    for (let sent = 0; sent <= MAX_EVENT_CHARS && !body.destroyed; sent += piece.length) body.write(piece);
+    for (let sent = 0; sent <= MAX_STREAM_LINE_BYTES && !body.destroyed; sent += piece.length) body.write(piece);
     await expect(reading).rejects.toThrow(/passed/);
     expect(body.destroyed).toBe(true);
   });

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { MAX_STREAM_LINE_BYTES } from '../bounded-fetch.js';
 import type { StreamAnswer } from './stream-post.js';
 
 /**
@@ -55,15 +56,16 @@ function parseEvent(block: string): SseEvent | undefined {
 type Chunk = OpenAI.ChatCompletionChunk & { error?: unknown; message?: string };
 
 /**
- * Adds `piece` to `pending` and takes the events it completes, in order, until `take` returns
- * false (`[DONE]`). Throws the SDK's APIError for an error payload, as the SDK's stream does.
+ * Adds `piece` to `pending` and hands `take` the chunks of the events it completes, in order.
+ * Returns true at `[DONE]` (the rest of the piece is dropped). Throws the SDK's APIError for an
+ * error payload, as the SDK's stream does.
  */
 function takeEvents(
   pending: PendingText,
   piece: string,
   take: (chunk: OpenAI.ChatCompletionChunk) => void,
   headers: () => Headers,
-): void {
+): boolean {
   pending.text += piece;
   pending.cr ||= piece.includes('\r');
   let from = Math.max(0, pending.searched - 3);
@@ -73,9 +75,8 @@ function takeEvents(
     from = 0;
     if (!event) continue;
     if (event.data.startsWith('[DONE]')) {
-      take(DONE_CHUNK);
       Object.assign(pending, emptyPending());
-      return;
+      return true;
     }
     const data = JSON.parse(event.data) as Chunk;
     if (event.event === 'error' || data?.error) {
@@ -85,16 +86,12 @@ function takeEvents(
   }
   pending.searched = pending.text.length;
   if (pending.text === '') pending.cr = false;
-  // An upstream that never ends its event would otherwise grow this without bound.
-  if (pending.text.length > MAX_EVENT_CHARS)
-    throw new Error(`an upstream SSE event passed ${MAX_EVENT_CHARS} characters`);
+  // An upstream that never ends its event would otherwise grow this without bound (the limit the
+  // SDK clients' answers get, src/providers/bounded-fetch.ts).
+  if (pending.text.length > MAX_STREAM_LINE_BYTES)
+    throw new Error(`an upstream SSE event passed ${MAX_STREAM_LINE_BYTES} characters`);
+  return false;
 }
-
-/** One streamed chunk is a token or a tool-call fragment: far below this. */
-export const MAX_EVENT_CHARS = 4 * 1024 * 1024;
-
-/** Stands for `[DONE]` between takeEvents and its `take`. */
-const DONE_CHUNK = {} as OpenAI.ChatCompletionChunk;
 
 /**
  * The chunks of a streamed chat completion, read from the raw response. Does what the SDK's
@@ -153,17 +150,10 @@ function nodeChunks(
     if (body.isPaused() && queue.length - head < HIGH_WATER_CHUNKS / 2 && !finished) body.resume();
     return value;
   };
-  const take = (chunk: OpenAI.ChatCompletionChunk) => {
-    if (chunk === DONE_CHUNK) {
-      finished = true;
-      return;
-    }
-    queue.push(chunk);
-  };
   const onData = (piece: string) => {
     if (finished || failure) return;
     try {
-      takeEvents(pending, piece, take, answer.headers);
+      if (takeEvents(pending, piece, (chunk) => queue.push(chunk), answer.headers)) finished = true;
     } catch (error) {
       failure = { error };
       body.destroy();
@@ -220,13 +210,6 @@ async function* webChunks(
   const pending = emptyPending();
   const out: OpenAI.ChatCompletionChunk[] = [];
   let done = false;
-  const take = (chunk: OpenAI.ChatCompletionChunk) => {
-    if (chunk === DONE_CHUNK) {
-      done = true;
-      return;
-    }
-    out.push(chunk);
-  };
   // Leaving the loop early (return, break, throw) makes for-await close `pieces`: the connection
   // goes. After `[DONE]` the rest is read and dropped, as the SDK does, so the connection is reused.
   try {
@@ -234,7 +217,12 @@ async function* webChunks(
       if (done) continue;
       let failure: { error: unknown } | undefined;
       try {
-        takeEvents(pending, piece, take, () => response.headers);
+        done = takeEvents(
+          pending,
+          piece,
+          (chunk) => out.push(chunk),
+          () => response.headers,
+        );
       } catch (error) {
         failure = { error };
       }
