@@ -10,9 +10,19 @@ export interface SseWriter {
 /**
  * Server-sent events on a plain node:http response, with backpressure: a slow client slows the
  * upstream read instead of growing the buffer. Headers go out with the first frame.
+ *
+ * Frames written in one turn of the event loop leave in one socket write: the response is corked
+ * at the first and uncorked once the turn's I/O callbacks ran. A socket write is the largest
+ * single cost of a relayed token, and a stream's opening (headers, the role chunk, the first
+ * token) would otherwise take one write each, each on the way to the first token.
  */
 export function createSseWriter(response: ServerResponse, headers: Record<string, string>): SseWriter {
   let opened = false;
+  let flush: NodeJS.Immediate | undefined;
+  const uncork = () => {
+    flush = undefined;
+    response.uncork();
+  };
   const open = () => {
     if (opened) return;
     opened = true;
@@ -28,8 +38,13 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
     send(data, event) {
       open();
       if (response.destroyed) return Promise.resolve();
+      if (flush === undefined) {
+        response.cork();
+        flush = setImmediate(uncork);
+      }
       const frame = `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
       if (response.write(frame)) return Promise.resolve();
+      // Past the high-water mark: 'drain' follows the uncork above, once the client read enough.
       return new Promise((resolve) => {
         const done = () => {
           response.off('drain', done);
@@ -42,6 +57,9 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
     },
     end() {
       open();
+      // Ending flushes what is corked, the last chunk with it, in one write.
+      if (flush !== undefined) clearImmediate(flush);
+      flush = undefined;
       if (!response.writableEnded) response.end();
     },
   };

@@ -1,0 +1,67 @@
+import { once } from 'node:events';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { countFlushes, nextTurn } from '../../test/helpers/socket-flushes.js';
+import { createSseWriter } from './sse-writer.js';
+
+describe('createSseWriter', () => {
+  const closers: (() => void)[] = [];
+  afterEach(() => {
+    for (const close of closers.splice(0)) close();
+  });
+
+  /** Serves one request with `handle` and returns the raw body the client read. */
+  async function serve(handle: (response: ServerResponse, flushes: { count: number }) => Promise<void>) {
+    let handled: Promise<void> = Promise.resolve();
+    const server = createServer((_request, response) => {
+      handled = handle(response, countFlushes(response.socket as Socket));
+    });
+    closers.push(() => server.close());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve) =>
+      request({ port, host: '127.0.0.1' }, resolve).end(),
+    );
+    let body = '';
+    response.setEncoding('utf8');
+    for await (const piece of response) body += piece;
+    await handled;
+    return { status: response.statusCode, type: response.headers['content-type'], body };
+  }
+
+  it('sends the headers and the frames of one turn in one write, and the end with what is left', async () => {
+    const seen: number[] = [];
+    const answer = await serve(async (response, flushes) => {
+      const sse = createSseWriter(response, { 'x-request-id': 'r1' });
+      // The opening as a stream writes it: the role chunk, then the first token after an await.
+      await sse.send('{"role":"assistant"}');
+      await sse.send('{"content":"Hel"}');
+      await nextTurn();
+      seen.push(flushes.count);
+      await sse.send('{"content":"lo"}');
+      await nextTurn();
+      seen.push(flushes.count);
+      await sse.send('{"finish":"stop"}');
+      await sse.send('[DONE]');
+      sse.end();
+      await nextTurn();
+      seen.push(flushes.count);
+    });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(answer.status).toBe(200);
+    expect(answer.type).toBe('text/event-stream; charset=utf-8');
+    expect(answer.body).toBe(
+      'data: {"role":"assistant"}\n\ndata: {"content":"Hel"}\n\ndata: {"content":"lo"}\n\ndata: {"finish":"stop"}\n\ndata: [DONE]\n\n',
+    );
+  });
+
+  it('ends an empty stream with its headers', async () => {
+    const answer = await serve(async (response) => {
+      createSseWriter(response, {}).end();
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('');
+  });
+});
