@@ -1,10 +1,12 @@
 // Entry of the thread that owns embedded PGlite (see pglite-host.ts): Postgres' WASM runs every
 // statement synchronously, and here that blocks this thread, never the server's event loop.
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { coalesceWrites } from '../util/coalesced-writes.js';
 import { extractTar } from './extract-tar.js';
 import { type SessionSettings, setStatements } from './session-settings.js';
 
@@ -47,6 +49,7 @@ async function serve() {
     // connection's open transaction.
     const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: SOCKET_CONNECTIONS });
     await server.start();
+    answerInOneWrite(server);
     const opened = db;
     port?.once('message', async () => {
       // Stop serving, then close PGlite, so the data directory is left consistent.
@@ -61,6 +64,17 @@ async function serve() {
     send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
     port?.close();
   }
+}
+
+/**
+ * The socket server answers each protocol message of a query (parse, bind, execute, sync...) with
+ * its own socket write, five or more per statement, each a system call and a wake-up of the
+ * server's thread: coalesced, a statement's answer leaves in one. The net server is the socket
+ * server's private field: without it (another version) answers go out as before.
+ */
+function answerInOneWrite(server: PGLiteSocketServer) {
+  const net = (server as unknown as { server?: Server | null }).server;
+  net?.on('connection', coalesceWrites);
 }
 
 void serve();
