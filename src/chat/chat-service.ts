@@ -13,6 +13,7 @@ import type { ChatMessage } from '../providers/types.js';
 import type { DocumentService } from '../rag/document-service.js';
 import { type MessageStreamEvent, type MessageStreamStore, StreamLagError } from '../stream-store/types.js';
 import { abortableIterator } from '../util/abortable-iterator.js';
+import { NO_LONGER_NEEDED } from '../util/no-longer-needed.js';
 import { type BuiltinTool, builtinDefinitions, createBuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, isTerminal, terminalEventOf } from './chat-events.js';
 import {
@@ -134,7 +135,7 @@ export function createChatService(deps: ChatServiceDeps) {
     // and gave up the writes it held back) then comes from the stored message instead of never.
     // Time the subscriber spends with an event in hand does not count.
     const reading = new AbortController();
-    const stopReading = () => reading.abort();
+    const stopReading = () => reading.abort(NO_LONGER_NEEDED);
     signal.addEventListener('abort', stopReading, { once: true });
     let waiting = true;
     const idle = setTimeout(async function check() {
@@ -164,7 +165,7 @@ export function createChatService(deps: ChatServiceDeps) {
         resumeAfterSeq: error.oldestSeq - 1,
       });
     } finally {
-      reading.abort();
+      reading.abort(NO_LONGER_NEEDED);
       clearTimeout(idle);
       signal.removeEventListener('abort', stopReading);
       leave();

@@ -18,6 +18,7 @@ import {
 } from '../providers/router/index.js';
 import type { TokenUsage } from '../providers/types.js';
 import { countTokens } from '../util/count-tokens.js';
+import { NO_LONGER_NEEDED } from '../util/no-longer-needed.js';
 import { promptTokens } from './prompt-tokens.js';
 import { insertUsageEvent } from './usage-event.js';
 
@@ -196,7 +197,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
           yield part;
         }
       } finally {
-        controller.abort();
+        controller.abort(NO_LONGER_NEEDED);
         // Once a provider answered, every end is charged: its reported usage, else what it
         // reported before the cut, else the gateway's count of the prompt and the text it got.
         const trusted =

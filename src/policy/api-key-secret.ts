@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'sk-sy-';
 /** 40 base62 characters: 238 bits, far beyond guessing, so one SHA-256 is a safe way to store it. */
@@ -22,6 +22,6 @@ export function generateApiKeySecret(): string {
 
 export const isApiKeyShaped = (value: string) => KEY_SHAPE.test(value);
 
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+export const hashSecret = (secret: string) => hash('sha256', secret, 'hex');
 
 export const shownPrefix = (secret: string) => secret.slice(0, API_KEY_PREFIX.length + SHOWN_LENGTH);

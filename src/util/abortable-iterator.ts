@@ -1,3 +1,5 @@
+import { NO_LONGER_NEEDED } from './no-longer-needed.js';
+
 /**
  * Wraps an iterable produced for a signal so that `return()` (a client unsubscribing) aborts
  * the signal at once, even while the producer is waiting inside `next()`.
@@ -6,7 +8,7 @@ export function abortableIterator<T>(produce: (signal: AbortSignal) => AsyncIter
   const controller = new AbortController();
   const inner = produce(controller.signal)[Symbol.asyncIterator]();
   const finish = async (): Promise<IteratorResult<T>> => {
-    controller.abort();
+    controller.abort(NO_LONGER_NEEDED);
     await inner.return?.();
     return { done: true, value: undefined };
   };
