@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { CollectedStream } from '../../providers/collect-stream.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import type { FinishReason, TokenUsage } from '../../providers/types.js';
@@ -6,7 +6,7 @@ import type { FinishReason, TokenUsage } from '../../providers/types.js';
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
 
 /** `msg_` and 24 random characters, as Anthropic's ids look. */
-export const messageId = () => `msg_${randomBytes(12).toString('hex')}`;
+export const messageId = () => `msg_${randomUUID().replaceAll('-', '')}`;
 
 /**
  * The unified finish as Anthropic's `stop_reason`. A reply with tool calls is `tool_use` whatever
