@@ -1,8 +1,11 @@
 /**
  * A stream is not a way around revocation or expiry: an SSE subscription signed in with a key
  * ends with UNAUTHENTICATED once the key is revoked, and one signed in with a credential that
- * expires ends when it does. (graphql-ws sockets are closed with 4403: credentials.test.ts.)
+ * expires ends when it does; so do REST streams in OpenAI's and Anthropic's forms, as the
+ * official clients see them. (graphql-ws sockets are closed with 4403: credentials.test.ts.)
  */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { keyCaller } from '../helpers/auth.js';
@@ -53,6 +56,34 @@ async function openStream(server: TestServer, authorization: string) {
   };
 }
 
+const LONG_PROMPT = Array.from({ length: 500 }, () => 'lorem').join(' ');
+
+/** Revokes a key as the admin; resolves once the server answered. */
+async function revoke(server: TestServer, apiKeyId: string) {
+  const revoked = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify({
+      query: 'mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }',
+      variables: { id: encodeGlobalId('ApiKey', apiKeyId) },
+    }),
+  });
+  expect(
+    ((await revoked.json()) as { data: { revokeApiKey: { revokedAt: string } } }).data.revokeApiKey.revokedAt,
+  ).toBeTruthy();
+}
+
+/** Iterates `stream` until it throws (the thrown error) or ends (undefined); counts what came. */
+async function untilThrown(stream: AsyncIterable<unknown>): Promise<{ error: unknown; events: number }> {
+  let events = 0;
+  try {
+    for await (const _ of stream) events++;
+    return { error: undefined, events };
+  } catch (error) {
+    return { error, events };
+  }
+}
+
 /** Reads until an event with errors arrives; returns it and what came after it. */
 async function untilRefused(stream: Awaited<ReturnType<typeof openStream>>) {
   for (;;) {
@@ -75,17 +106,7 @@ describe('streams end when their credential does', () => {
     try {
       const first = await stream.next();
       expect(first).toMatchObject({ event: 'next', data: { data: { chat: { __typename: 'MessageDelta' } } } });
-      const revoked = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-        body: JSON.stringify({
-          query: 'mutation ($id: ID!) { revokeApiKey(id: $id) { revokedAt } }',
-          variables: { id: encodeGlobalId('ApiKey', caller.apiKeyId) },
-        }),
-      });
-      expect(
-        ((await revoked.json()) as { data: { revokeApiKey: { revokedAt: string } } }).data.revokeApiKey.revokedAt,
-      ).toBeTruthy();
+      await revoke(server, caller.apiKeyId);
       const { refusal, after } = await untilRefused(stream);
       expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
       expect(after === 'end' || after.event === 'complete').toBe(true);
@@ -109,5 +130,50 @@ describe('streams end when their credential does', () => {
     } finally {
       await stream.cancel();
     }
+  });
+
+  it("stops a REST stream in OpenAI's form when its key is revoked, with an authentication error", async () => {
+    const caller = await keyCaller(server.app.database.prisma, 'rest streamer');
+    const client = new OpenAI({ apiKey: caller.secret, baseURL: `${server.origin}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: 'mock-echo',
+      stream: true,
+      messages: [{ role: 'user', content: LONG_PROMPT }],
+    });
+    const chunks = stream[Symbol.asyncIterator]();
+    // The role chunk, then the first token: the stream runs.
+    await chunks.next();
+    expect((await chunks.next()).value?.choices[0]?.delta.content).toBeTruthy();
+    await revoke(server, caller.apiKeyId);
+    const { error, events } = await untilThrown({ [Symbol.asyncIterator]: () => chunks });
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).toMatchObject({
+      code: 'invalid_api_key',
+      message: expect.stringContaining('the API key was revoked'),
+    });
+    // 500 words at 100 ms each would take 50 s: it stopped long before the end.
+    expect(events).toBeLessThan(400);
+    const usage = await server.app.database.prisma.usageEvent.findMany({ where: { apiKeyId: caller.apiKeyId } });
+    expect(usage).toMatchObject([{ status: 'CANCELLED' }]);
+  });
+
+  it("stops a REST stream in Anthropic's form when its key is revoked, with an authentication error", async () => {
+    const caller = await keyCaller(server.app.database.prisma, 'anthropic streamer');
+    const client = new Anthropic({ apiKey: caller.secret, baseURL: server.origin, maxRetries: 0 });
+    const stream = await client.messages.create({
+      model: 'mock-echo',
+      max_tokens: 4_096,
+      stream: true,
+      messages: [{ role: 'user', content: LONG_PROMPT }],
+    });
+    const events = stream[Symbol.asyncIterator]();
+    for (let event = await events.next(); event.value?.type !== 'content_block_delta'; event = await events.next()) {
+      expect(event.done).toBe(false);
+    }
+    await revoke(server, caller.apiKeyId);
+    const { error } = await untilThrown({ [Symbol.asyncIterator]: () => events });
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(String((error as Error).message)).toContain('the API key was revoked');
+    expect(String((error as Error).message)).toContain('authentication_error');
   });
 });

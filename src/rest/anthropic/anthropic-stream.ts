@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { AppError } from '../../errors.js';
 import type { RoutedStreamPart } from '../../providers/router/index.js';
 import { createSseWriter } from '../sse-writer.js';
 import { anthropicErrorOf, errorBody } from './anthropic-errors.js';
@@ -11,6 +12,8 @@ export interface StreamInfo {
   promptTokens: number;
   stopSequences: readonly string[] | undefined;
   headers: Record<string, string>;
+  /** What stopped the call when its credential did (see callSignal): the error event to send. */
+  revoked?: () => AppError | undefined;
 }
 
 /**
@@ -119,11 +122,12 @@ export async function writeMessageStream(
         return;
       }
       case 'error': {
-        if (part.error.code === 'CANCELLED' || response.destroyed) {
+        const error = info.revoked?.() ?? part.error;
+        if (error.code === 'CANCELLED' || response.destroyed) {
           sse.end();
           return;
         }
-        const shaped = anthropicErrorOf(part.error);
+        const shaped = anthropicErrorOf(error);
         const data = errorBody(shaped?.type ?? 'api_error', shaped?.message ?? 'The upstream call failed');
         await send([['error', data]]);
         sse.end();

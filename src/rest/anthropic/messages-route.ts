@@ -9,7 +9,7 @@ import { collectStream } from '../../providers/collect-stream.js';
 import type { RoutedStreamPart, RouteStartPart } from '../../providers/router/index.js';
 import type { StreamPart } from '../../providers/types.js';
 import type { RestRequest, RestRoute } from '../rest-api.js';
-import { authenticateRest } from '../rest-auth.js';
+import { authenticateRest, callSignal } from '../rest-auth.js';
 import { restErrorCode } from '../rest-error-code.js';
 import { conversationTarget, storedCompletion } from '../stored-conversation.js';
 import { anthropicErrorOf, writeAnthropicError } from './anthropic-errors.js';
@@ -72,9 +72,11 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       const { viewer, requestId } = context;
       const { services } = app;
       let parts: AsyncIterator<RoutedStreamPart> | undefined;
+      const call = callSignal(app.auth, viewer, request.signal);
+      const { signal } = call;
       try {
         const converted = convertAnthropicRequest(body);
-        const call = {
+        const generation = {
           model: body.model,
           ...converted,
           maxTokens: body.max_tokens,
@@ -85,12 +87,12 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
         // Stored or not, the generation's tokens, cost and error code go on the access log's line.
         const onEnd = (end: GenerationFigures) => noteGeneration(request.raw, end);
         const completion = conversation
-          ? await storedCompletion(app, viewer, conversation, call, { signal: request.signal, onEnd })
+          ? await storedCompletion(app, viewer, conversation, generation, { signal, onEnd })
           : await services.completions.complete({
-              ...call,
+              ...generation,
               caller: { userId: viewer.userId, apiKeyId: viewer.apiKeyId, via: viewer.via },
               allowedModels: viewer.allowedModels,
-              signal: request.signal,
+              signal,
               receivedAt: request.receivedAt,
               onEnd,
             });
@@ -100,7 +102,7 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
         // Retries and fallbacks happen before the first part: until then a failure is an HTTP status.
         const first = await parts.next();
         if (first.done) throw new Error('the completion ended without a part');
-        if (first.value.type === 'error') throw first.value.error;
+        if (first.value.type === 'error') throw call.revoked() ?? first.value.error;
         const start = first.value as RouteStartPart;
         const headers = { 'request-id': requestId, ...completion.headers };
         if (body.stream) {
@@ -110,6 +112,7 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
             promptTokens: completion.promptTokens,
             stopSequences: body.stop_sequences,
             headers,
+            revoked: call.revoked,
           });
           return;
         }
@@ -124,8 +127,9 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       } catch (error) {
         if (response.headersSent) throw error;
         if (request.signal.aborted) return void response.destroy();
-        answerFailure(response, error, context);
+        answerFailure(response, call.revoked() ?? error, context);
       } finally {
+        call.stop();
         // Settles the call (and aborts the upstream one) whatever ended it.
         await parts?.return?.();
       }
