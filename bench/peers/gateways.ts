@@ -34,10 +34,15 @@ export interface Gateway {
   url: string;
 }
 
-/** `BENCH_CPU_PROF=<dir>`: gateways write a V8 CPU profile there when they exit (see profile-summary.ts). */
+/**
+ * `BENCH_CPU_PROF=<dir>`: gateways write a V8 CPU profile there when they exit (see
+ * profile-summary.ts); `BENCH_CPU_PROF_INTERVAL` is its sampling interval in µs (V8's default: 1,000).
+ */
 const profileFlags = () => {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  if (!dir) return [];
+  const interval = process.env.BENCH_CPU_PROF_INTERVAL;
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(interval ? [`--cpu-prof-interval=${interval}`] : [])];
 };
 
 /** Polls `url` until it answers `ok`, within `timeoutMs`. */
