@@ -42,7 +42,8 @@ export function callSignal(auth: Pick<Authenticator, 'onRevoked'>, viewer: Viewe
   const controller = new AbortController();
   let ended: AppError | undefined;
   const onClientGone = () => controller.abort(client.reason);
-  client.addEventListener('abort', onClientGone, { once: true });
+  if (client.aborted) onClientGone();
+  else client.addEventListener('abort', onClientGone, { once: true });
   const stopWatching = watchCredential(auth, viewer, (reason) => {
     ended = new AppError('UNAUTHENTICATED', `The call was stopped: ${reason}`);
     controller.abort(ended);
