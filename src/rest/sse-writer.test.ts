@@ -64,4 +64,19 @@ describe('createSseWriter', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('');
   });
+
+  it('writes and corks nothing after the end: the socket may serve the next request', async () => {
+    const corked: number[] = [];
+    const answer = await serve(async (response) => {
+      const socket = response.socket as Socket;
+      const sse = createSseWriter(response, {});
+      await sse.send('{"content":"last"}');
+      sse.end();
+      await sse.send('{"content":"too late"}');
+      await nextTurn();
+      corked.push(socket.writableCorked);
+    });
+    expect(corked).toEqual([0]);
+    expect(answer.body).toBe('data: {"content":"last"}\n\n');
+  });
 });

@@ -37,7 +37,8 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
   return {
     send(data, event) {
       open();
-      if (response.destroyed) return Promise.resolve();
+      // After the end nothing is written (nor corked: the socket may serve the next request).
+      if (response.destroyed || response.writableEnded) return Promise.resolve();
       if (flush === undefined) {
         response.cork();
         flush = setImmediate(uncork);
