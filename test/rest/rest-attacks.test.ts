@@ -219,35 +219,40 @@ describe('REST attacks on one instance', () => {
       expect(allowed.choices[0]?.message.content).toBe('echo: x');
     });
 
-    it('a key revoked mid-stream: the running stream finishes (it was admitted and is charged); the next request is a 401', async () => {
+    it('a key revoked mid-stream: the running stream stops with an authentication error and is charged what it used; the next request is a 401', async () => {
       const revoked = await cluster.member('revoked-mid-stream');
       let release: () => void = () => {};
       const held = new Promise<void>((resolve) => (release = resolve));
+      // The upstream holds its reply after the first chunks: only the revocation can end the stream early.
       openai.faults.next({ path: '/v1/chat/completions', gate: (i) => (i >= 2 ? held : undefined) });
       const sdk = new OpenAI({ apiKey: revoked.secret, baseURL: `${server.origin}/v1`, maxRetries: 0 });
+      let text = '';
+      let thrown: unknown;
       try {
         const stream = await sdk.chat.completions.create({
           model: 'gpt-4o-mini',
           messages: [{ role: 'user', content: 'one two three four five' }],
           stream: true,
         });
-        let text = '';
-        let finish: string | null | undefined;
-        for await (const chunk of stream) {
-          const content = chunk.choices[0]?.delta.content ?? '';
-          if (text === '' && content !== '') {
-            const done = await cluster.admin(REVOKE_KEY, { id: encodeGlobalId('ApiKey', revoked.keyId) });
-            expect(done.errors).toBeUndefined();
-            release();
+        try {
+          for await (const chunk of stream) {
+            const content = chunk.choices[0]?.delta.content ?? '';
+            if (text === '' && content !== '') {
+              const done = await cluster.admin(REVOKE_KEY, { id: encodeGlobalId('ApiKey', revoked.keyId) });
+              expect(done.errors).toBeUndefined();
+            }
+            text += content;
           }
-          text += content;
-          finish = chunk.choices[0]?.finish_reason ?? finish;
+        } catch (error) {
+          thrown = error;
         }
-        expect(text).toBe('echo: one two three four five');
-        expect(finish).toBe('stop');
       } finally {
         release();
       }
+      expect(thrown).toBeInstanceOf(OpenAI.APIError);
+      expect(thrown).toMatchObject({ code: 'invalid_api_key', message: expect.stringContaining('revoked') });
+      expect(text).not.toBe('');
+      expect(text).not.toBe('echo: one two three four five');
       await expect(
         sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'again' }] }),
       ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
@@ -256,7 +261,8 @@ describe('REST attacks on one instance', () => {
         (rows) => rows.length === 1,
         { what: "the revoked key's one usage event" },
       );
-      expect(events[0]?.status).toBe('COMPLETE');
+      expect(events[0]?.status).toBe('CANCELLED');
+      expect(events[0]?.promptTokens).toBeGreaterThan(0);
     });
   });
 
