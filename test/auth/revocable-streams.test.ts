@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/global-id.js';
 import { keyCaller } from '../helpers/auth.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const ADMIN_KEY = 'revocable-streams-admin-key-0123456789';
@@ -153,7 +154,12 @@ describe('streams end when their credential does', () => {
     });
     // 500 words at 100 ms each would take 50 s: it stopped long before the end.
     expect(events).toBeLessThan(400);
-    const usage = await server.app.database.prisma.usageEvent.findMany({ where: { apiKeyId: caller.apiKeyId } });
+    // Written once the call ended, which may be after the client read the error.
+    const usage = await eventually(
+      () => server.app.database.prisma.usageEvent.findMany({ where: { apiKeyId: caller.apiKeyId } }),
+      (rows) => rows.length === 1,
+      { what: "the revoked call's usage event" },
+    );
     expect(usage).toMatchObject([{ status: 'CANCELLED' }]);
   });
 
