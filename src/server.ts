@@ -27,6 +27,7 @@ import { MAX_DOCUMENT_BYTES } from './rag/document-service.js';
 import { createRestApi } from './rest/rest-api.js';
 import { restFamilies } from './rest/rest-families.js';
 import { schema } from './schema/index.js';
+import { coalesceWrites } from './util/coalesced-writes.js';
 
 export interface Server {
   /** `http://host:port/graphql` */
@@ -119,6 +120,8 @@ export async function createServer(
         : api,
     ),
   );
+  // Every response, SSE stream and WebSocket: what one turn writes leaves in one system call.
+  http.on('connection', coalesceWrites);
   // METRICS_PORT: a listener of its own (same host) that serves only /metrics.
   const metricsHttp = separateMetrics
     ? createHttpServer((request, response) => {

@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { type DocumentNode, type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -7,7 +6,6 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../errors.js';
 import type { Authenticator } from '../policy/authenticator.js';
 import type { Viewer } from '../policy/viewer.js';
-import { coalesceWrites } from '../util/coalesced-writes.js';
 import { isAllowedOrigin, socketAuthorization } from './authentication.js';
 import { watchCredential } from './credential-watch.js';
 
@@ -86,8 +84,6 @@ export function attachGraphqlWebSocket(
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      // The frames of one turn (deltas of the operations sharing this socket) leave in one write.
-      coalesceWrites(socket as Socket);
       openPerAddress.set(address, (openPerAddress.get(address) ?? 0) + 1);
       access.sockets?.socketOpened();
       ws.once('close', () => {

@@ -3,6 +3,7 @@ import { createServer, request, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countFlushes, nextTurn } from '../../test/helpers/socket-flushes.js';
+import { coalesceWrites } from '../util/coalesced-writes.js';
 import { createSseWriter } from './sse-writer.js';
 
 describe('createSseWriter', () => {
@@ -17,6 +18,8 @@ describe('createSseWriter', () => {
     const server = createServer((_request, response) => {
       handled = handle(response, countFlushes(response.socket as Socket));
     });
+    // As src/server.ts serves every connection.
+    server.on('connection', coalesceWrites);
     closers.push(() => server.close());
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -9,20 +9,12 @@ export interface SseWriter {
 
 /**
  * Server-sent events on a plain node:http response, with backpressure: a slow client slows the
- * upstream read instead of growing the buffer. Headers go out with the first frame.
- *
- * Frames written in one turn of the event loop leave in one socket write: the response is corked
- * at the first and uncorked once the turn's I/O callbacks ran. A socket write is the largest
- * single cost of a relayed token, and a stream's opening (headers, the role chunk, the first
- * token) would otherwise take one write each, each on the way to the first token.
+ * upstream read instead of growing the buffer. Headers go out with the first frame. The server's
+ * sockets send what one turn wrote in one system call (src/server.ts), so a stream's opening
+ * (headers, the role chunk, the first token) and its end leave in one write each.
  */
 export function createSseWriter(response: ServerResponse, headers: Record<string, string>): SseWriter {
   let opened = false;
-  let flush: NodeJS.Immediate | undefined;
-  const uncork = () => {
-    flush = undefined;
-    response.uncork();
-  };
   const open = () => {
     if (opened) return;
     opened = true;
@@ -37,15 +29,11 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
   return {
     send(data, event) {
       open();
-      // After the end nothing is written (nor corked: the socket may serve the next request).
+      // After the end nothing is written: the socket may serve the next request.
       if (response.destroyed || response.writableEnded) return Promise.resolve();
-      if (flush === undefined) {
-        response.cork();
-        flush = setImmediate(uncork);
-      }
       const frame = `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
       if (response.write(frame)) return Promise.resolve();
-      // Past the high-water mark: 'drain' follows the uncork above, once the client read enough.
+      // Past the high-water mark: 'drain' follows once the client read enough.
       return new Promise((resolve) => {
         const done = () => {
           response.off('drain', done);
@@ -58,9 +46,6 @@ export function createSseWriter(response: ServerResponse, headers: Record<string
     },
     end() {
       open();
-      // Ending flushes what is corked, the last chunk with it, in one write.
-      if (flush !== undefined) clearImmediate(flush);
-      flush = undefined;
       if (!response.writableEnded) response.end();
     },
   };

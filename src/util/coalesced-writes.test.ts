@@ -63,4 +63,11 @@ describe('coalesceWrites', () => {
     await nextTurn();
     expect(flushes.count).toBeGreaterThanOrEqual(5);
   });
+
+  it('sends what was written before a destroy in the same turn', async () => {
+    const { socket, received } = await pair(coalesceWrites);
+    socket.write('HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n');
+    socket.destroy();
+    await expect.poll(received, { timeout: 30_000 }).toBe('HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n');
+  });
 });

@@ -9,8 +9,10 @@ import type { Socket } from 'node:net';
  */
 export function coalesceWrites(socket: Socket): void {
   const write = socket.write as (...args: unknown[]) => boolean;
+  const destroy = socket.destroy as (...args: unknown[]) => Socket;
   let corked = false;
   const uncork = () => {
+    if (!corked) return;
     corked = false;
     socket.uncork();
   };
@@ -22,4 +24,9 @@ export function coalesceWrites(socket: Socket): void {
     }
     return write.apply(socket, args);
   }) as Socket['write'];
+  // A last answer written just before a destroy still leaves (node:http's 431 and 400 replies).
+  socket.destroy = ((...args: unknown[]) => {
+    if (!socket.destroyed) uncork();
+    return destroy.apply(socket, args);
+  }) as Socket['destroy'];
 }
