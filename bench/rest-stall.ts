@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'node:http';
 import { monoMs } from './chat-clients.js';
 import type { RestPath, StampedUpstream } from './rest-paths.js';
@@ -134,6 +135,8 @@ function checkStream(agent: Agent, path: RestPath, body: string, signal: AbortSi
 export async function trial(path: RestPath, streams: number, settings: StallSettings): Promise<StallTrial> {
   const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const signal = AbortSignal.timeout(settings.trialTimeoutMs);
+  // Every stream of the trial listens to it: not a leak, so no MaxListenersExceededWarning.
+  setMaxListeners(streams + 10, signal);
   const body = bodyOf(path);
   const t0 = performance.now();
   try {
