@@ -12,11 +12,17 @@ describe('createSseWriter', () => {
     for (const close of closers.splice(0)) close();
   });
 
-  /** Serves one request with `handle` and returns the raw body the client read. */
-  async function serve(handle: (response: ServerResponse, flushes: { count: number }) => Promise<void>) {
+  /**
+   * Serves one request with `handle` and returns the raw body the client read; `received` is
+   * what it has read so far (a flush is counted once its bytes arrived, whenever that is).
+   */
+  async function serve(
+    handle: (response: ServerResponse, flushes: { count: number }, received: () => string) => Promise<void>,
+  ) {
     let handled: Promise<void> = Promise.resolve();
+    let body = '';
     const server = createServer((_request, response) => {
-      handled = handle(response, countFlushes(response.socket as Socket));
+      handled = handle(response, countFlushes(response.socket as Socket), () => body);
     });
     // As src/server.ts serves every connection.
     server.on('connection', coalesceWrites);
@@ -27,7 +33,6 @@ describe('createSseWriter', () => {
     const response = await new Promise<import('node:http').IncomingMessage>((resolve) =>
       request({ port, host: '127.0.0.1' }, resolve).end(),
     );
-    let body = '';
     response.setEncoding('utf8');
     for await (const piece of response) body += piece;
     await handled;
@@ -36,20 +41,21 @@ describe('createSseWriter', () => {
 
   it('sends the headers and the frames of one turn in one write, and the end with what is left', async () => {
     const seen: number[] = [];
-    const answer = await serve(async (response, flushes) => {
+    const answer = await serve(async (response, flushes, received) => {
+      const arrived = (text: string) => expect.poll(received, { timeout: 30_000 }).toContain(text);
       const sse = createSseWriter(response, { 'x-request-id': 'r1' });
       // The opening as a stream writes it: the role chunk, then the first token after an await.
       await sse.send('{"role":"assistant"}');
       await sse.send('{"content":"Hel"}');
-      await nextTurn();
+      await arrived('Hel');
       seen.push(flushes.count);
       await sse.send('{"content":"lo"}');
-      await nextTurn();
+      await arrived('lo');
       seen.push(flushes.count);
       await sse.send('{"finish":"stop"}');
       await sse.send('[DONE]');
       sse.end();
-      await nextTurn();
+      await arrived('[DONE]');
       seen.push(flushes.count);
     });
     expect(seen).toEqual([1, 2, 3]);
