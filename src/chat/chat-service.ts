@@ -426,10 +426,15 @@ export function createChatService(deps: ChatServiceDeps) {
     /**
      * `chat` with the turn's rows at hand at once, and `prior` messages stored before the user's
      * (a REST request's earlier turns): the REST endpoints' stored calls (x-switchyard-conversation).
+     * `cancel` stops the generation this process started, even before its rows are written.
      */
     async turn(userId: string, input: SendMessageInput, options: TurnOptions, prior: readonly PriorMessage[] = []) {
       const { rows, written, finished } = await begin(userId, input, options, undefined, prior);
-      return { rows, events: follow(rows, written, finished, () => conversationGone(input)) };
+      return {
+        rows,
+        events: follow(rows, written, finished, () => conversationGone(input)),
+        cancel: () => runner.cancel(rows.assistantMessage.id),
+      };
     },
 
     /**
@@ -454,7 +459,11 @@ export function createChatService(deps: ChatServiceDeps) {
         });
       }
       const { rows, written, finished } = await continuation(userId, newest.id, results, options);
-      return { rows, events: follow(rows, written, finished, () => notFound('Message', newest.id)) };
+      return {
+        rows,
+        events: follow(rows, written, finished, () => notFound('Message', newest.id)),
+        cancel: () => runner.cancel(rows.assistantMessage.id),
+      };
     },
 
     /**

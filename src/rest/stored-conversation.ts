@@ -201,9 +201,10 @@ export async function storedCompletion(
   );
   const { conversation, assistantMessage } = started.rows;
   const messageId = assistantMessage.id;
+  // This process runs the generation: cancelled here at once, even while its rows are still being
+  // written (a cancel by id would not find them yet, and the generation would run on to its end).
   const cancel = () => {
-    // The generation ends CANCELLED wherever it runs; a failure here leaves it to the liveness sweep.
-    chat.cancel(viewer.userId, messageId).catch(() => {});
+    started.cancel();
   };
   return {
     headers: {

@@ -438,12 +438,70 @@ for (const backend of LIMITS_BACKENDS) {
     async function expectCancelledAfter(messageId: string, received: string) {
       const message = await eventually(
         () => cluster.db.message.findUnique({ where: { id: messageId } }),
-        (m) => m?.status !== 'STREAMING',
+        (m) => m !== null && m.status !== 'STREAMING',
         { what: 'the stored message to end' },
       );
       expect(message).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED' });
       expect(message?.content.startsWith(received)).toBe(true);
     }
+
+    // On Postgres another session can hold the rows back: the tokens flow while they wait.
+    it.skipIf(!backend.shared)(
+      'a client gone before its turn rows are written still cancels the generation',
+      async () => {
+        let release: () => void = () => {};
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let unlock: () => void = () => {};
+        let locked: () => void = () => {};
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        anthropic.setReply('one two three four five six');
+        anthropic.faults.next({ path: '/v1/messages', gate: (i) => (i >= 4 ? held : undefined) });
+        // Inserts into conversations wait for this transaction (SHARE blocks ROW EXCLUSIVE).
+        const lock = cluster.db.$transaction(
+          async (tx) => {
+            await tx.$executeRawUnsafe('LOCK TABLE conversations IN SHARE MODE');
+            locked();
+            await new Promise<void>((resolve) => (unlock = resolve));
+          },
+          { timeout: 120_000, maxWait: 30_000 },
+        );
+        try {
+          await isLocked;
+          const controller = new AbortController();
+          const { data: stream, response } = await anthropicFor(alice)
+            .messages.create(
+              {
+                model: 'claude-haiku-4-5',
+                max_tokens: 100,
+                messages: [{ role: 'user', content: 'go on' }],
+                stream: true,
+              },
+              { headers: { [HEADER]: 'new' }, signal: controller.signal },
+            )
+            .withResponse();
+          const messageId = dbId(response.headers.get('x-switchyard-message-id') as string);
+          let text = '';
+          try {
+            for await (const event of stream) {
+              if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+              if (text !== '') controller.abort();
+            }
+          } catch (error) {
+            expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
+          }
+          expect(text).not.toBe('');
+          // Nothing is stored yet, and the upstream is held: only a cancel by this process ends it.
+          expect(await cluster.db.message.count({ where: { id: messageId } })).toBe(0);
+          unlock();
+          await lock;
+          await expectCancelledAfter(messageId, text);
+        } finally {
+          unlock();
+          release();
+          await lock.catch(() => {});
+        }
+      },
+    );
 
     it('the Anthropic client going away mid-stream leaves the stored message CANCELLED too', async () => {
       let release: () => void = () => {};
