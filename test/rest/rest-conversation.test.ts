@@ -445,6 +445,29 @@ for (const backend of LIMITS_BACKENDS) {
       expect(message?.content.startsWith(received)).toBe(true);
     }
 
+    /** A new stored call through the Anthropic client, left as soon as some text arrived. */
+    async function leaveAfterFirstText() {
+      const controller = new AbortController();
+      const { data: stream, response } = await anthropicFor(alice)
+        .messages.create(
+          { model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'go on' }], stream: true },
+          { headers: { [HEADER]: 'new' }, signal: controller.signal },
+        )
+        .withResponse();
+      const messageId = dbId(response.headers.get('x-switchyard-message-id') as string);
+      let text = '';
+      try {
+        for await (const event of stream) {
+          if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+          if (text !== '') controller.abort();
+        }
+      } catch (error) {
+        expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
+      }
+      expect(text).not.toBe('');
+      return { messageId, text };
+    }
+
     // On Postgres another session can hold the rows back: the tokens flow while they wait.
     it.skipIf(!backend.shared)(
       'a client gone before its turn rows are written still cancels the generation',
@@ -467,29 +490,7 @@ for (const backend of LIMITS_BACKENDS) {
         );
         try {
           await isLocked;
-          const controller = new AbortController();
-          const { data: stream, response } = await anthropicFor(alice)
-            .messages.create(
-              {
-                model: 'claude-haiku-4-5',
-                max_tokens: 100,
-                messages: [{ role: 'user', content: 'go on' }],
-                stream: true,
-              },
-              { headers: { [HEADER]: 'new' }, signal: controller.signal },
-            )
-            .withResponse();
-          const messageId = dbId(response.headers.get('x-switchyard-message-id') as string);
-          let text = '';
-          try {
-            for await (const event of stream) {
-              if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
-              if (text !== '') controller.abort();
-            }
-          } catch (error) {
-            expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
-          }
-          expect(text).not.toBe('');
+          const { messageId, text } = await leaveAfterFirstText();
           // Nothing is stored yet, and the upstream is held: only a cancel by this process ends it.
           expect(await cluster.db.message.count({ where: { id: messageId } })).toBe(0);
           unlock();
@@ -509,29 +510,7 @@ for (const backend of LIMITS_BACKENDS) {
       anthropic.setReply('one two three four five six');
       anthropic.faults.next({ path: '/v1/messages', gate: (i) => (i >= 4 ? held : undefined) });
       try {
-        const controller = new AbortController();
-        const { data: stream, response } = await anthropicFor(alice)
-          .messages.create(
-            {
-              model: 'claude-haiku-4-5',
-              max_tokens: 100,
-              messages: [{ role: 'user', content: 'go on' }],
-              stream: true,
-            },
-            { headers: { [HEADER]: 'new' }, signal: controller.signal },
-          )
-          .withResponse();
-        const messageId = dbId(response.headers.get('x-switchyard-message-id') as string);
-        let text = '';
-        try {
-          for await (const event of stream) {
-            if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
-            if (text !== '') controller.abort();
-          }
-        } catch (error) {
-          expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
-        }
-        expect(text).not.toBe('');
+        const { messageId, text } = await leaveAfterFirstText();
         await expectCancelledAfter(messageId, text);
       } finally {
         release();
