@@ -373,6 +373,15 @@ export function createChatService(deps: ChatServiceDeps) {
     );
   }
 
+  /** A started turn's rows, its events, and a cancel of its local run that needs no stored row. */
+  function followed(rows: TurnRows, written: Promise<boolean>, finished: Promise<Message | null>, gone: () => Error) {
+    return {
+      rows,
+      events: follow(rows, written, finished, gone),
+      cancel: () => runner.cancel(rows.assistantMessage.id),
+    };
+  }
+
   /** Starts the turn that answers a REQUIRES_ACTION message's tool calls, its rows written. */
   async function continuation(
     userId: string,
@@ -430,11 +439,7 @@ export function createChatService(deps: ChatServiceDeps) {
      */
     async turn(userId: string, input: SendMessageInput, options: TurnOptions, prior: readonly PriorMessage[] = []) {
       const { rows, written, finished } = await begin(userId, input, options, undefined, prior);
-      return {
-        rows,
-        events: follow(rows, written, finished, () => conversationGone(input)),
-        cancel: () => runner.cancel(rows.assistantMessage.id),
-      };
+      return followed(rows, written, finished, () => conversationGone(input));
     },
 
     /**
@@ -459,11 +464,7 @@ export function createChatService(deps: ChatServiceDeps) {
         });
       }
       const { rows, written, finished } = await continuation(userId, newest.id, results, options);
-      return {
-        rows,
-        events: follow(rows, written, finished, () => notFound('Message', newest.id)),
-        cancel: () => runner.cancel(rows.assistantMessage.id),
-      };
+      return followed(rows, written, finished, () => notFound('Message', newest.id));
     },
 
     /**

@@ -203,9 +203,7 @@ export async function storedCompletion(
   const messageId = assistantMessage.id;
   // This process runs the generation: cancelled here at once, even while its rows are still being
   // written (a cancel by id would not find them yet, and the generation would run on to its end).
-  const cancel = () => {
-    started.cancel();
-  };
+  const cancel = started.cancel;
   return {
     headers: {
       ...admitted,
