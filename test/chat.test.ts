@@ -6,7 +6,7 @@ import { encodeGlobalId } from '../src/schema/global-id.js';
 import { type FakeServer, startOpenAIFake } from './fakes/index.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { until } from './helpers/eventually.js';
-import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
+import { createScratchDatabase, holdInserts, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { seedConversation, seedOtherUser } from './helpers/seed.js';
 import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -103,10 +103,9 @@ for (const backend of backends)
       expect(result.errors).toBeUndefined();
       return (result.data as SendResult).sendMessage;
     };
+    const dbId = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1] as string;
     const messageRow = (globalId: string) =>
-      server.app.database.prisma.message.findUniqueOrThrow({
-        where: { id: Buffer.from(globalId, 'base64url').toString().split(':')[1] as string },
-      });
+      server.app.database.prisma.message.findUniqueOrThrow({ where: { id: dbId(globalId) } });
 
     it('streams a chat over graphql-ws: ordered deltas, one terminal event, the message stored COMPLETE', async () => {
       const client = wsClient(server.wsUrl);
@@ -330,6 +329,43 @@ for (const backend of backends)
         await reader.dispose();
       }
     });
+
+    // On Postgres another session can hold the turn's rows back while the first tokens go out.
+    it.skipIf(!backend.shared)(
+      'the id on the first delta works for messageStream and cancelMessage before its rows are written',
+      async () => {
+        openai.faults.always({ path: '/v1/chat/completions', gate: (index) => (index > 2 ? never : undefined) });
+        const hold = await holdInserts(scratch?.url as string, 'conversations');
+        const client = wsClient(server.wsUrl);
+        const reader = wsClient(server.wsUrl);
+        try {
+          const input = { content: 'one two three four', provider: 'openai' };
+          const stream = collect(client, CHAT, { input }, 'chat');
+          const [delta] = await stream.waitFor(1);
+          const id = (delta as StreamEventResult).messageId as string;
+          expect(await server.app.database.prisma.message.count({ where: { id: dbId(id) } })).toBe(0);
+          const followed = collect(reader, STREAM, { id, after: 0 }, 'messageStream');
+          const cancelled = server.query<{ cancelMessage: { status: string; content: string } }>(
+            'mutation ($id: ID!) { cancelMessage(id: $id) { status content } }',
+            { id },
+          );
+          // Both arrive while the rows wait; released once the server had every chance to refuse them.
+          await server.query('{ __typename }');
+          await hold.release();
+          const answer = await cancelled;
+          expect(answer.errors).toBeUndefined();
+          expect(answer.data?.cancelMessage.status).toBe('CANCELLED');
+          const replayed = shape(await followed.done);
+          expect(replayed).toMatchObject({ terminal: ['MessageFailed'], text: answer.data?.cancelMessage.content });
+          expect(replayed.text).not.toBe('');
+          expect(shape(await stream.done).terminal).toEqual(['MessageFailed']);
+        } finally {
+          openai.faults.clear();
+          await hold.release().catch(() => {});
+          await Promise.all([client.dispose(), reader.dispose()]);
+        }
+      },
+    );
 
     it('a failure before the first token ends FAILED with the provider error; a cut stream keeps its partial text', async () => {
       const client = wsClient(server.wsUrl);

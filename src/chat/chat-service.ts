@@ -124,6 +124,24 @@ export function createChatService(deps: ChatServiceDeps) {
   };
 
   /**
+   * Turns started here whose rows are still being written. Their first deltas may reach the
+   * client before the rows do, and the id on them must already work for messageStream and cancel.
+   */
+  const unwritten = new Map<string, { userId: string; written: Promise<boolean> }>();
+  const remember = (userId: string, rows: TurnRows, written: Promise<boolean>) => {
+    const id = rows.assistantMessage.id;
+    unwritten.set(id, { userId, written });
+    const forget = () => unwritten.delete(id);
+    written.then(forget, forget);
+  };
+  /** `findMessage`, after the rows of a turn this process started for the same user are written. */
+  const findStartedMessage = async (userId: string, id: string) => {
+    const pending = unwritten.get(id);
+    if (pending?.userId === userId) await pending.written.catch(() => false);
+    return findMessage(userId, id);
+  };
+
+  /**
    * Reads a message's events after `afterSeq` until its end (or the signal). Whatever happens to
    * the buffer, a reader that was not stopped ends with exactly one terminal event: if the buffer
    * ran out without one, the stored message answers.
@@ -271,6 +289,7 @@ export function createChatService(deps: ChatServiceDeps) {
     const { rows, written } = continuation
       ? continueTurn(continuation, conversation as Conversation, { model, contextTokens: context.tokens })
       : newTurn(userId, input, conversation, { model, systemPrompt, contextTokens: context.tokens, citations, prior });
+    remember(userId, rows, written);
     // The upstream call starts while the rows are written; it is dropped if they cannot be.
     const finished = runner.start({
       messageId: rows.assistantMessage.id,
@@ -485,7 +504,7 @@ export function createChatService(deps: ChatServiceDeps) {
     stream(userId: string, messageId: string, afterSeq: number): AsyncIterableIterator<MessageStreamEvent> {
       return abortableIterator((signal) =>
         (async function* () {
-          const message = await findMessage(userId, messageId);
+          const message = await findStartedMessage(userId, messageId);
           if (isTerminal(message.status)) {
             yield terminalEventOf(message);
             return;
@@ -497,7 +516,7 @@ export function createChatService(deps: ChatServiceDeps) {
 
     /** Aborts the generation wherever it runs; the partial text is kept with status CANCELLED. */
     async cancel(userId: string, messageId: string) {
-      const message = await findMessage(userId, messageId);
+      const message = await findStartedMessage(userId, messageId);
       if (isTerminal(message.status)) return message;
       if (!runner.cancel(message.id)) await deps.requestCancel(message.id);
       await waitForEnd(message.id, message.lastSeq, AbortSignal.timeout(CANCEL_WAIT_MS));

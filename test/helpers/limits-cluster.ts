@@ -108,6 +108,8 @@ export async function startLimitsCluster(backend: LimitsBackend, options: Cluste
     pick(i: number): TestServer {
       return servers[i % servers.length] as TestServer;
     },
+    /** The shared database's URL; undefined on the embedded default. */
+    databaseUrl: scratch?.url,
     /** The database behind every instance (shared, or the only one's). */
     get db() {
       return (servers[0] as TestServer).app.database.prisma;

@@ -35,3 +35,27 @@ export async function createScratchDatabase(baseUrl: string): Promise<{ url: str
     },
   };
 }
+
+/**
+ * Holds back inserts into `table` until `release()`: a session of its own (not from the server's
+ * pool) takes a SHARE lock, which every insert waits for, so a request's rows stay unwritten
+ * while the rest of it runs.
+ */
+export async function holdInserts(url: string, table: string): Promise<{ release(): Promise<void> }> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  try {
+    await session.query('BEGIN');
+    await session.query(`LOCK TABLE ${table} IN SHARE MODE`);
+  } catch (error) {
+    await session.end();
+    throw error;
+  }
+  let released: Promise<void> | undefined;
+  return {
+    release() {
+      released ??= session.query('ROLLBACK').then(() => session.end());
+      return released;
+    },
+  };
+}

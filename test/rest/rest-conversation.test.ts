@@ -20,6 +20,7 @@ import {
   post,
   startLimitsCluster,
 } from '../helpers/limits-cluster.js';
+import { holdInserts } from '../helpers/postgres.js';
 import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape } from '../helpers/subscribe.js';
 
 const HEADER = 'x-switchyard-conversation';
@@ -474,32 +475,19 @@ for (const backend of LIMITS_BACKENDS) {
       async () => {
         let release: () => void = () => {};
         const held = new Promise<void>((resolve) => (release = resolve));
-        let unlock: () => void = () => {};
-        let locked: () => void = () => {};
-        const isLocked = new Promise<void>((resolve) => (locked = resolve));
         anthropic.setReply('one two three four five six');
         anthropic.faults.next({ path: '/v1/messages', gate: (i) => (i >= 4 ? held : undefined) });
-        // Inserts into conversations wait for this transaction (SHARE blocks ROW EXCLUSIVE).
-        const lock = cluster.db.$transaction(
-          async (tx) => {
-            await tx.$executeRawUnsafe('LOCK TABLE conversations IN SHARE MODE');
-            locked();
-            await new Promise<void>((resolve) => (unlock = resolve));
-          },
-          { timeout: 120_000, maxWait: 30_000 },
-        );
+        // Inserts into conversations wait until the hold is released.
+        const hold = await holdInserts(cluster.databaseUrl as string, 'conversations');
         try {
-          await isLocked;
           const { messageId, text } = await leaveAfterFirstText();
           // Nothing is stored yet, and the upstream is held: only a cancel by this process ends it.
           expect(await cluster.db.message.count({ where: { id: messageId } })).toBe(0);
-          unlock();
-          await lock;
+          await hold.release();
           await expectCancelledAfter(messageId, text);
         } finally {
-          unlock();
           release();
-          await lock.catch(() => {});
+          await hold.release().catch(() => {});
         }
       },
     );
