@@ -14,7 +14,7 @@ import {
   switchyardGraphqlPath,
   switchyardRestPath,
 } from './rest-paths.js';
-import { benchStall, STALL_DEFAULTS, type StallResult, type StallSettings } from './rest-stall.js';
+import { type Arrivals, benchStall, STALL_DEFAULTS, type StallResult, type StallSettings } from './rest-stall.js';
 import {
   benchRestTtft,
   summariseTtft,
@@ -28,7 +28,8 @@ import {
 // upstream called directly, in one run: added TTFT, gateway CPU per request, stall-free streams.
 // BENCH_REST_ROUNDS, BENCH_REST_SERIAL (requests per path per round at concurrency 1),
 // BENCH_REST_LOADED (`100:1000`), BENCH_REST_STALL (`0` skips it; else the largest N tried),
-// BENCH_REST_STALL_PATHS (comma-separated path names), BENCH_REST_TTFT=0 skips the TTFT part.
+// BENCH_REST_STALL_PATHS (comma-separated path names), BENCH_REST_STALL_ARRIVALS (`burst,steady`),
+// BENCH_REST_TTFT=0 skips the TTFT part.
 
 export interface RestBenchResult {
   peers: { portkeyGateway: string };
@@ -49,7 +50,11 @@ export function restSettingsFromEnv(env: Record<string, string | undefined> = pr
     loaded:
       loaded?.length === 2 ? { concurrency: loaded[0] ?? 100, requests: loaded[1] ?? 1_000 } : TTFT_DEFAULTS.loaded,
   };
-  const stall: StallSettings = { ...STALL_DEFAULTS, max: Number(env.BENCH_REST_STALL ?? STALL_DEFAULTS.max) };
+  const stall: StallSettings = {
+    ...STALL_DEFAULTS,
+    max: Number(env.BENCH_REST_STALL ?? STALL_DEFAULTS.max),
+    arrivals: (env.BENCH_REST_STALL_ARRIVALS?.split(',') as Arrivals[] | undefined) ?? STALL_DEFAULTS.arrivals,
+  };
   return {
     ttft,
     stall,

@@ -32,11 +32,12 @@ export function restTable(result: RestBenchResult): string[] {
       '',
       `stall-free streams: ${s.tokens} tokens ${s.gapMs} ms apart, a stream counts when no token arrives > ${s.lateMs} ms after the upstream wrote it`,
       `largest N at which every stream counted (most of ${s.repeats} repeats); the load generator shares the 2 cores`,
-      'path                  holds  fails at',
+      `burst: N started at once; steady: one started every (stream length / N) for ${s.steadySpans} stream lengths`,
+      'path                  arrivals  holds  fails at',
     );
     for (const row of result.stall) {
       lines.push(
-        `${row.path.padEnd(20)} ${String(row.largestHolding).padStart(6)}  ${String(row.smallestFailing ?? `> ${s.max}`).padStart(8)}`,
+        `${row.path.padEnd(20)} ${row.arrivals.padEnd(8)} ${String(row.largestHolding).padStart(6)}  ${String(row.smallestFailing ?? `> ${s.max}`).padStart(8)}`,
       );
     }
   }
@@ -74,12 +75,12 @@ export function restTargets(result: RestBenchResult): Target[] {
       });
     }
   }
-  const portkey = result.stall.find((r) => r.path === 'portkey')?.largestHolding ?? 0;
   for (const row of result.stall) {
     if (!row.path.startsWith('sy-')) continue;
+    const portkey = result.stall.find((r) => r.path === 'portkey' && r.arrivals === row.arrivals)?.largestHolding ?? 0;
     const floor = row.path.startsWith('sy-rest') ? 1_000 : 500;
     targets.push({
-      target: `${row.path} stall-free streams >= ${floor} and above Portkey`,
+      target: `${row.path} stall-free streams (${row.arrivals}) >= ${floor} and above Portkey`,
       value: `${row.largestHolding} vs Portkey ${portkey}`,
       met: row.largestHolding >= floor && row.largestHolding > portkey,
     });

@@ -4,12 +4,18 @@ import { monoMs } from './chat-clients.js';
 import type { RestPath, StampedUpstream } from './rest-paths.js';
 import { median } from './stats.js';
 
-// Stall-free streams, measured as open gateway benchmarks do: N streams at once of `tokens`
-// tokens `gapMs` apart; a stream counts when every token reached the client within `lateMs` of
-// the moment the upstream wrote it (the stamp it carries). The largest N at which every stream
-// counts is found by doubling, then bisecting, each step repeated (a step holds when most
-// repeats hold). The client is raw node:http and a regular expression over the bytes: it shares
-// the two cores with the gateway and the upstream, so it must stay cheap.
+// Stall-free streams: N concurrent streams of `tokens` tokens `gapMs` apart; a stream counts when
+// every token reached the client within `lateMs` of the moment the upstream wrote it (the stamp it
+// carries). Two ways to reach N, both measured: `burst`, all N started in the same instant (every
+// start lands while the first streams run), and `steady`, streams started at a constant rate of N
+// per stream's length, so that N run at once (Little's law), for `steadySpans` lengths: how open
+// gateway benchmarks load a gateway (a fixed request rate, as vegeta does) and how traffic
+// arrives. The largest N at which every stream counts is found by doubling, then bisecting, each
+// step repeated (a step holds when most repeats hold). The client is raw node:http and a regular
+// expression over the bytes: it shares the two cores with the gateway and the upstream, so it must
+// stay cheap.
+
+export type Arrivals = 'burst' | 'steady';
 
 export interface StallSettings {
   tokens: number;
@@ -21,6 +27,10 @@ export interface StallSettings {
   /** Bisecting stops when the gap between holding and failing is below this fraction of the holding N. */
   resolution: number;
   trialTimeoutMs: number;
+  /** The arrival patterns measured, each for every path. */
+  arrivals: Arrivals[];
+  /** `steady`: how many stream lengths the starts go on for (N * steadySpans streams in all). */
+  steadySpans: number;
 }
 
 export const STALL_DEFAULTS: StallSettings = {
@@ -32,6 +42,8 @@ export const STALL_DEFAULTS: StallSettings = {
   repeats: 3,
   resolution: 0.1,
   trialTimeoutMs: 90_000,
+  arrivals: ['burst', 'steady'],
+  steadySpans: 3,
 };
 
 /** One stream as the client saw it. */
@@ -42,11 +54,15 @@ interface StreamCheck {
   error: string | undefined;
 }
 
-/** One try of N streams at once. */
+/** One try at N concurrent streams. */
 export interface StallTrial {
   path: string;
+  arrivals: Arrivals;
+  /** N: streams running at once (all of them for `burst`). */
   streams: number;
-  /** Streams in which every token arrived within lateMs, and all of them did. */
+  /** Streams started in the trial. */
+  started: number;
+  /** Streams in which every token arrived within lateMs, and whether all of them did. */
   counted: number;
   holds: boolean;
   /** Over all streams: the median and the worst of each stream's latest token. */
@@ -59,6 +75,7 @@ export interface StallTrial {
 
 export interface StallResult {
   path: string;
+  arrivals: Arrivals;
   /** The largest N that held; 0 when even the first failed. */
   largestHolding: number;
   /** The smallest N that failed; undefined when `max` held. */
@@ -132,24 +149,51 @@ function checkStream(agent: Agent, path: RestPath, body: string, signal: AbortSi
   });
 }
 
-export async function trial(path: RestPath, streams: number, settings: StallSettings): Promise<StallTrial> {
+/** Starts `total` streams, one every `intervalMs` (catching up when a timer fires late). */
+function startSteadily(total: number, intervalMs: number, start: () => Promise<StreamCheck>): Promise<StreamCheck[]> {
+  return new Promise((resolve) => {
+    const runs: Promise<StreamCheck>[] = [];
+    const t0 = performance.now();
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - t0) / intervalMs) + 1);
+      while (runs.length < due) runs.push(start());
+      if (runs.length < total) setTimeout(tick, Math.max(1, t0 + runs.length * intervalMs - performance.now()));
+      else resolve(Promise.all(runs));
+    };
+    tick();
+  });
+}
+
+export async function trial(
+  path: RestPath,
+  streams: number,
+  settings: StallSettings,
+  arrivals: Arrivals = 'burst',
+): Promise<StallTrial> {
   const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const signal = AbortSignal.timeout(settings.trialTimeoutMs);
+  const started = arrivals === 'burst' ? streams : streams * settings.steadySpans;
   // Every stream of the trial listens to it: not a leak, so no MaxListenersExceededWarning.
-  setMaxListeners(streams + 10, signal);
+  setMaxListeners(started + 10, signal);
   const body = bodyOf(path);
+  const open = () => checkStream(agent, path, body, signal);
   const t0 = performance.now();
   try {
-    const checks = await Promise.all(Array.from({ length: streams }, () => checkStream(agent, path, body, signal)));
+    const checks =
+      arrivals === 'burst'
+        ? await Promise.all(Array.from({ length: streams }, open))
+        : await startSteadily(started, (settings.tokens * settings.gapMs) / streams, open);
     const ok = (c: StreamCheck) =>
       c.error === undefined && c.tokens === settings.tokens && c.maxLateMs <= settings.lateMs;
     const counted = checks.filter(ok).length;
     const failed = checks.find((c) => !ok(c));
     return {
       path: path.name,
+      arrivals,
       streams,
+      started,
       counted,
-      holds: counted === streams,
+      holds: counted === started,
       maxLateP50Ms: median(checks.map((c) => c.maxLateMs)),
       maxLateWorstMs: Math.max(...checks.map((c) => c.maxLateMs)),
       errors: checks.filter((c) => c.error !== undefined).length,
@@ -167,17 +211,18 @@ export async function trial(path: RestPath, streams: number, settings: StallSett
 export async function largestStallFree(
   path: RestPath,
   settings: StallSettings,
+  arrivals: Arrivals,
   log: (line: string) => void,
 ): Promise<StallResult> {
   const trials: StallTrial[] = [];
   const holds = async (streams: number) => {
     let held = 0;
     for (let r = 0; r < settings.repeats; r++) {
-      const t = await trial(path, streams, settings);
+      const t = await trial(path, streams, settings, arrivals);
       trials.push(t);
       if (t.holds) held++;
       log(
-        `stall ${path.name} N=${streams} #${r + 1}: ${t.counted}/${streams} counted, latest token p50 ${t.maxLateP50Ms.toFixed(1)} worst ${t.maxLateWorstMs.toFixed(1)} ms${t.errorSample ? ` (${t.errorSample})` : ''}`,
+        `stall ${path.name} ${arrivals} N=${streams} #${r + 1}: ${t.counted}/${t.started} counted, latest token p50 ${t.maxLateP50Ms.toFixed(1)} worst ${t.maxLateWorstMs.toFixed(1)} ms${t.errorSample ? ` (${t.errorSample})` : ''}`,
       );
       // Settled either way: no need for the remaining repeats.
       if (held * 2 > settings.repeats || (r + 1 - held) * 2 > settings.repeats) break;
@@ -204,7 +249,7 @@ export async function largestStallFree(
     if (await holds(mid)) good = mid;
     else bad = mid;
   }
-  return { path: path.name, largestHolding: good, smallestFailing: bad, trials };
+  return { path: path.name, arrivals, largestHolding: good, smallestFailing: bad, trials };
 }
 
 export async function benchStall(
@@ -215,6 +260,7 @@ export async function benchStall(
 ): Promise<StallResult[]> {
   await upstream.pace(settings.tokens, settings.gapMs);
   const results: StallResult[] = [];
-  for (const path of paths) results.push(await largestStallFree(path, settings, log));
+  for (const arrivals of settings.arrivals)
+    for (const path of paths) results.push(await largestStallFree(path, settings, arrivals, log));
   return results;
 }
