@@ -76,6 +76,9 @@ export async function createServer(
     // The GraphiQL page is a 9 MB module: loaded when a browser first asks for it, not at start-up.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
+    // withBodyLimit bounds every body by its declared length before yoga runs (node:http reads no
+    // more than that); yoga's own limit would pipe each request body through a TransformStream.
+    maxRequestBodySize: false,
     cors: corsPolicy(config.auth.corsOrigins),
     maskedErrors: { maskError: maskUnexpected },
     // Uploads stop buffering one byte past the document limit (the resolver then says why).
