@@ -86,7 +86,8 @@ export async function writeFrames(w: ResponseWriter, contentType: string, frames
   w.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...w.headers });
   w.res.flushHeaders();
   for (const [index, frame] of frames.entries()) {
-    if (fault?.gate) await Promise.race([fault.gate(index), untilClosed(w.closed)]);
+    const gate = fault?.gate?.(index);
+    if (gate) await unlessClosed(gate, w.closed);
     const delay = index === 0 ? fault?.firstTokenDelayMs : fault?.tokenDelayMs;
     if (delay) await pause(delay, w.closed);
     if (w.closed.aborted) return;
@@ -124,6 +125,19 @@ function write(w: ResponseWriter, chunk: string): Promise<void> {
       w.closed.removeEventListener('abort', done);
       resolve();
     });
+  });
+}
+
+/** Waits for `promise`, or until the client goes away, leaving no listener behind either way. */
+function unlessClosed(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
   });
 }
 

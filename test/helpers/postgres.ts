@@ -54,7 +54,10 @@ export async function holdInserts(url: string, table: string): Promise<{ release
   let released: Promise<void> | undefined;
   return {
     release() {
-      released ??= session.query('ROLLBACK').then(() => session.end());
+      released ??= session
+        .query('ROLLBACK')
+        .then(() => undefined)
+        .finally(() => session.end());
       return released;
     },
   };
