@@ -118,14 +118,7 @@ function cut(w: ResponseWriter): void {
 }
 
 function write(w: ResponseWriter, chunk: string): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => resolve();
-    w.closed.addEventListener('abort', done, { once: true });
-    w.res.write(chunk, () => {
-      w.closed.removeEventListener('abort', done);
-      resolve();
-    });
-  });
+  return unlessClosed(new Promise<void>((resolve) => w.res.write(chunk, () => resolve())), w.closed);
 }
 
 /** Waits for `promise`, or until the client goes away, leaving no listener behind either way. */
