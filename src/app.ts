@@ -40,6 +40,7 @@ import { createMessageStreams } from './stream-store/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
 import { traceRetrieval } from './tracing/retrieval-span.js';
 import { traceStreams } from './tracing/stream-spans.js';
+import { loadTokenizer } from './util/count-tokens.js';
 
 /** The message streams, their store wrapped to carry the generation's trace to followers. */
 function tracedStreams(streams: ReturnType<typeof createMessageStreams>, tracing: Tracing) {
@@ -214,7 +215,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   );
   const bootstrapped = bootstrapPolicy
     .execute(async () => {
-      await database.migrate();
+      // The tokenizer's half second of loading overlaps the migrations' round trips.
+      await Promise.all([database.migrate(), loadTokenizer()]);
       // Independent once the schema is there: their queries overlap (a tenth of a cold start).
       const steps = await Promise.allSettled([
         ensureDefaultUser(database.prisma),

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { eventually } from './helpers/eventually.js';
 import { type ServerProcess, spawnServer } from './helpers/spawn-server.js';
 
@@ -124,6 +124,39 @@ describe('one process per embedded data directory', () => {
       const second = start({ PORT: '0', DATA_DIR: dataDir });
       expect((await fetch(new URL('/health/ready', await second.url))).status).toBe(200);
       expect(readFileSync(join(dataDir, 'switchyard.pid'), 'utf8')).toMatch(new RegExp(`^${second.child.pid}\\n`));
+    },
+    PROCESS_TIMEOUT,
+  );
+});
+
+describe('start-up', () => {
+  it(
+    'loads the tokenizer before it reports ready, so the first chat does not stall the event loop for it',
+    async () => {
+      // Marks, on stdout, the moment the server's code first asks for gpt-tokenizer.
+      const preload = join(tempDir(), 'mark-tokenizer.cjs');
+      writeFileSync(
+        preload,
+        [
+          "const Module = require('node:module');",
+          'const load = Module._load;',
+          'let marked = false;',
+          'Module._load = function (request, ...rest) {',
+          "  if (request === 'gpt-tokenizer' && !marked) { marked = true; process.stdout.write('tokenizer requested\\n'); }",
+          '  return load.call(this, request, ...rest);',
+          '};',
+        ].join('\n'),
+      );
+      const server = start({ PORT: '0', DATA_DIR: 'memory://' }, [
+        process.execPath,
+        '--require',
+        preload,
+        join(inject('builtServer'), 'main.js'),
+      ]);
+      await server.url;
+      const out = server.stdout();
+      expect(out).toContain('tokenizer requested');
+      expect(out.indexOf('tokenizer requested')).toBeLessThan(out.indexOf('running at'));
     },
     PROCESS_TIMEOUT,
   );

@@ -5,13 +5,32 @@ type O200kCount = typeof import('gpt-tokenizer').countTokens;
 let o200k: O200kCount | undefined;
 
 /**
- * gpt-tokenizer builds its o200k tables when it is loaded (about half a second of CPU): loaded on
- * the first count rather than at start-up, so the server is ready sooner; that first count (a
- * chat's context window, or a worker's first chunk) pays it once. Synchronous, as counting is.
+ * gpt-tokenizer builds its o200k tables when it is loaded: about half a second of CPU in which
+ * the event loop stands still. Loaded by the first count, that half second would stall every
+ * stream in flight, so the server loads it while it starts (loadTokenizer, before it reports
+ * ready); a process that never starts the server (a CLI, a worker) pays it on its first count.
  */
-function countO200k(text: string, options: Parameters<O200kCount>[1]): number {
+function o200kCounter(): O200kCount {
   o200k ??= (createRequire(import.meta.url)('gpt-tokenizer') as typeof import('gpt-tokenizer')).countTokens;
-  return o200k(text, options);
+  return o200k;
+}
+
+/** Loads the tokenizer now, once the event loop has turned (so I/O already started proceeds). */
+export function loadTokenizer(): Promise<void> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        o200kCounter();
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    }),
+  );
+}
+
+function countO200k(text: string, options: Parameters<O200kCount>[1]): number {
+  return o200kCounter()(text, options);
 }
 
 // Text may quote `<|endoftext|>` and the like: count them as text instead of throwing.
