@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../src/schema/global-id.js';
 import { writeConfigFile } from './helpers/config-file.js';
-import { createScratchDatabase, postgresUrl, redisUrl } from './helpers/postgres.js';
+import { createScratchDatabase, holdInserts, postgresUrl, redisUrl } from './helpers/postgres.js';
 import { spawnServer } from './helpers/spawn-server.js';
-import { collect, STREAM_EVENT_FIELDS, shape, wsClient } from './helpers/subscribe.js';
+import { collect, STREAM_EVENT_FIELDS, type StreamEventResult, shape, wsClient } from './helpers/subscribe.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const STREAM = `subscription ($id: ID!, $after: Int) { messageStream(messageId: $id, afterSeq: $after) { ${STREAM_EVENT_FIELDS} } }`;
+const CHAT = `subscription ($input: SendMessageInput!) { chat(input: $input) { ${STREAM_EVENT_FIELDS} } }`;
 const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 const rawId = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1] as string;
@@ -56,6 +58,44 @@ describe.skipIf(!postgresUrl || !redisUrl)('several instances sharing Postgres a
         text: expected,
         terminal: ['MessageCompleted'],
       });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('the id on the first delta of a chat on B works for messageStream on A before B has written its rows', async () => {
+    const hold = await holdInserts(scratch.url, 'conversations');
+    const onB = wsClient(b.wsUrl);
+    const onA = wsClient(a.wsUrl);
+    try {
+      const chat = collect(onB, CHAT, { input: { content: words(30) } }, 'chat');
+      const [delta] = await chat.waitFor(1);
+      const id = (delta as StreamEventResult).messageId as string;
+      expect(await a.app.database.prisma.message.count({ where: { id: rawId(id) } })).toBe(0);
+      const followed = collect(onA, STREAM, { id, after: 0 }, 'messageStream');
+      // Five more tokens (40 ms apart) while the rows wait: time enough for A to refuse the id.
+      await chat.waitFor(6);
+      await hold.release();
+      const expected = `Mock reply to: ${words(30)}`;
+      expect(shape(await followed.done)).toEqual({
+        seqs: Array.from({ length: expected.split(' ').length }, (_, i) => i + 1),
+        text: expected,
+        terminal: ['MessageCompleted'],
+      });
+      expect(shape(await chat.done).text).toBe(expected);
+    } finally {
+      await hold.release().catch(() => {});
+      await Promise.all([onA.dispose(), onB.dispose()]);
+    }
+  });
+
+  it('messageStream on A for an id no instance streams is NOT_FOUND', async () => {
+    const client = wsClient(a.wsUrl);
+    try {
+      const id = encodeGlobalId('Message', '00000000-0000-4000-8000-000000000000');
+      await expect(collect(client, STREAM, { id }, 'messageStream').done).rejects.toMatchObject([
+        { extensions: { code: 'NOT_FOUND' } },
+      ]);
     } finally {
       await client.dispose();
     }

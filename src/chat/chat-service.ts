@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ConfigFile } from '../config-file.js';
 import type { Db } from '../db/database.js';
 import type { SqlRunner } from '../db/sql-runner.js';
@@ -104,6 +105,9 @@ const storedTurnOptions = (input: SendMessageInput, builtinTools: BuiltinTool[])
 
 const NO_CHARGE = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 
+/** How long a reader of a stream another instance started waits for that instance's rows. */
+const ROW_WAIT_MS = 5_000;
+
 /** How long `cancelMessage` waits for the generation to acknowledge before answering. */
 const CANCEL_WAIT_MS = 10_000;
 
@@ -134,11 +138,36 @@ export function createChatService(deps: ChatServiceDeps) {
     const forget = () => unwritten.delete(id);
     written.then(forget, forget);
   };
-  /** `findMessage`, after the rows of a turn this process started for the same user are written. */
+  /**
+   * `findMessage`, after the rows of a turn started for the same user are written: by this
+   * process (it knows when), or by another one whose first deltas are already in the shared
+   * stream (waited for while that stream runs, up to ROW_WAIT_MS).
+   */
   const findStartedMessage = async (userId: string, id: string) => {
     const pending = unwritten.get(id);
     if (pending?.userId === userId) await pending.written.catch(() => false);
-    return findMessage(userId, id);
+    try {
+      return await findMessage(userId, id);
+    } catch (error) {
+      if (pending || !AppError.isInstance(error) || error.code !== 'NOT_FOUND') throw error;
+      return waitForRowsElsewhere(userId, id, error);
+    }
+  };
+  const waitForRowsElsewhere = async (userId: string, id: string, notFoundError: AppError) => {
+    const streaming = async () => (store.streaming ? await store.streaming(id).catch(() => false) : false);
+    const stored = () => db.message.findFirst({ where: { id, userId } });
+    if (!(await streaming())) throw notFoundError;
+    const deadline = performance.now() + ROW_WAIT_MS;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+      await delay(pause);
+      const message = await stored();
+      if (message) return message;
+      if (performance.now() >= deadline || !(await streaming())) break;
+    }
+    // Ended (perhaps just after its rows landed), or its rows failed or took too long.
+    const message = await stored();
+    if (message) return message;
+    throw notFoundError;
   };
 
   /**

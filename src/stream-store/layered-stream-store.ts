@@ -90,6 +90,8 @@ export function createLayeredStreamStore(
       return local.has(messageId) ? local.read(messageId, afterSeq, signal) : shared.read(messageId, afterSeq, signal);
     },
 
+    ...(shared.streaming ? { streaming: shared.streaming.bind(shared) } : {}),
+
     async close() {
       const left = await queue.close(options.closeTimeoutMs ?? 5_000);
       if (left.length > 0) logger?.warn('shared stream writes given up at close', { messages: left.length });

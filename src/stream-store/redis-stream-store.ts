@@ -83,6 +83,11 @@ export function createRedisStreamStore(
       }
     },
 
+    async streaming(messageId) {
+      const [last] = decodeEntries(messageId, await command.xrevrange(streamKey(messageId), '+', '-', 'COUNT', 1));
+      return last?.event.kind === 'delta';
+    },
+
     async close() {
       closed = true;
       for (const inbox of inboxes) inbox.close();

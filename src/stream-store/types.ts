@@ -102,6 +102,11 @@ export interface MessageStreamStore {
    * processes outlives its writer, so only such a store has it.
    */
   buffered?(messageId: string, afterSeq: number): Promise<MessageDelta[]>;
+  /**
+   * Whether the message's stream has deltas and no end yet: a generation is running, perhaps in
+   * another process whose rows have not landed. Only a store shared between processes can tell.
+   */
+  streaming?(messageId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -55,5 +55,6 @@ export function traceStreams<T extends MessageStreamStore>(store: T, tracing: Tr
     },
     close: () => store.close(),
     ...(store.buffered ? { buffered: store.buffered.bind(store) } : {}),
+    ...(store.streaming ? { streaming: store.streaming.bind(store) } : {}),
   };
 }
