@@ -89,6 +89,33 @@ describe.skipIf(!postgresUrl || !redisUrl)('several instances sharing Postgres a
     }
   });
 
+  it('cancelMessage on A with the id of a chat on B whose rows are not written yet cancels it', async () => {
+    const hold = await holdInserts(scratch.url, 'conversations');
+    const onB = wsClient(b.wsUrl);
+    try {
+      // 600 tokens 40 ms apart: a cancel that works ends it long before it completes.
+      const chat = collect(onB, CHAT, { input: { content: words(600) } }, 'chat');
+      const [delta] = await chat.waitFor(1);
+      const id = (delta as StreamEventResult).messageId as string;
+      expect(await a.app.database.prisma.message.count({ where: { id: rawId(id) } })).toBe(0);
+      const cancelled = a.query<{ cancelMessage: { status: string; content: string } }>(
+        'mutation ($id: ID!) { cancelMessage(id: $id) { status content } }',
+        { id },
+      );
+      await chat.waitFor(6);
+      await hold.release();
+      const answer = await cancelled;
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.cancelMessage.status).toBe('CANCELLED');
+      const events = await chat.done;
+      expect(events.at(-1)).toMatchObject({ __typename: 'MessageFailed', code: 'CANCELLED' });
+      expect(answer.data?.cancelMessage.content).toBe(shape(events).text);
+    } finally {
+      await hold.release().catch(() => {});
+      await onB.dispose();
+    }
+  });
+
   it('messageStream on A for an id no instance streams is NOT_FOUND', async () => {
     const client = wsClient(a.wsUrl);
     try {
