@@ -97,6 +97,17 @@ describe.skipIf(!redisUrl)('redis stream store', () => {
     expect((await command.xrange(keyOf(empty), '-', '+')).map(([entryId]) => entryId)).toEqual(['0-1']);
   });
 
+  it('says a message is streaming from its first delta until its end', async () => {
+    const writer = makeStore(undefined, { command: connect(), subscriber: connect() });
+    const other = makeStore(undefined, { command: connect(), subscriber: connect() });
+    const id = randomUUID();
+    expect(await other.streaming?.(id)).toBe(false);
+    await writeDeltas(writer, id, 1, 2);
+    expect(await other.streaming?.(id)).toBe(true);
+    await writer.end(completed(id));
+    expect(await other.streaming?.(id)).toBe(false);
+  });
+
   it('subscribes once per message however many read it, and unsubscribes when they leave', async () => {
     const store = makeStore();
     const id = randomUUID();
