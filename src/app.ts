@@ -215,7 +215,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   );
   const bootstrapped = bootstrapPolicy
     .execute(async () => {
-      // The tokenizer's half second of loading overlaps the migrations' round trips.
+      // Before ready: loaded by the first chat instead, it would stall every stream in flight.
       await Promise.all([database.migrate(), loadTokenizer()]);
       // Independent once the schema is there: their queries overlap (a tenth of a cold start).
       const steps = await Promise.allSettled([
