@@ -66,7 +66,8 @@ async function waitForHttp(url: string, ok: (status: number) => boolean, timeout
 /**
  * `src/main.ts` in a child, the way `npm start` runs it, on Postgres and Redis (or, without a
  * database URL, on the embedded defaults: PGlite in memory, in-process pub/sub), with default
- * settings (no SWITCHYARD_CONFIG) and `env` on top.
+ * settings and `env` on top. `BENCH_SWITCHYARD_CONFIG=<file>` gives every such gateway that
+ * config file (SWITCHYARD_CONFIG), to measure a setting: e.g. `chat: { deltaWindowMs: 0 }`.
  */
 export async function startSwitchyard(
   databaseUrl: string | undefined,
@@ -89,6 +90,7 @@ export async function startSwitchyard(
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
       SHUTDOWN_TIMEOUT_MS: '2000',
+      ...(process.env.BENCH_SWITCHYARD_CONFIG ? { SWITCHYARD_CONFIG: process.env.BENCH_SWITCHYARD_CONFIG } : {}),
       ...env,
     },
   });
