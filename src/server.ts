@@ -86,7 +86,7 @@ export async function createServer(
     plugins: [
       useVaryOnOrigin(),
       useCsrfPrevention(),
-      ...useHealthRoutes(app.services.health),
+      useHealthRoutes(app.services.health),
       ...useQueryLimits(config.file.graphql),
       useArgumentLimits(argumentLimitsFor(config)),
       useRequestErrorCodes(),
