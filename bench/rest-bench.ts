@@ -4,6 +4,7 @@ import pg from 'pg';
 import { runLoad } from './chat-load.js';
 import { startBareProxy, startPortkey, startSwitchyard } from './peers/gateways.js';
 import { createScratchDatabase } from './peers/scratch-db.js';
+import { benchStreamCost, COST_DEFAULTS, type CostRow, type CostSettings } from './rest-cost.js';
 import {
   bareProxyPath,
   directPath,
@@ -25,11 +26,13 @@ import {
 } from './rest-ttft.js';
 
 // `npm run bench -- rest`: the REST hot path (and the GraphQL `chat`) against Portkey and the
-// upstream called directly, in one run: added TTFT, gateway CPU per request, stall-free streams.
+// upstream called directly, in one run: added TTFT, gateway CPU per request, CPU per stream by
+// layer (bench/rest-cost.ts), stall-free streams.
 // BENCH_REST_ROUNDS, BENCH_REST_SERIAL (requests per path per round at concurrency 1),
 // BENCH_REST_LOADED (`100:1000`), BENCH_REST_STALL (`0` skips it; else the largest N tried),
 // BENCH_REST_STALL_PATHS (comma-separated path names), BENCH_REST_STALL_ARRIVALS (`burst,steady`),
-// BENCH_REST_TTFT=0 skips the TTFT part.
+// BENCH_REST_TTFT=0 skips the TTFT part; BENCH_REST_COST=0 the CPU per stream
+// (BENCH_REST_COST_CONC, BENCH_REST_COST_STREAMS, BENCH_REST_COST_ROUNDS).
 
 export interface RestBenchResult {
   peers: { portkeyGateway: string };
@@ -38,6 +41,8 @@ export interface RestBenchResult {
   skipped: { path: string; reason: string }[];
   ttft: TtftSummary[];
   ttftPhases: TtftPhase[];
+  costSettings: CostSettings;
+  streamCost: CostRow[];
   stall: StallResult[];
 }
 
@@ -55,10 +60,18 @@ export function restSettingsFromEnv(env: Record<string, string | undefined> = pr
     max: Number(env.BENCH_REST_STALL ?? STALL_DEFAULTS.max),
     arrivals: (env.BENCH_REST_STALL_ARRIVALS?.split(',') as Arrivals[] | undefined) ?? STALL_DEFAULTS.arrivals,
   };
+  const cost: CostSettings = {
+    ...COST_DEFAULTS,
+    concurrency: Number(env.BENCH_REST_COST_CONC ?? COST_DEFAULTS.concurrency),
+    streams: Number(env.BENCH_REST_COST_STREAMS ?? COST_DEFAULTS.streams),
+    rounds: Number(env.BENCH_REST_COST_ROUNDS ?? COST_DEFAULTS.rounds),
+  };
   return {
     ttft,
+    cost,
     stall,
     runTtft: env.BENCH_REST_TTFT !== '0',
+    runCost: env.BENCH_REST_COST !== '0',
     stallPaths: env.BENCH_REST_STALL_PATHS?.split(','),
   };
 }
@@ -116,7 +129,12 @@ export async function benchRest(log: (line: string) => void): Promise<RestBenchR
       directPath(upstream),
       bareProxyPath(floor),
       switchyardRestPath('sy-rest-embedded', embedded, embeddedKey),
-      ...(production && productionKey ? [switchyardRestPath('sy-rest-pg', production, productionKey)] : []),
+      ...(production && productionKey
+        ? [
+            switchyardRestPath('sy-rest-pg', production, productionKey),
+            switchyardRestPath('sy-rest-pg-stored', production, productionKey, true),
+          ]
+        : []),
       switchyardGraphqlPath('sy-graphql-embedded', embedded, embeddedKey),
       ...(production && productionKey ? [switchyardGraphqlPath('sy-graphql-pg', production, productionKey)] : []),
       portkeyPath(portkey, upstream),
@@ -130,7 +148,24 @@ export async function benchRest(log: (line: string) => void): Promise<RestBenchR
       else skipped.push({ path: path.name, reason: failure.slice(0, 300) });
       if (failure !== undefined) log(`${path.name} skipped: ${failure.slice(0, 300)}`);
     }
-    const phases = settings.runTtft ? await benchRestTtft(upstream, paths, settings.ttft, log) : [];
+    const phases = settings.runTtft
+      ? await benchRestTtft(
+          upstream,
+          paths.filter((p) => p.name !== 'sy-rest-pg-stored'),
+          settings.ttft,
+          log,
+        )
+      : [];
+    // CPU per stream by layer: on Postgres + Redis, as deployed, beside node-floor and Portkey.
+    const costNames = ['node-floor', 'sy-rest-pg', 'sy-rest-pg-stored', 'sy-graphql-pg', 'portkey'];
+    const streamCost = settings.runCost
+      ? await benchStreamCost(
+          upstream,
+          paths.filter((p) => costNames.includes(p.name)),
+          settings.cost,
+          log,
+        )
+      : [];
     // Stall-free streams: one Switchyard per path kind (Postgres + Redis, as deployed), Portkey, and
     // direct as the control that shows what the client and the upstream hold by themselves.
     const stallNames = settings.stallPaths ?? [
@@ -155,6 +190,8 @@ export async function benchRest(log: (line: string) => void): Promise<RestBenchR
       skipped,
       ttft: summariseTtft(phases),
       ttftPhases: phases,
+      costSettings: settings.cost,
+      streamCost,
       stall,
     };
   } finally {

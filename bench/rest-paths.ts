@@ -84,10 +84,16 @@ export function bareProxyPath(proxy: Gateway): RestPath {
   };
 }
 
-/** Switchyard's `POST /v1/chat/completions` with a stored API key. */
-export function switchyardRestPath(name: string, gateway: Gateway, secret: string): RestPath {
+/**
+ * Switchyard's `POST /v1/chat/completions` with a stored API key; `stored`: each call kept as a
+ * new conversation's turn (`x-switchyard-conversation: new`), as GraphQL `chat` keeps it.
+ */
+export function switchyardRestPath(name: string, gateway: Gateway, secret: string, stored = false): RestPath {
   const origin = new URL(gateway.url).origin;
-  const headers = { authorization: `Bearer ${secret}` };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${secret}`,
+    ...(stored ? { 'x-switchyard-conversation': 'new' } : {}),
+  };
   return {
     name,
     api: 'openai',

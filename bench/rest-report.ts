@@ -27,6 +27,26 @@ export function restTable(result: RestBenchResult): string[] {
       ].join(' '),
     );
   }
+  if (result.streamCost.length) {
+    const c = result.costSettings;
+    lines.push(
+      '',
+      `gateway CPU per stream (ms, all threads), ${c.streams} streams ${c.concurrency} at a time, tokens ${c.gapMs} ms apart; medians over ${c.rounds} rounds`,
+      `path                 ${c.tokens.map((n) => `${n} tokens`.padStart(10)).join(' ')}  per token  errors`,
+    );
+    for (const path of [...new Set(result.streamCost.map((row) => row.path))]) {
+      const rows = c.tokens.map((n) => result.streamCost.find((row) => row.path === path && row.tokens === n));
+      const [first, last] = [rows[0], rows.at(-1)];
+      const perToken =
+        first && last && last.tokens > first.tokens
+          ? (last.cpuMsPerStream - first.cpuMsPerStream) / (last.tokens - first.tokens)
+          : Number.NaN;
+      const errors = rows.reduce((sum, row) => sum + (row?.errors ?? 0), 0);
+      lines.push(
+        `${path.padEnd(20)} ${rows.map((row) => num(row?.cpuMsPerStream, 10)).join(' ')} ${num(perToken, 10, 3)} ${String(errors).padStart(7)}`,
+      );
+    }
+  }
   if (result.stall.length) {
     lines.push(
       '',

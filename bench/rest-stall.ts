@@ -47,7 +47,7 @@ export const STALL_DEFAULTS: StallSettings = {
 };
 
 /** One stream as the client saw it. */
-interface StreamCheck {
+export interface StreamCheck {
   tokens: number;
   /** The latest any token arrived after the upstream wrote it, in ms. */
   maxLateMs: number;
@@ -88,7 +88,8 @@ const CHAT = `subscription Chat($input: SendMessageInput!) {
 }`;
 const STAMP = / s(\d+\.\d{3})/g;
 
-function bodyOf(path: RestPath): string {
+/** What a stream's request posts on `path`: an OpenAI chat completion or a GraphQL `chat`. */
+export function bodyOf(path: RestPath): string {
   return path.api === 'openai'
     ? JSON.stringify({
         model: 'gpt-4o-mini',
@@ -102,7 +103,7 @@ function bodyOf(path: RestPath): string {
       });
 }
 
-function checkStream(agent: Agent, path: RestPath, body: string, signal: AbortSignal): Promise<StreamCheck> {
+export function checkStream(agent: Agent, path: RestPath, body: string, signal: AbortSignal): Promise<StreamCheck> {
   return new Promise((resolve) => {
     const check: StreamCheck = { tokens: 0, maxLateMs: 0, error: undefined };
     const done = (error?: string) => {
