@@ -155,8 +155,10 @@ if (!only || only === 'rest') {
   const targets = restTargets(rest);
   console.log('');
   for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
-  save('rest-hot-path.json', { loadAverageAtEnd: loadavg(), targets, ...rest });
-  console.log(`\nwrote ${join(dir, 'rest-hot-path.json')}`);
+  // A run of the CPU per stream alone (BENCH_REST_TTFT=0 BENCH_REST_STALL=0) keeps the full run's file.
+  const name = rest.ttft.length || rest.stall.length ? 'rest-hot-path.json' : 'rest-stream-cost.json';
+  save(name, { loadAverageAtEnd: loadavg(), targets, ...rest });
+  console.log(`\nwrote ${join(dir, name)}`);
 }
 
 if (!only || only === 'pii-mask') {
