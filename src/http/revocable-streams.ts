@@ -24,7 +24,7 @@ export function useRevocableStreams(auth: Pick<Authenticator, 'onRevoked'>): Plu
   };
 }
 
-interface CredentialEnd {
+export interface CredentialEnd {
   ended: Promise<string>;
   stop(): void;
 }
@@ -38,13 +38,23 @@ function credentialEnd(auth: Pick<Authenticator, 'onRevoked'>, viewer: Viewer): 
   return { ended, stop: () => stop() };
 }
 
-/** Passes `source` through until `end` resolves; then one UNAUTHENTICATED result, and done. */
-function endWhenInvalid(
+/**
+ * Passes `source` through until `end` resolves; then one UNAUTHENTICATED result, and done. The
+ * end is listened to once for the whole stream: racing it against every event would leave one
+ * reaction per event on a promise that usually never settles, for as long as the stream runs.
+ */
+export function endWhenInvalid(
   source: AsyncIterable<ExecutionResult>,
   end: CredentialEnd,
 ): AsyncIterableIterator<ExecutionResult> {
   const upstream = source[Symbol.asyncIterator]();
-  const refusal = end.ended.then((reason) => ({ reason }));
+  let reason: string | undefined;
+  /** Settles the `next` waiting on the source when the credential ends first. */
+  let interrupt: ((value: { reason: string }) => void) | undefined;
+  void end.ended.then((why) => {
+    reason = why;
+    interrupt?.({ reason: why });
+  });
   let finished = false;
   const finish = async () => {
     if (finished) return;
@@ -52,18 +62,25 @@ function endWhenInvalid(
     end.stop();
     await upstream.return?.();
   };
+  const refuse = (why: string): IteratorResult<ExecutionResult> => {
+    // Not awaited: a source waiting on its next event returns only once that event comes.
+    finish().catch(() => {});
+    const error = new GraphQLError(why, { extensions: { code: 'UNAUTHENTICATED' } });
+    return { done: false, value: { errors: [error] } };
+  };
   return {
     [Symbol.asyncIterator]() {
       return this;
     },
     async next() {
       if (finished) return { done: true, value: undefined };
-      const step = await Promise.race([upstream.next(), refusal]);
-      if ('reason' in step) {
-        await finish();
-        const error = new GraphQLError(step.reason, { extensions: { code: 'UNAUTHENTICATED' } });
-        return { done: false, value: { errors: [error] } };
-      }
+      if (reason !== undefined) return refuse(reason);
+      const step = await new Promise<IteratorResult<ExecutionResult> | { reason: string }>((resolve, reject) => {
+        interrupt = resolve;
+        upstream.next().then(resolve, reject);
+      });
+      interrupt = undefined;
+      if ('reason' in step) return refuse(step.reason);
       if (step.done) await finish();
       return step;
     },
