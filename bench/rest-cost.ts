@@ -63,7 +63,7 @@ export async function benchStreamCost(
   log: (line: string) => void,
 ): Promise<CostRow[]> {
   const measured = paths.filter((path) => path.child !== undefined);
-  const samples = new Map<string, { cpu: number[]; errors: number }>();
+  const rows = new Map<string, CostRow>();
   for (let round = 1; round <= settings.rounds; round++) {
     for (const tokens of settings.tokens) {
       await upstream.pace(tokens, settings.gapMs);
@@ -72,17 +72,14 @@ export async function benchStreamCost(
         const before = processCpuMs(pid);
         const errors = await load(path, settings);
         const cpu = (processCpuMs(pid) - before) / settings.streams;
-        const key = `${path.name}\t${tokens}`;
-        const entry = samples.get(key) ?? { cpu: [], errors: 0 };
-        entry.cpu.push(cpu);
-        entry.errors += errors;
-        samples.set(key, entry);
+        const key = `${path.name} ${tokens}`;
+        const row = rows.get(key) ?? { path: path.name, tokens, cpuMsPerStream: Number.NaN, rounds: [], errors: 0 };
+        row.rounds.push(cpu);
+        row.errors += errors;
+        rows.set(key, row);
         log(`cost ${path.name} ${tokens} tokens round ${round}: ${cpu.toFixed(2)} ms CPU per stream, ${errors} failed`);
       }
     }
   }
-  return [...samples].map(([key, { cpu, errors }]) => {
-    const [path = '', tokens = '0'] = key.split('\t');
-    return { path, tokens: Number(tokens), cpuMsPerStream: median(cpu), rounds: cpu, errors };
-  });
+  return [...rows.values()].map((row) => ({ ...row, cpuMsPerStream: median(row.rounds) }));
 }
