@@ -183,3 +183,26 @@ describe('streams end when their credential does', () => {
     expect(String((error as Error).message)).toContain('authentication_error');
   });
 });
+
+describe('a stream waiting on a slow model', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Far longer than the test's timeout: the refusal cannot ride on a token.
+    server = await startTestServer({ SWITCHYARD_ADMIN_KEY: ADMIN_KEY, MOCK_TOKEN_DELAY_MS: '3600000' });
+  });
+  afterAll(() => server.close());
+
+  it('ends with UNAUTHENTICATED as soon as its key is revoked, before any token comes', async () => {
+    const caller = await keyCaller(server.app.database.prisma, 'waiting');
+    // Once the response has begun, the subscription runs and watches its key.
+    const stream = await openStream(server, caller.authorization);
+    try {
+      await revoke(server, caller.apiKeyId);
+      const { refusal, after } = await untilRefused(stream);
+      expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(after === 'end' || after.event === 'complete').toBe(true);
+    } finally {
+      await stream.cancel();
+    }
+  });
+});
