@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Agent } from 'node:http';
-import { processCpuMs } from './peers/cpu.js';
+import { namedProcessesCpuMs, namedProcessesCpuSince, processCpuMs } from './peers/cpu.js';
 import type { RestPath, StampedUpstream } from './rest-paths.js';
 import { bodyOf, checkStream } from './rest-stall.js';
 import { median } from './stats.js';
@@ -10,7 +10,8 @@ import { median } from './stats.js';
 // (`x-switchyard-conversation: new`: rows, stream buffer, Redis), GraphQL `chat` (all that plus a
 // subscription) and Portkey, at two reply lengths: the short one is mostly a stream's start, the
 // difference between the two its tokens. CPU is the gateway process's (user + system, every
-// thread) over the load, divided by the streams. Paths take turns within each round, so that a
+// thread) over the load, divided by the streams; beside it what Postgres and Redis spent meanwhile
+// (every process of theirs on this machine: only the path under load uses them then). Paths take turns within each round, so that a
 // change in the machine's load shows in every path alike; medians over the rounds.
 
 export interface CostSettings {
@@ -30,8 +31,17 @@ export interface CostRow {
   /** Median over the rounds of gateway CPU ms per stream. */
   cpuMsPerStream: number;
   rounds: number[];
+  /** Medians over the rounds of Postgres's and Redis's CPU ms per stream (all their processes here). */
+  postgresCpuMsPerStream: number;
+  redisCpuMsPerStream: number;
+  postgresRounds: number[];
+  redisRounds: number[];
   errors: number;
 }
+
+/** The database's and Redis's process names, as the machine's packages run them. */
+const POSTGRES = 'postgres';
+const REDIS = 'redis-server';
 
 /** `streams` streams through `path`, `concurrency` at a time; returns the failed ones. */
 async function load(path: RestPath, settings: CostSettings): Promise<number> {
@@ -69,17 +79,41 @@ export async function benchStreamCost(
       await upstream.pace(tokens, settings.gapMs);
       for (const path of measured) {
         const pid = path.child?.pid ?? -1;
+        const postgresBefore = namedProcessesCpuMs([POSTGRES]);
+        const redisBefore = namedProcessesCpuMs([REDIS]);
         const before = processCpuMs(pid);
         const errors = await load(path, settings);
         const cpu = (processCpuMs(pid) - before) / settings.streams;
+        const postgres = namedProcessesCpuSince([POSTGRES], postgresBefore) / settings.streams;
+        const redis = namedProcessesCpuSince([REDIS], redisBefore) / settings.streams;
         const key = `${path.name} ${tokens}`;
-        const row = rows.get(key) ?? { path: path.name, tokens, cpuMsPerStream: Number.NaN, rounds: [], errors: 0 };
+        const row = rows.get(key) ?? {
+          path: path.name,
+          tokens,
+          cpuMsPerStream: Number.NaN,
+          rounds: [],
+          postgresCpuMsPerStream: Number.NaN,
+          redisCpuMsPerStream: Number.NaN,
+          postgresRounds: [],
+          redisRounds: [],
+          errors: 0,
+        };
         row.rounds.push(cpu);
+        row.postgresRounds.push(postgres);
+        row.redisRounds.push(redis);
         row.errors += errors;
         rows.set(key, row);
-        log(`cost ${path.name} ${tokens} tokens round ${round}: ${cpu.toFixed(2)} ms CPU per stream, ${errors} failed`);
+        log(
+          `cost ${path.name} ${tokens} tokens round ${round}: ${cpu.toFixed(2)} ms CPU per stream, ` +
+            `Postgres ${postgres.toFixed(2)} ms, Redis ${redis.toFixed(2)} ms, ${errors} failed`,
+        );
       }
     }
   }
-  return [...rows.values()].map((row) => ({ ...row, cpuMsPerStream: median(row.rounds) }));
+  return [...rows.values()].map((row) => ({
+    ...row,
+    cpuMsPerStream: median(row.rounds),
+    postgresCpuMsPerStream: median(row.postgresRounds),
+    redisCpuMsPerStream: median(row.redisRounds),
+  }));
 }

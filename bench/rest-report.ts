@@ -32,7 +32,8 @@ export function restTable(result: RestBenchResult): string[] {
     lines.push(
       '',
       `gateway CPU per stream (ms, all threads), ${c.streams} streams ${c.concurrency} at a time, tokens ${c.gapMs} ms apart; medians over ${c.rounds} rounds`,
-      `path                 ${c.tokens.map((n) => `${n} tokens`.padStart(10)).join(' ')}  per token  errors`,
+      'gateway, then what Postgres and Redis spent meanwhile (every process of theirs on this machine)',
+      `path                 ${c.tokens.map((n) => `${n} tokens`.padStart(10)).join(' ')}  per token ${c.tokens.map((n) => `pg ${n}`.padStart(7)).join(' ')} ${c.tokens.map((n) => `redis ${n}`.padStart(9)).join(' ')}  errors`,
     );
     for (const path of [...new Set(result.streamCost.map((row) => row.path))]) {
       const rows = c.tokens.map((n) => result.streamCost.find((row) => row.path === path && row.tokens === n));
@@ -43,7 +44,8 @@ export function restTable(result: RestBenchResult): string[] {
           : Number.NaN;
       const errors = rows.reduce((sum, row) => sum + (row?.errors ?? 0), 0);
       lines.push(
-        `${path.padEnd(20)} ${rows.map((row) => num(row?.cpuMsPerStream, 10)).join(' ')} ${num(perToken, 10, 3)} ${String(errors).padStart(7)}`,
+        `${path.padEnd(20)} ${rows.map((row) => num(row?.cpuMsPerStream, 10)).join(' ')} ${num(perToken, 10, 3)} ` +
+          `${rows.map((row) => num(row?.postgresCpuMsPerStream, 7)).join(' ')} ${rows.map((row) => num(row?.redisCpuMsPerStream, 9)).join(' ')} ${String(errors).padStart(7)}`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc times; 100 on every Linux this runs on. */
 const TICK_MS = 10;
@@ -46,4 +46,29 @@ export function cpuMeter(pids: Record<string, number>): () => CpuSample {
     ),
     machine: machineBusyMs() - machineStart,
   });
+}
+
+/** CPU ms used so far by each running process whose command is one of `names` (by pid). */
+export function namedProcessesCpuMs(names: readonly string[]): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (names.includes(comm)) cpu.set(Number(entry), processCpuMs(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return cpu;
+}
+
+/** CPU ms the processes named `names` used between two readings; one that started meanwhile counts whole. */
+export function namedProcessesCpuSince(names: readonly string[], before: Map<number, number>): number {
+  let used = 0;
+  for (const [pid, now] of namedProcessesCpuMs(names)) {
+    const then = before.get(pid) ?? 0;
+    if (Number.isFinite(now) && Number.isFinite(then)) used += now - then;
+  }
+  return used;
 }
