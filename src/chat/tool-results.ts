@@ -57,7 +57,8 @@ export async function insertContinuation(
   next: Message,
 ): Promise<boolean> {
   const now = next.updatedAt;
-  const rows = await sql.query<{ written: number }>(Prisma.sql`
+  const rows = await sql.query<{ written: number }>(
+    Prisma.sql`
     WITH answered AS (
       UPDATE "messages" SET "tool_results" = ${JSON.stringify(results)}::jsonb, "status" = 'COMPLETE',
         "updated_at" = ${now}::timestamptz
@@ -78,7 +79,9 @@ export async function insertContinuation(
       FROM touched
       RETURNING 1
     )
-    SELECT count(*)::int AS written FROM inserted`);
+    SELECT count(*)::int AS written FROM inserted`,
+    { prepare: true },
+  );
   return (rows[0]?.written ?? 0) > 0;
 }
 

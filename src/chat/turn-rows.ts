@@ -157,7 +157,8 @@ export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean,
         )`;
   // Messages are inserted only when the conversation row was: a conversation deleted meanwhile
   // leaves nothing behind.
-  const result = await sql.query<{ written: number }>(Prisma.sql`
+  const result = await sql.query<{ written: number }>(
+    Prisma.sql`
     WITH conversation AS (${conversation}),
     messages AS (
       INSERT INTO "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "model",
@@ -172,7 +173,9 @@ export async function insertTurn(sql: SqlRunner, rows: TurnRows, isNew: boolean,
       ) AS v(id, user_id, role, content, status, model, context_tokens, owner_id, heartbeat_at, created_at, updated_at)
       RETURNING 1
     )${citations}
-    SELECT count(*)::int AS written FROM messages`);
+    SELECT count(*)::int AS written FROM messages`,
+    { prepare: priorMessages.length === 0 && turn.citations.length === 0 },
+  );
   return (result[0]?.written ?? 0) > 0;
 }
 
@@ -280,7 +283,8 @@ export async function finishMessage(
   const toolCalls = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.calls) : null;
   const turnOptions = outcome.toolCalls ? JSON.stringify(outcome.toolCalls.turnOptions) : null;
   const toolResults = outcome.toolCalls?.results ? JSON.stringify(outcome.toolCalls.results) : null;
-  const rows = await sql.query<Message>(Prisma.sql`
+  const rows = await sql.query<Message>(
+    Prisma.sql`
     WITH finished AS (
       UPDATE "messages" SET
         "content" = ${outcome.content},
@@ -304,6 +308,8 @@ export async function finishMessage(
       WHERE "id" = ${outcome.messageId}::uuid AND "status" = 'STREAMING'
       RETURNING ${MESSAGE_FIELDS}
     )${usageEvent}${citations}
-    SELECT * FROM finished`);
+    SELECT * FROM finished`,
+    { prepare: cited.length === 0 },
+  );
   return rows[0] ?? null;
 }

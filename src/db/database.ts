@@ -81,7 +81,9 @@ export async function openDatabase(
   return {
     kind: config.database.kind,
     prisma,
-    sql: createSqlRunner(pool),
+    // PGlite's one session is shared by the socket's connections, so a reconnecting client would
+    // find its statement names taken: statements are named on a real server only.
+    sql: createSqlRunner(pool, { maxPrepared: config.database.kind === 'postgres' ? 32 : 0 }),
     async migrate() {
       const client = await pool.connect();
       try {
