@@ -108,7 +108,6 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Portkey's own bin (`gateway --port=N --headless`), bound to 127.0.0.1 by the probe preload. */
 /** bench/peers/bare-proxy.ts in front of `upstreamUrl`: what node:http alone adds (the floor row). */
 export async function startBareProxy(upstreamUrl: string): Promise<Gateway> {
   const child = startChild({
@@ -121,6 +120,7 @@ export async function startBareProxy(upstreamUrl: string): Promise<Gateway> {
   return { child, url: `${await child.ready}/v1` };
 }
 
+/** Portkey's own bin (`gateway --port=N --headless`), bound to 127.0.0.1 by the probe preload. */
 export async function startPortkey(): Promise<Gateway> {
   const port = await freePort();
   const child = startChild({

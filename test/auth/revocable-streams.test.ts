@@ -94,6 +94,13 @@ async function untilRefused(stream: Awaited<ReturnType<typeof openStream>>) {
   }
 }
 
+/** The stream's refusal names the revoked key, and nothing but its end follows. */
+async function expectEndedAsRevoked(stream: Awaited<ReturnType<typeof openStream>>) {
+  const { refusal, after } = await untilRefused(stream);
+  expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
+  expect(after === 'end' || after.event === 'complete').toBe(true);
+}
+
 describe('streams end when their credential does', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -108,9 +115,7 @@ describe('streams end when their credential does', () => {
       const first = await stream.next();
       expect(first).toMatchObject({ event: 'next', data: { data: { chat: { __typename: 'MessageDelta' } } } });
       await revoke(server, caller.apiKeyId);
-      const { refusal, after } = await untilRefused(stream);
-      expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
-      expect(after === 'end' || after.event === 'complete').toBe(true);
+      await expectEndedAsRevoked(stream);
     } finally {
       await stream.cancel();
     }
@@ -198,9 +203,7 @@ describe('a stream waiting on a slow model', () => {
     const stream = await openStream(server, caller.authorization);
     try {
       await revoke(server, caller.apiKeyId);
-      const { refusal, after } = await untilRefused(stream);
-      expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
-      expect(after === 'end' || after.event === 'complete').toBe(true);
+      await expectEndedAsRevoked(stream);
     } finally {
       await stream.cancel();
     }
