@@ -18,10 +18,11 @@ describe.skipIf(!postgresUrl)('sql runner on Postgres', () => {
   });
 
   const prepared = async () =>
-    (await pool.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements ORDER BY prepare_time'))
-      .rows.map((row) => row.statement);
+    (
+      await pool.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements ORDER BY prepare_time')
+    ).rows.map((row) => row.statement);
 
-  it('names a statement asked to be prepared once, runs it with each call’s values, and leaves others unnamed', async () => {
+  it("names a statement asked to be prepared once, runs it with each call's values, and leaves others unnamed", async () => {
     const sql = createSqlRunner(pool, { maxPrepared: 2 });
     const plusOne = (n: number) => Prisma.sql`SELECT ${n}::int + 1 AS n`;
     expect(await sql.query(plusOne(1), { prepare: true })).toEqual([{ n: 2 }]);
