@@ -11,8 +11,9 @@ import { median } from './stats.js';
 // subscription) and Portkey, at two reply lengths: the short one is mostly a stream's start, the
 // difference between the two its tokens. CPU is the gateway process's (user + system, every
 // thread) over the load, divided by the streams; beside it what Postgres and Redis spent meanwhile
-// (every process of theirs on this machine: only the path under load uses them then). Paths take turns within each round, so that a
-// change in the machine's load shows in every path alike; medians over the rounds.
+// (every process of theirs on this machine: only the path under load uses them then). Paths take
+// turns within each round, so that a change in the machine's load shows in every path alike;
+// medians over the rounds.
 
 export interface CostSettings {
   /** Reply lengths measured, in tokens. */
