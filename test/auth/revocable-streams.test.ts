@@ -94,11 +94,26 @@ async function untilRefused(stream: Awaited<ReturnType<typeof openStream>>) {
   }
 }
 
-/** The stream's refusal names the revoked key, and nothing but its end follows. */
-async function expectEndedAsRevoked(stream: Awaited<ReturnType<typeof openStream>>) {
-  const { refusal, after } = await untilRefused(stream);
-  expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
-  expect(after === 'end' || after.event === 'complete').toBe(true);
+/**
+ * Opens an SSE chat with a new key named `name`, runs `whileOpen` on it, revokes the key, and
+ * expects the refusal to name the revoked key with nothing but the stream's end after it.
+ */
+async function expectRevokedMidStream(
+  server: TestServer,
+  name: string,
+  whileOpen: (stream: Awaited<ReturnType<typeof openStream>>) => Promise<void> = async () => {},
+) {
+  const caller = await keyCaller(server.app.database.prisma, name);
+  const stream = await openStream(server, caller.authorization);
+  try {
+    await whileOpen(stream);
+    await revoke(server, caller.apiKeyId);
+    const { refusal, after } = await untilRefused(stream);
+    expect(refusal[0]).toMatchObject({ message: 'the API key was revoked', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(after === 'end' || after.event === 'complete').toBe(true);
+  } finally {
+    await stream.cancel();
+  }
 }
 
 describe('streams end when their credential does', () => {
@@ -109,16 +124,10 @@ describe('streams end when their credential does', () => {
   afterAll(() => server.close());
 
   it('ends an SSE subscription with UNAUTHENTICATED when its key is revoked', async () => {
-    const caller = await keyCaller(server.app.database.prisma, 'streamer');
-    const stream = await openStream(server, caller.authorization);
-    try {
+    await expectRevokedMidStream(server, 'streamer', async (stream) => {
       const first = await stream.next();
       expect(first).toMatchObject({ event: 'next', data: { data: { chat: { __typename: 'MessageDelta' } } } });
-      await revoke(server, caller.apiKeyId);
-      await expectEndedAsRevoked(stream);
-    } finally {
-      await stream.cancel();
-    }
+    });
   });
 
   it('ends an SSE subscription when its key expires', async () => {
@@ -198,14 +207,7 @@ describe('a stream waiting on a slow model', () => {
   afterAll(() => server.close());
 
   it('ends with UNAUTHENTICATED as soon as its key is revoked, before any token comes', async () => {
-    const caller = await keyCaller(server.app.database.prisma, 'waiting');
-    // Once the response has begun, the subscription runs and watches its key.
-    const stream = await openStream(server, caller.authorization);
-    try {
-      await revoke(server, caller.apiKeyId);
-      await expectEndedAsRevoked(stream);
-    } finally {
-      await stream.cancel();
-    }
+    // Once the response has begun (openStream awaits it), the subscription runs and watches its key.
+    await expectRevokedMidStream(server, 'waiting');
   });
 });
