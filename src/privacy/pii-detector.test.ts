@@ -20,6 +20,13 @@ describe('detectPii', () => {
       ['CARD', '5500-0000-0000-0004'],
       ['CARD', '378282246310005'],
     ]);
+    // Mastercard's 2-series, Diners (14 digits), JCB, UnionPay: the issuers' own test numbers.
+    expect(kindsIn('2223003122003222 30569309025904 3530111333300000 6200000000000005.')).toEqual([
+      ['CARD', '2223003122003222'],
+      ['CARD', '30569309025904'],
+      ['CARD', '3530111333300000'],
+      ['CARD', '6200000000000005'],
+    ]);
     expect(kindsIn('IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000')).toEqual([
       ['IBAN', 'GB82 WEST 1234 5698 7654 32'],
       ['IBAN', 'DE89370400440532013000'],

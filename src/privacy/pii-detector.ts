@@ -50,13 +50,29 @@ export function ibanValid(iban: string): boolean {
   return remainder === 1;
 }
 
-/** Card numbers: 13 to 19 digits, in groups or not, issuer prefix 2-6, Luhn-valid, not one repeated digit. */
+/**
+ * Issuer prefixes and the lengths each issues (ISO/IEC 7812 ranges of the major networks): Visa,
+ * Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir. A run that
+ * passes Luhn by chance (one in ten do) must also fit one of these: a 14-digit timestamp such as
+ * 20261124210000 does not.
+ */
+const CARD_ISSUERS: readonly { prefix: RegExp; lengths: readonly number[] }[] = [
+  { prefix: /^4/, lengths: [13, 16, 19] },
+  { prefix: /^(?:5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720)/, lengths: [16] },
+  { prefix: /^3[47]/, lengths: [15] },
+  { prefix: /^(?:6011|64[4-9]|65)/, lengths: [16, 17, 18, 19] },
+  { prefix: /^(?:30[0-5]|3095|3[689])/, lengths: [14, 15, 16, 17, 18, 19] },
+  { prefix: /^35(?:2[89]|[3-8]\d)/, lengths: [16, 17, 18, 19] },
+  { prefix: /^62/, lengths: [16, 17, 18, 19] },
+  { prefix: /^(?:50|5[6-8]|6)/, lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { prefix: /^220[0-4]/, lengths: [16, 17, 18, 19] },
+];
+
+/** Card numbers: 13 to 19 digits, in groups or not, an issuer's prefix and length, Luhn-valid, not one repeated digit. */
 const cardAccept = (value: string) => {
   const digits = digitsOf(value);
   return (
-    digits.length >= 13 &&
-    digits.length <= 19 &&
-    /^[2-6]/.test(digits) &&
+    CARD_ISSUERS.some(({ prefix, lengths }) => lengths.includes(digits.length) && prefix.test(digits)) &&
     !/^(\d)\1+$/.test(digits) &&
     luhnValid(digits)
   );
@@ -77,7 +93,7 @@ const RULES: readonly Rule[] = [
     pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g,
     accept: ibanValid,
   },
-  { kind: 'CARD', pattern: /(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w.-]?\d)/g, accept: cardAccept },
+  { kind: 'CARD', pattern: /(?<![\w.-])\d(?:[ -]?\d){12,18}(?!\w|[.-]\d)/g, accept: cardAccept },
   // US social security numbers in their written form only: nine bare digits are too often something else.
   { kind: 'SSN', needs: '-', pattern: /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g },
   {
