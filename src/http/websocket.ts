@@ -111,13 +111,17 @@ export function attachGraphqlWebSocket(
           // Closed when its credential is revoked or expires (a socket already gone needs no watch).
           if (socket.readyState === socket.OPEN) {
             const stop = watchCredential(access.auth, viewer, (reason) =>
-              socket.close(FORBIDDEN, `Forbidden: ${reason}`),
+              socket.close(FORBIDDEN, closeReason(`Forbidden: ${reason}`)),
             );
             socket.once('close', stop);
           }
           return true;
         } catch (error) {
-          if (AppError.isInstance(error) && error.code === 'UNAUTHENTICATED') return false;
+          if (AppError.isInstance(error) && error.code === 'UNAUTHENTICATED') {
+            // graphql-ws would close with a bare "Forbidden"; the client is told what is wrong, as over HTTP.
+            ctx.extra.socket.close(FORBIDDEN, closeReason(`Forbidden: ${error.message}`));
+            return false;
+          }
           // graphql-ws sends the message as the close reason: never a driver's text
           throw new Error('the credential could not be checked; try again');
         }
@@ -182,6 +186,14 @@ export function attachGraphqlWebSocket(
       }
     },
   };
+}
+
+/** A close frame's reason holds at most 123 bytes of UTF-8 (ws throws beyond): cut at a character. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= 123) return text;
+  let cut = text.slice(0, 120);
+  while (Buffer.byteLength(`${cut}...`) > 123) cut = cut.slice(0, -1);
+  return `${cut.replace(/[\uD800-\uDBFF]$/, '')}...`;
 }
 
 function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {

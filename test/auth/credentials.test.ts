@@ -124,6 +124,9 @@ async function expectRefusedEverywhere(server: TestServer, authorization: string
   }
   const close = await socketRefusal(server.url, authorization);
   expect(close.code).toBe(4403);
+  // Says what is wrong, as the HTTP answer does (graphql-ws alone would say only "Forbidden").
+  expect(close.reason).toMatch(/^Forbidden: \S/);
+  if (message) expect(close.reason).toMatch(message);
   expectNoEcho(close.reason, authorization, 'graphql-ws');
 }
 
