@@ -118,6 +118,14 @@ export function loadConfig(env: Env = process.env): Config {
       `a readable JSON or YAML routing file (${(error as Error).message})`,
     );
   }
+  // Checked even without DATABASE_URL: a bad value is refused, not silently unused.
+  const poolSize = parse(
+    env,
+    'DATABASE_POOL_SIZE',
+    z.coerce.number().int().min(1).max(1000),
+    'a whole number from 1 to 1000',
+    '20',
+  );
   return {
     port: parse(env, 'PORT', port, 'an integer from 0 to 65535', '4000'),
     host: parse(env, 'HOST', z.string().min(1), 'a host name or IP address', '127.0.0.1'),
@@ -125,13 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
       ? {
           kind: 'postgres',
           url: databaseUrl,
-          poolSize: parse(
-            env,
-            'DATABASE_POOL_SIZE',
-            z.coerce.number().int().min(1).max(1000),
-            'a whole number from 1 to 1000',
-            '20',
-          ),
+          poolSize,
         }
       : { kind: 'pglite', dataDir: dataDir === MEMORY_DATA_DIR ? dataDir : resolve(dataDir) },
     redisUrl: parse(env, 'REDIS_URL', optionalUrl(['redis:', 'rediss:']), 'a redis:// or rediss:// URL'),

@@ -20,6 +20,7 @@ import type { TokenUsage } from '../providers/types.js';
 import { countTokens } from '../util/count-tokens.js';
 import { NO_LONGER_NEEDED } from '../util/no-longer-needed.js';
 import { promptTokens } from './prompt-tokens.js';
+import { assertRoutableModel } from './routable-model.js';
 import { insertUsageEvent } from './usage-event.js';
 
 /** A generation that is not stored as a conversation: the REST endpoints' calls. */
@@ -103,21 +104,9 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
   const { sql, router, usage, prices, gate, settings, logger, metrics } = deps;
   const running = new Map<AbortController, Promise<void>>();
 
-  /**
-   * A named model the router cannot route, or routes only by standing the default model in for it
-   * (a bare id that would need an absent Ollama), does not exist for a REST caller: NOT_FOUND,
-   * which each API answers as its own 404. GraphQL keeps the fallback to the default.
-   */
   function assertKnownModel(model: string | undefined, provider: string | undefined): void {
     if (model === undefined || model === '' || provider !== undefined) return;
-    let source: string;
-    try {
-      source = router.resolve({ model }).source;
-    } catch (error) {
-      if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
-      throw error;
-    }
-    if (source === 'default') throw modelNotFound(model);
+    assertRoutableModel(router, model);
   }
 
   async function complete(request: CompletionRequest): Promise<Completion> {
@@ -360,11 +349,6 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     },
   };
 }
-
-const modelNotFound = (model: string) =>
-  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
-    field: 'model',
-  });
 
 const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 

@@ -3,6 +3,7 @@ import type { App } from '../app.js';
 import { clientCalls } from '../chat/chat-history.js';
 import type { SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
+import { assertRoutableModel } from '../completions/routable-model.js';
 import { AppError, badInput } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
 import { type GenerationFigures, messageFigures } from '../http/access-record.js';
@@ -153,21 +154,8 @@ export interface StoredCallContext {
  * turn goes through, would answer it with the default model.
  */
 function assertKnownModel(app: App, model: string): void {
-  if (model === '') return;
-  let source: string;
-  try {
-    source = app.providers.router.resolve({ model }).source;
-  } catch (error) {
-    if (AppError.isInstance(error) && error.code === 'BAD_USER_INPUT') throw modelNotFound(model);
-    throw error;
-  }
-  if (source === 'default') throw modelNotFound(model);
+  if (model !== '') assertRoutableModel(app.providers.router, model);
 }
-
-const modelNotFound = (model: string) =>
-  new AppError('NOT_FOUND', `The model \`${model}\` does not exist or you do not have access to it.`, {
-    field: 'model',
-  });
 
 /**
  * Stores the call as a turn of the target conversation and starts its generation through the chat

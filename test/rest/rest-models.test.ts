@@ -44,6 +44,8 @@ describe('an unknown model over REST', () => {
         .catch((e: unknown) => e);
       expect(error, `stream: ${stream}`).toBeInstanceOf(OpenAI.NotFoundError);
       expect(error).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+      // Says why, as GraphQL does: here no Ollama answers to serve a bare id.
+      expect((error as Error).message).toMatch(/`no-such-model` does not exist .*no Ollama server answers/);
     }
     expect(upstreamCalls()).toBe(before);
   });
@@ -72,7 +74,7 @@ describe('an unknown model over REST', () => {
       expect(error, `stream: ${stream}`).toBeInstanceOf(Anthropic.NotFoundError);
       expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({
         type: 'error',
-        error: { type: 'not_found_error' },
+        error: { type: 'not_found_error', message: expect.stringMatching(/no Ollama server answers/) },
       });
     }
     expect(upstreamCalls()).toBe(before);
@@ -103,6 +105,7 @@ describe('an unknown model over REST', () => {
       .chat.completions.create({ model: 'ollama/llama3.2', messages: [{ role: 'user', content: 'hi' }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as Error).message).toMatch(/Provider "ollama" is not configured/);
   });
 
   it('leaves known models answering', async () => {
