@@ -84,7 +84,9 @@ async function announceRevoked(config: Config, apiKeyId: string): Promise<string
 function askTheServer(config: Config): string {
   const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/graphql`;
-  return `use the createApiKey mutation on the running server (GraphiQL at ${url})`;
+  // This shell's PORT and HOST: the server may have been started with others.
+  const where = config.env.PORT || config.env.HOST ? url : `${url} unless it was started with another PORT or HOST`;
+  return `use the createApiKey mutation on the running server (GraphiQL at ${where})`;
 }
 
 /** The environment does not allow the command: one line, exit 1. */

@@ -26,6 +26,9 @@ describe('configuration', () => {
     ['REDIS_URL', 'localhost:6379', 'a redis:// or rediss:// URL'],
     ['LOG_LEVEL', 'loud', 'one of debug, info, warn, error, silent'],
     ['DATA_DIR', '/dev/null/data', 'a writable directory path or memory://'],
+    // Refused even without DATABASE_URL, where it would go unused.
+    ['DATABASE_POOL_SIZE', 'abc', 'a whole number from 1 to 1000'],
+    ['DATABASE_POOL_SIZE', '0', 'a whole number from 1 to 1000'],
   ])('rejects %s=%s with one line naming it', (variable, value, allowed) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

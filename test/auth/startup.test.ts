@@ -153,6 +153,8 @@ describe('npm run keys on the embedded database', () => {
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
       expect(refused.stderr).toContain('is open in a running server: stop it and run this again');
       expect(refused.stderr).toContain('createApiKey');
+      // Its shell has no PORT: the server's own port is not known, and the line says so.
+      expect(refused.stderr).toContain('http://127.0.0.1:4000/graphql unless it was started with another PORT or HOST');
       expect(readFileSync(join(dataDir, 'switchyard.pid'), 'utf8')).toMatch(new RegExp(`^${first.child.pid}\\n`));
       expect((await post(firstUrl, MEMORY_QUERY)).body.data).toBeDefined();
       await stop(first);
