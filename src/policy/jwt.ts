@@ -69,7 +69,11 @@ function claimedScopes(payload: JWTPayload): ApiScope[] {
 /** Says what is wrong with the token, never echoing its content. */
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the JWT has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the JWT's "${error.claim}" claim is not accepted`;
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return error.reason === 'missing'
+      ? `the JWT has no "${error.claim}" claim, which is required`
+      : `the JWT's "${error.claim}" claim is not accepted`;
+  }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the JWT signature does not verify';
   if (error instanceof errors.JOSEAlgNotAllowed) return "the JWT's algorithm is not accepted";
   if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the identity provider matches the JWT';

@@ -180,6 +180,7 @@ describe('credentials (issue #15)', () => {
     ['a wrong audience', () => jwks.sign('jwt-user', {}, { audience: 'someone-else' }), /"aud" claim/],
     ['a wrong issuer', () => jwks.sign('jwt-user', {}, { issuer: 'https://evil.example' }), /"iss" claim/],
     ['an expired exp', () => jwks.sign('jwt-user', {}, { expiresAt: now() - 600 }), /expired/],
+    ['no exp', () => jwks.sign('jwt-user', {}, { expiresAt: null }), /no "exp" claim, which is required/],
     ['a bad signature', () => jwks.sign('jwt-user', {}, { foreignKey: true }), /signature/],
     [
       'alg none',

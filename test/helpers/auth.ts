@@ -46,8 +46,8 @@ export interface Jwks {
 export interface SignOptions {
   issuer?: string;
   audience?: string;
-  /** Seconds since the epoch. */
-  expiresAt?: number;
+  /** Seconds since the epoch; null leaves the claim out. */
+  expiresAt?: number | null;
   /** Signs with another key pair that claims this set's key id. */
   foreignKey?: boolean;
 }
@@ -69,15 +69,16 @@ export async function startJwks(): Promise<Jwks> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-    sign: (sub, claims = {}, options = {}) =>
-      new SignJWT(claims)
+    sign: (sub, claims = {}, options = {}) => {
+      const jwt = new SignJWT(claims)
         .setProtectedHeader({ alg: 'ES256', kid })
         .setSubject(sub)
         .setIssuer(options.issuer ?? JWT_ISSUER)
         .setAudience(options.audience ?? JWT_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600)
-        .sign(options.foreignKey ? foreign.privateKey : pair.privateKey),
+        .setIssuedAt();
+      if (options.expiresAt !== null) jwt.setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600);
+      return jwt.sign(options.foreignKey ? foreign.privateKey : pair.privateKey);
+    },
     close,
   };
 }
