@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { createAccessLog } from './http/access-log.js';
 import { argumentLimitsFor, useArgumentLimits } from './http/argument-limits.js';
+import { withAuthenticationFirst } from './http/authenticate-first.js';
 import { asHttpAuthError } from './http/authentication.js';
 import { withBodyLimit } from './http/body-limit.js';
 import { corsPolicy, useVaryOnOrigin } from './http/cors.js';
@@ -107,7 +108,10 @@ export async function createServer(
 
   const api = createRestApi(
     restFamilies({ app, config }),
-    withBodyLimit(yoga, config.file.graphql.maxBodyBytes),
+    withBodyLimit(
+      withAuthenticationFirst(yoga, app.auth, { path: yoga.graphqlEndpoint, allowedOrigins: config.auth.corsOrigins }),
+      config.file.graphql.maxBodyBytes,
+    ),
     logger,
     config.file.rest,
     app.tracing,
