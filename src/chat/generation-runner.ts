@@ -18,7 +18,7 @@ import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
 import type { OutputCheck } from './output-check.js';
 import { createPartialWriter } from './partial-writer.js';
-import { finishMessage } from './turn-rows.js';
+import { finishMessage, type GenerationOutcome } from './turn-rows.js';
 
 export interface GenerationJob {
   messageId: string;
@@ -106,7 +106,51 @@ export function createGenerationRunner({
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const partials = createPartialWriter({ db, logger, intervalMs: settings.flushIntervalMs });
 
-  async function run(job: GenerationJob, signal: AbortSignal, finished: (row: Message | null) => void): Promise<void> {
+  /**
+   * Writes a generation's end. When Postgres refuses it (a value it cannot hold, in the tool
+   * calls or anywhere else), it is written again as FAILED without them, so that the message
+   * still ends and its usage event is still recorded. Resolves with the outcome as written;
+   * throws when neither write lands.
+   */
+  async function writeEnd(outcome: GenerationOutcome): Promise<{ row: Message | null; outcome: GenerationOutcome }> {
+    try {
+      return { row: await finishMessage(sql, outcome), outcome };
+    } catch (error) {
+      logger.error('could not write the end of a generation; writing it as FAILED', {
+        messageId: outcome.messageId,
+        error,
+      });
+    }
+    const failed: GenerationOutcome = {
+      ...outcome,
+      status: 'FAILED',
+      content: withoutNul(outcome.content),
+      provider: outcome.provider === null ? null : withoutNul(outcome.provider),
+      model: outcome.model === null ? null : withoutNul(outcome.model),
+      finishReason: outcome.finishReason === null ? null : withoutNul(outcome.finishReason),
+      toolCalls: undefined,
+      toolCitations: undefined,
+      ...UNSTORABLE,
+    };
+    return { row: await finishMessage(sql, failed), outcome: failed };
+  }
+
+  /** The output check's verdict; a check that throws (a schema ajv recurses on) fails the reply too. */
+  function checkOutput(check: OutputCheck, text: string, messageId: string): string | null {
+    try {
+      return check(text);
+    } catch (error) {
+      logger.warn('the reply could not be checked against its response format', { messageId, error });
+      return 'The reply could not be checked against the response format';
+    }
+  }
+
+  async function run(
+    job: GenerationJob,
+    signal: AbortSignal,
+    finished: (row: Message | null) => void,
+    endStream: (end: MessageEnd) => Promise<void>,
+  ): Promise<void> {
     let seq = 0;
     let text = '';
     let ttftMs: number | null = null;
@@ -159,7 +203,8 @@ export function createGenerationRunner({
           upstreamTtftMs ??= part.ttftMs;
         } else if (part.type === 'text-delta') {
           chunks++;
-          deltas.push(part.text);
+          // Postgres text cannot hold NUL: replaced here, so the deltas and the stored text agree.
+          deltas.push(withoutNul(part.text));
         } else if (part.type === 'finish') {
           usage = part.usage;
           finishReason = part.finishReason.raw ?? part.finishReason.unified;
@@ -188,7 +233,8 @@ export function createGenerationRunner({
 
     const asksForTools = failure === null && toolCalls.size > 0;
     // A reply that must be JSON is not COMPLETE until it is; its text is kept either way.
-    const invalid = failure === null && !asksForTools && job.outputCheck ? job.outputCheck(text) : null;
+    const invalid =
+      failure === null && !asksForTools && job.outputCheck ? checkOutput(job.outputCheck, text, job.messageId) : null;
     if (invalid !== null) failure = { code: 'INVALID_OUTPUT', message: invalid };
     const status = asksForTools
       ? 'REQUIRES_ACTION'
@@ -200,7 +246,7 @@ export function createGenerationRunner({
     // A batch write still in flight cannot undo this: it only touches messages still STREAMING.
     partials.delete(job.messageId);
     const { messageId } = job;
-    const end: MessageEnd = asksForTools
+    let end: MessageEnd = asksForTools
       ? { kind: 'tool-calls', messageId }
       : failure === null
         ? { kind: 'completed', messageId }
@@ -209,7 +255,7 @@ export function createGenerationRunner({
       // Its rows never landed (the request failed): nothing to finish, only the buffer to close.
       await job.admission.settle(NOTHING);
       finished(null);
-      await store.end(end);
+      await endStream(end);
       return;
     }
     // Once the provider answered, every end is charged: its reported usage, or (cut off,
@@ -221,7 +267,7 @@ export function createGenerationRunner({
     const costNanos =
       charged && kind && model ? prices.costNanos({ kind, model, provider: provider ?? undefined }, charged) : null;
     const latencyMs = performance.now() - job.receivedAt;
-    const written = await finishMessage(sql, {
+    const outcome: GenerationOutcome = {
       messageId: job.messageId,
       content: text,
       status,
@@ -247,7 +293,33 @@ export function createGenerationRunner({
       toolCitations: job.builtins
         ? { cited: job.builtins.citations, firstOrdinal: job.firstToolCitation ?? 1 }
         : undefined,
-    });
+    };
+    let written: Message | null;
+    try {
+      const ended = await writeEnd(outcome);
+      written = ended.row;
+      if (ended.outcome !== outcome) end = { kind: 'failed', messageId, ...unstorableEnd };
+    } catch (error) {
+      // Neither write landed (the database is out of reach): the stream still ends, and the
+      // counters are charged what was used although no usage event records it. The message stays
+      // STREAMING until a liveness sweep ends it.
+      logger.error('could not write the end of a generation', { messageId, error });
+      const charge = charged ? { ...charged, costNanos } : NOTHING;
+      metrics?.generationEnded({
+        provider,
+        model: model ?? job.request.model ?? null,
+        usage: charged,
+        costNanos,
+        durationMs: latencyMs,
+        ttftMs: upstreamTtftMs,
+        chunks,
+        errorCode: UNSTORABLE.errorCode,
+      });
+      await job.admission.settle(charge);
+      finished(null);
+      await endStream({ kind: 'failed', messageId, ...unstorableEnd });
+      return;
+    }
     // Tokens and cost as recorded, like the charge below.
     metrics?.generationEnded({
       provider,
@@ -257,7 +329,7 @@ export function createGenerationRunner({
       durationMs: latencyMs,
       ttftMs: upstreamTtftMs,
       chunks,
-      errorCode: failure?.code ?? null,
+      errorCode: written?.errorCode ?? failure?.code ?? null,
     });
     // Charged only as recorded: the ledger a budget is rebuilt from is the usage events.
     await job.admission.settle(written && charged ? { ...charged, costNanos } : NOTHING);
@@ -265,11 +337,20 @@ export function createGenerationRunner({
     // Not written: the message was deleted or already ended by someone else, who ended the
     // shared stream; readers of this process's buffer get the same end.
     if (!written) {
-      const stored = await db.message.findUnique({ where: { id: messageId } });
-      await store.end(stored ? endEventOf(stored) : deletedEvent(messageId));
+      const stored = await db.message.findUnique({ where: { id: messageId } }).catch((error: unknown) => {
+        logger.error('could not read a generation that ended elsewhere', { messageId, error });
+        return undefined;
+      });
+      await endStream(
+        stored === undefined
+          ? { kind: 'failed', messageId, ...unstorableEnd }
+          : stored
+            ? endEventOf(stored)
+            : deletedEvent(messageId),
+      );
       return;
     }
-    await store.end(end);
+    await endStream(end);
   }
 
   return {
@@ -280,8 +361,21 @@ export function createGenerationRunner({
       const finished = new Promise<Message | null>((r) => {
         resolve = r;
       });
-      const done = run(job, controller.signal, resolve)
-        .catch((error) => logger.error('could not finish a generation', { messageId: job.messageId, error }))
+      // Every subscriber gets one end, whatever run() could not do.
+      let ended = false;
+      const endStream = (end: MessageEnd) => {
+        ended = true;
+        return store.end(end);
+      };
+      const done = run(job, controller.signal, resolve, endStream)
+        .catch(async (error) => {
+          logger.error('could not finish a generation', { messageId: job.messageId, error });
+          if (!ended) {
+            await endStream({ kind: 'failed', messageId: job.messageId, ...unstorableEnd }).catch((error) =>
+              logger.error('could not end the stream of a generation', { messageId: job.messageId, error }),
+            );
+          }
+        })
         .finally(() => {
           void job.admission.settle(NOTHING); // when run() failed before settling: frees the slot
           resolve(null); // when run() failed before it got that far
@@ -321,6 +415,13 @@ export function createGenerationRunner({
 }
 
 const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
+
+/** How a generation ends whose reply could not be stored as it was (masked errors' code). */
+const UNSTORABLE = { errorCode: 'INTERNAL_SERVER_ERROR', error: 'The reply could not be stored' } as const;
+const unstorableEnd = { code: UNSTORABLE.errorCode, error: UNSTORABLE.error };
+
+/** U+0000 as U+FFFD: Postgres text (and jsonb) cannot hold NUL. */
+const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 
 /** Usage when the provider reported none: its partial figures, else the gateway's own count. */
 function counted(contextTokens: number, text: string, partial: Partial<TokenUsage> | undefined): TokenUsage {

@@ -1,0 +1,191 @@
+/**
+ * A generation whose end cannot be written as it is still ends: its subscribers get one terminal
+ * event, its row leaves STREAMING, and its usage is charged (usage event and budget). Triggers:
+ * an output check that throws (as ajv did on `{"$ref":"#"}`: output-check.ts now refuses such a
+ * schema and catches what ajv throws, so a check that throws is stood in here), a reply holding
+ * U+0000 (which Postgres text cannot hold: replaced by U+FFFD in the deltas and the row alike),
+ * and tool call arguments holding U+0000 (refused by jsonb: written again as FAILED).
+ */
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type FakeServer, startOpenAIFake } from './fakes/index.js';
+import { eventually } from './helpers/eventually.js';
+import { fakeProviderEnv } from './helpers/fake-provider-env.js';
+import { budgetOf, endedMessages, nanos, openChat, usageEventsOf } from './helpers/limits-client.js';
+import {
+  LIMITS_BACKENDS,
+  type LimitsCluster,
+  type Member,
+  ok,
+  post,
+  startLimitsCluster,
+} from './helpers/limits-cluster.js';
+
+/** A schema titled this gets a check that throws, as a stack overflow in ajv would. */
+const THROWS = 'check-throws';
+vi.mock('../src/chat/output-check.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/chat/output-check.js')>();
+  return {
+    ...actual,
+    compileOutputCheck: (field?: string, schema?: Record<string, unknown>) =>
+      schema?.title === THROWS
+        ? () => {
+            throw new RangeError('Maximum call stack size exceeded');
+          }
+        : actual.compileOutputCheck(field, schema),
+  };
+});
+
+const HEADER = 'x-switchyard-conversation';
+const dbId = (id: string) => Buffer.from(id, 'base64url').toString('utf8').split(':')[1] as string;
+const CANCEL = 'mutation($id: ID!) { cancelMessage(id: $id) { status } }';
+const THROWING_SCHEMA = { title: THROWS, type: 'object' };
+const JSON_REPLY = '{"answer": 42}';
+
+for (const backend of LIMITS_BACKENDS) {
+  describe.skipIf(backend.skip)(`a generation's end that cannot be written as it is: ${backend.name}`, () => {
+    let cluster: LimitsCluster;
+    let openai: FakeServer;
+
+    beforeAll(async () => {
+      openai = await startOpenAIFake();
+      cluster = await startLimitsCluster(backend, { env: fakeProviderEnv({ openai }) });
+    });
+    afterAll(async () => {
+      await cluster?.close();
+      await openai?.close();
+    });
+    afterEach(() => openai.setReply(undefined));
+
+    /** A key with a daily budget, so that what a turn is charged shows in `budget`. */
+    const budgeted = (name: string) => cluster.member(name, { dailyBudgetUsd: 10 });
+
+    /** The message's row once it ended, its usage event, and the key's spend matching the row's cost. */
+    async function charged(member: Member, messageId: string) {
+      const [row] = await endedMessages(cluster.db, [messageId]);
+      const [events] = await usageEventsOf(cluster.db, [messageId]);
+      expect(events).toHaveLength(1);
+      expect(events?.[0]?.completionTokens).toBeGreaterThan(0);
+      const cost = nanos(row?.costUsd ?? null);
+      expect(cost).toBeGreaterThan(0);
+      expect(nanos(events?.[0]?.costUsd ?? null)).toBe(cost);
+      await eventually(
+        () => budgetOf(cluster.pick(1), member.secret),
+        (b) => nanos(b.dailySpentUsd) === cost,
+        { what: `dailySpentUsd to be ${cost / 1e9}` },
+      );
+      return row as NonNullable<typeof row>;
+    }
+
+    it('an output check that throws ends the chat FAILED with INVALID_OUTPUT, its text kept, and charged', async () => {
+      const member = await budgeted('self-reference');
+      openai.setReply(JSON_REPLY);
+      const chat = await openChat(cluster.pick(0), member.secret, {
+        content: 'answer in JSON',
+        model: 'gpt-4o-mini',
+        maxTokens: 50,
+        responseFormat: { type: 'JSON_SCHEMA', name: 'r', schema: THROWING_SCHEMA },
+      } as never);
+      expect(chat.refusal).toBeNull();
+      const end = await chat.end();
+      expect(end).toMatchObject({ __typename: 'MessageFailed', code: 'INVALID_OUTPUT', message: { status: 'FAILED' } });
+      const messageId = chat.messageId();
+      const row = await charged(member, messageId);
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INVALID_OUTPUT', content: JSON_REPLY });
+      const cancelled = ok(
+        await post<{ cancelMessage: { status: string } }>(cluster.pick(0), member.secret, CANCEL, {
+          id: Buffer.from(`Message:${messageId}`).toString('base64url'),
+        }),
+      );
+      expect(cancelled.cancelMessage.status).toBe('FAILED');
+    });
+
+    it('a stored REST call whose output check throws is answered (an error naming INVALID_OUTPUT) and charged', async () => {
+      const member = await budgeted('self-reference-rest');
+      openai.setReply(JSON_REPLY);
+      const client = new OpenAI({
+        apiKey: member.secret,
+        baseURL: `${cluster.pick(0).origin}/v1`,
+        maxRetries: 0,
+        // Unanswered, the call would hang: this says so well before the test's own timeout.
+        timeout: 30_000,
+        defaultHeaders: { [HEADER]: 'new' },
+      });
+      const failure = await client.chat.completions
+        .create({
+          model: 'gpt-4o-mini',
+          max_tokens: 50,
+          messages: [{ role: 'user', content: 'answer in JSON' }],
+          response_format: { type: 'json_schema', json_schema: { name: 'r', schema: THROWING_SCHEMA } },
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      const error = failure as InstanceType<typeof OpenAI.APIError>;
+      expect(error.status).toBeGreaterThanOrEqual(400);
+      expect(error.message).toContain('INVALID_OUTPUT');
+      const messageId = dbId(error.headers?.get('x-switchyard-message-id') as string);
+      const row = await charged(member, messageId);
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INVALID_OUTPUT', content: JSON_REPLY });
+    });
+
+    it('a reply holding U+0000 streams and is stored with U+FFFD in its place, COMPLETE and charged', async () => {
+      const member = await budgeted('nul-reply');
+      openai.setReply(['before', '\u0000', ' after', ' \u0000end']);
+      const chat = await openChat(cluster.pick(0), member.secret, {
+        content: 'say something odd',
+        model: 'gpt-4o-mini',
+      });
+      const end = await chat.end();
+      const expected = 'before\uFFFD after \uFFFDend';
+      expect(end).toMatchObject({ __typename: 'MessageCompleted', message: { status: 'COMPLETE' } });
+      const streamed = chat.events
+        .filter((e) => e.__typename === 'MessageDelta')
+        .map((e) => e.text)
+        .join('');
+      expect(streamed).toBe(expected);
+      const row = await charged(member, chat.messageId());
+      expect(row).toMatchObject({ status: 'COMPLETE', content: expected });
+    });
+
+    it('a stored REST call whose reply holds U+0000 answers with U+FFFD in its place, as stored', async () => {
+      const member = await budgeted('nul-reply-rest');
+      openai.setReply('one\u0000two');
+      const client = new OpenAI({
+        apiKey: member.secret,
+        baseURL: `${cluster.pick(0).origin}/v1`,
+        maxRetries: 0,
+        timeout: 30_000,
+        defaultHeaders: { [HEADER]: 'new' },
+      });
+      const { data, response } = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'say something odd' }] })
+        .withResponse();
+      expect(data.choices[0]?.message.content).toBe('one\uFFFDtwo');
+      const row = await charged(member, dbId(response.headers.get('x-switchyard-message-id') as string));
+      expect(row).toMatchObject({ status: 'COMPLETE', content: 'one\uFFFDtwo' });
+    });
+
+    it('tool call arguments Postgres refuses end the message FAILED (written again without them), charged', async () => {
+      const member = await budgeted('nul-tool-call');
+      openai.setReply({ text: 'calling', toolCalls: [{ name: 'lookup', arguments: '{"q":"a\u0000b"}' }] });
+      const chat = await openChat(cluster.pick(0), member.secret, {
+        content: 'look it up',
+        model: 'gpt-4o-mini',
+        tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      } as never);
+      expect(chat.refusal).toBeNull();
+      const end = await chat.end();
+      expect(end).toMatchObject({
+        __typename: 'MessageFailed',
+        code: 'INTERNAL_SERVER_ERROR',
+        message: { status: 'FAILED' },
+      });
+      const row = await charged(member, chat.messageId());
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INTERNAL_SERVER_ERROR', content: 'calling' });
+      expect(row.toolCalls).toBeNull();
+    });
+  });
+}
