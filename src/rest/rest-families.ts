@@ -9,7 +9,11 @@ export interface RestDeps {
   config: Config;
 }
 
-/** Every REST API family served beside GraphQL. */
+/**
+ * Every REST API family served beside GraphQL, the first that owns a path answering it. OpenAI's
+ * comes last and owns the rest of `/v1/`: a path no family serves is a 404 in OpenAI's shape,
+ * which is what most clients of a `/v1` base URL parse.
+ */
 export function restFamilies(deps: RestDeps): RestFamily[] {
-  return [openAIFamily(deps.app, () => Object.keys(deps.config.file.aliases)), anthropicFamily(deps)];
+  return [anthropicFamily(deps), openAIFamily(deps.app, () => Object.keys(deps.config.file.aliases))];
 }

@@ -288,6 +288,7 @@ describe('REST attacks on one instance', () => {
     it.each([
       { what: 'a wrong key', path: '/v1/chat/completions', secret: () => 'sk-sy-nope', status: 401 },
       { what: 'no such route', path: '/v1/chat/nothing', secret: () => member.secret, status: 404 },
+      { what: 'a path no API serves', path: '/v1/foo', secret: () => member.secret, status: 404 },
       { what: 'a wrong method', path: '/v1/models', secret: () => member.secret, status: 405 },
     ])(
       'a slow body to $what is refused at once, and the socket does not stay open',

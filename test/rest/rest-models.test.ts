@@ -108,6 +108,17 @@ describe('an unknown model over REST', () => {
     expect((error as Error).message).toMatch(/Provider "ollama" is not configured/);
   });
 
+  it('a /v1 path no API serves is a 404 in OpenAI’s shape, for the SDK and for a bare GET', async () => {
+    await expect(openaiClient().files.list()).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const response = await fetch(`${cluster.pick(0).origin}/v1/foo`, {
+      headers: { authorization: `Bearer ${member.secret}` },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({
+      error: { type: 'invalid_request_error', message: 'No route GET /v1/foo' },
+    });
+  });
+
   it('leaves known models answering', async () => {
     const reply = await openaiClient().chat.completions.create({
       model: 'gpt-4o-mini',

@@ -5,12 +5,10 @@ import { chatCompletionsRoute } from './chat-completions.js';
 import { embeddingsRoute } from './embeddings.js';
 import { modelsRoutes } from './models.js';
 
-const OWNED = ['/v1/chat/', '/v1/models', '/v1/embeddings', '/v1/completions'];
-
-/** OpenAI's API: chat completions, models and embeddings, with OpenAI's error shape. */
+/** OpenAI's API: chat completions, models and embeddings, with OpenAI's error shape; any other `/v1/` path is its 404. */
 export function openAIFamily(app: App, aliases: () => readonly string[]): RestFamily {
   return {
-    owns: (path) => OWNED.some((prefix) => path === prefix || path.startsWith(prefix)),
+    owns: (path) => path.startsWith('/v1/'),
     routes: [chatCompletionsRoute(app), ...modelsRoutes(app, aliases), embeddingsRoute(app)],
     fail(response, status, message) {
       const type = status >= 500 ? 'server_error' : 'invalid_request_error';
