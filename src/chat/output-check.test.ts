@@ -51,3 +51,70 @@ describe('a user schema’s patterns run in linear time', () => {
     expect((error as AppError).details).toMatchObject({ field: 'tools[0].parameters' });
   });
 });
+
+/** The AppError `run` throws (undefined when it does not). */
+function thrownBy(run: () => unknown): AppError | undefined {
+  try {
+    run();
+  } catch (error) {
+    if (AppError.isInstance(error)) return error;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('a user schema’s cost is bounded before it is compiled', () => {
+  const doubling = (levels: number) => {
+    const definitions: Record<string, unknown> = { d0: { type: 'object' } };
+    for (let i = 1; i <= levels; i++) {
+      definitions[`d${i}`] = { allOf: [{ $ref: `#/definitions/d${i - 1}` }, { $ref: `#/definitions/d${i - 1}` }] };
+    }
+    return { definitions, $ref: `#/definitions/d${levels}` };
+  };
+  const manyPatterns = {
+    type: 'object',
+    properties: Object.fromEntries(
+      Array.from({ length: 11 }, (_, i) => [`p${i}`, { type: 'string', pattern: '[\\s\\S]{1000}'.repeat(100) }]),
+    ),
+  };
+
+  it.each([
+    ['an allOf chain doubling 30 times', doubling(30)],
+    [
+      'a pattern of [\\s\\S]{1000} × 30',
+      { type: 'object', properties: { s: { type: 'string', pattern: '[\\s\\S]{1000}'.repeat(30) } } },
+    ],
+    ['{"$ref": "#"}', { $ref: '#' }],
+  ])('refuses %s as the response format: BAD_USER_INPUT naming the field', (_, schema) => {
+    const error = thrownBy(() => turnToolsOf({ responseFormat: { type: 'JSON_SCHEMA', name: 'out', schema } }));
+    expect(error?.code).toBe('BAD_USER_INPUT');
+    expect(error?.details).toMatchObject({ field: 'responseFormat.schema' });
+  });
+
+  it('refuses a tool whose parameters hold 11 patterns of 100 × [\\s\\S]{1000}', () => {
+    const error = thrownBy(() => turnToolsOf({ tools: [{ name: 'a', parameters: manyPatterns }] }));
+    expect(error).toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'tools[0].parameters' } });
+  });
+
+  it('still takes a recursive tree schema and checks replies against it', () => {
+    const check = compileOutputCheck('responseFormat.schema', {
+      type: 'object',
+      properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } },
+      required: ['name'],
+    });
+    expect(check(JSON.stringify({ name: 'a', children: [{ name: 'b', children: [] }] }))).toBeNull();
+    expect(check(JSON.stringify({ name: 'a', children: [{}] }))).toMatch(/must have required property 'name'/);
+  });
+});
+
+describe('the output check never throws', () => {
+  it('answers a 20,000-deep reply against a recursive schema with a reason (it overflowed the stack)', () => {
+    const check = compileOutputCheck('responseFormat.schema', {
+      type: 'object',
+      properties: { c: { $ref: '#' } },
+    });
+    const deep = `${'{"c":'.repeat(20_000)}{}${'}'.repeat(20_000)}`;
+    expect(check(deep)).toMatch(/nested deeper than 64 levels/);
+    expect(check(`${'{"c":'.repeat(60)}{}${'}'.repeat(60)}`)).toBeNull();
+  });
+});

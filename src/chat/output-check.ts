@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import { RE2JS } from 're2js';
 import { badInput } from '../errors.js';
+import { MAX_REPLY_DEPTH, schemaBudgetProblem } from '../util/json-schema-budget.js';
 
 /** Why a reply does not match its response format; null when it does. */
 export type OutputCheck = (text: string) => string | null;
@@ -27,11 +28,14 @@ const linearRegExp: RegExpEngine = Object.assign(
  * A check of a reply against a response format: JSON that parses to an object and, given a
  * schema, validates against it. The schema is compiled here, once per turn, by an Ajv of its own:
  * a user's schema (its `$id`s, its cache entry) never meets another user's.
- * A schema that does not compile is BAD_USER_INPUT naming `field`.
+ * A schema that does not compile, or whose cost is not bounded (json-schema-budget), is
+ * BAD_USER_INPUT naming `field`. The check itself never throws: a reply it cannot judge fails it.
  */
 export function compileOutputCheck(field?: string, schema?: Record<string, unknown>): OutputCheck {
   let validate: ((data: unknown) => boolean) & { errors?: unknown } = () => true;
   if (schema) {
+    const problem = schemaBudgetProblem(schema);
+    if (problem) throw badInput(`${field} is too costly to check: ${problem.message}`, { field, reason: problem.code });
     // strict stays off: strict mode tests patternProperties against property names with new RegExp.
     const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false, code: { regExp: linearRegExp } });
     try {
@@ -44,7 +48,16 @@ export function compileOutputCheck(field?: string, schema?: Record<string, unkno
     return (text) => {
       const parsed = parseObject(text);
       if (typeof parsed === 'string') return parsed;
-      return validate(parsed) ? null : `The reply does not match the schema: ${ajvErrors().slice(0, MAX_REASON_CHARS)}`;
+      // The budget's bound on checks holds for replies up to this depth; ajv recurses per level.
+      if (deeperThan(parsed, MAX_REPLY_DEPTH)) return `The reply is nested deeper than ${MAX_REPLY_DEPTH} levels`;
+      try {
+        return validate(parsed)
+          ? null
+          : `The reply does not match the schema: ${ajvErrors().slice(0, MAX_REASON_CHARS)}`;
+      } catch (error) {
+        // A stack overflow (RangeError) or anything else ajv throws is a reply we could not accept.
+        return `The reply could not be checked against the schema: ${error instanceof Error ? error.name : 'error'}`;
+      }
     };
   }
   return (text) => {
@@ -63,4 +76,16 @@ function parseObject(text: string): Record<string, unknown> | string {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'The reply is not a JSON object';
   return value as Record<string, unknown>;
+}
+
+/** Whether `value` nests objects or arrays deeper than `max`; iterative, so a 20,000-deep reply cannot overflow it. */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() as [unknown, number];
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
 }

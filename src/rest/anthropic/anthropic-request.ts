@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaBudgetProblem } from '../../util/json-schema-budget.js';
 
 /**
  * Bounds of a Messages request (every field has one). Text sizes come from the chat settings so
@@ -72,6 +73,11 @@ function schemaOf(limits: AnthropicLimits) {
       .looseObject({ type: z.literal('object') })
       .refine((schema) => JSON.stringify(schema).length <= MAX_TOOL_SCHEMA_CHARS, {
         message: `may be at most ${MAX_TOOL_SCHEMA_CHARS} characters as JSON`,
+      })
+      // Refused here, as on every path a schema comes in by: a stored call compiles it.
+      .superRefine((schema, ctx) => {
+        const problem = schemaBudgetProblem(schema);
+        if (problem) ctx.addIssue({ code: 'custom', message: `is too costly to check: ${problem.message}` });
       }),
   });
   const toolChoice = z.discriminatedUnion('type', [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatMessage, ImagePart, ResponseFormat, ToolChoice, ToolDefinition } from '../../providers/types.js';
+import { schemaBudgetProblem } from '../../util/json-schema-budget.js';
 import { invalidRequest } from './openai-errors.js';
 
 /** Bounds of one request; the body itself is capped at MAX_CHAT_BODY_BYTES before parsing. */
@@ -16,7 +17,12 @@ const MAX_NAME = 256;
 const jsonSize = (value: unknown) => JSON.stringify(value ?? null).length;
 const schemaObject = z
   .record(z.string(), z.unknown())
-  .refine((s) => jsonSize(s) <= MAX_SCHEMA_BYTES, `must be at most ${MAX_SCHEMA_BYTES} bytes of JSON`);
+  .refine((s) => jsonSize(s) <= MAX_SCHEMA_BYTES, `must be at most ${MAX_SCHEMA_BYTES} bytes of JSON`)
+  // Refused here, as on every path a schema comes in by: a stored call compiles it to check the reply.
+  .superRefine((s, ctx) => {
+    const problem = schemaBudgetProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: `is too costly to check: ${problem.message}` });
+  });
 
 const textPart = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT) });
 const imagePart = z.object({
