@@ -36,7 +36,12 @@ export function validateSendInput(
     if (text != null && text.length > max) {
       throw badInput(`${field} is ${text.length} characters; at most ${max} are allowed`, { field, max });
     }
+    if (text != null) assertNoNul(field, text);
   }
+  // Kept on the message (its turn options) when the reply asks for tools.
+  assertNoNul('tools', input.tools);
+  assertNoNul('toolChoice', input.toolChoice);
+  assertNoNul('responseFormat', input.responseFormat);
   if (input.maxTokens != null && input.maxTokens <= 0) {
     throw badInput(`maxTokens must be a positive number, not ${input.maxTokens}`, { field: 'maxTokens' });
   }
@@ -54,5 +59,35 @@ export function validatePrior(prior: readonly PriorMessage[], limits: { maxConte
         { field: 'messages', max: limits.maxContentChars },
       );
     }
+    assertNoNul('messages', message.content, `message ${i}`);
   });
+}
+
+/** Whether a text, or any string in a JSON value (keys too), holds U+0000. Iterative: values may nest deep. */
+export function hasNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return true;
+    } else if (Array.isArray(item)) {
+      for (const child of item) pending.push(child);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Postgres text cannot hold U+0000: a value that would be stored with one is refused as
+ * BAD_USER_INPUT naming `field`, before anything is written (the write would fail, a 500).
+ */
+export function assertNoNul(field: string, value: unknown, what = field): void {
+  if (hasNul(value)) {
+    throw badInput(`${what} contains a NUL character (U+0000), which cannot be stored`, { field });
+  }
 }

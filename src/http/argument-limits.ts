@@ -20,6 +20,7 @@ import {
   valueFromAST,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { hasNul } from '../chat/validate-input.js';
 import type { Config } from '../config.js';
 import { MAX_MEMORY_CHARS } from '../memory/memory-service.js';
 import { MAX_DOCUMENT_BYTES } from '../rag/document-service.js';
@@ -69,8 +70,9 @@ export function argumentLimitsFor(config: Config): ArgumentLimits {
 
 /**
  * Refuses an operation over a limit with BAD_USER_INPUT, naming the argument, its size and the
- * maximum. Literals are checked with validation (so a literal page size is refused for what it
- * is, before the cost rule sees it); values from variables when the operation is about to run.
+ * maximum; and a String, ID or JSON value holding U+0000, which Postgres cannot store. Literals
+ * are checked with validation (so a literal page size is refused for what it is, before the cost
+ * rule sees it); values from variables when the operation is about to run.
  */
 export function useArgumentLimits(limits: ArgumentLimits): Plugin {
   type Args = {
@@ -114,6 +116,10 @@ type Variables = Record<string, unknown> | null | undefined;
 const refusal = (message: string, extensions: Record<string, unknown>) =>
   new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...extensions } });
 
+/** Postgres text cannot hold U+0000: refused here rather than failing (a 500) where it is stored. */
+const nulRefusal = (name: string) =>
+  refusal(`${name} contains a NUL character (U+0000), which cannot be stored`, { field: name });
+
 /**
  * The first value of the operation over a limit, as the error to send; undefined when all fit.
  * Without variables, only literals are checked (a variable's value counts as not given).
@@ -155,8 +161,10 @@ export function findOverLimit(
     if (!isScalarType(type)) return undefined;
     if ((type.name === 'String' || type.name === 'ID') && typeof value === 'string') {
       const max = limits.stringLimits[coordinate] ?? limits.maxStringChars;
-      if (value.length <= max) return undefined;
-      return refusal(`${name} is ${value.length} characters; at most ${max} are allowed`, { field: name, max });
+      if (value.length > max) {
+        return refusal(`${name} is ${value.length} characters; at most ${max} are allowed`, { field: name, max });
+      }
+      return value.includes('\u0000') ? nulRefusal(name) : undefined;
     }
     if (type.name === 'JSON') {
       const max = limits.maxJsonChars;
@@ -164,8 +172,10 @@ export function findOverLimit(
       if (size === 'too deep') {
         return refusal(`${name} is nested deeper than ${MAX_JSON_DEPTH} levels`, { field: name, max: MAX_JSON_DEPTH });
       }
-      if (size <= max) return undefined;
-      return refusal(`${name} is over ${max} characters of JSON; at most ${max} are allowed`, { field: name, max });
+      if (size > max) {
+        return refusal(`${name} is over ${max} characters of JSON; at most ${max} are allowed`, { field: name, max });
+      }
+      return hasNul(value) ? nulRefusal(name) : undefined;
     }
     return undefined;
   };

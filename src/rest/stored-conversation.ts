@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { App } from '../app.js';
 import { clientCalls } from '../chat/chat-history.js';
-import type { SendMessageInput } from '../chat/validate-input.js';
+import { assertNoNul, type SendMessageInput } from '../chat/validate-input.js';
 import type { Completion } from '../completions/completion-service.js';
 import { assertRoutableModel } from '../completions/routable-model.js';
 import { AppError, badInput } from '../errors.js';
@@ -91,6 +91,15 @@ export function planStoredCall(target: ConversationTarget, request: StoredCallRe
       field: 'messages',
     });
   }
+  // What is stored (Postgres text cannot hold NUL) is refused here, before anything is written.
+  assertNoNul('messages', system, 'the system prompt');
+  assertNoNul(
+    'messages',
+    fresh.map((m) => [m.content, m.toolCallId ?? '']),
+    'a message',
+  );
+  assertNoNul('tools', request.tools ?? null);
+  assertNoNul('response_format', request.responseFormat ?? null);
   if (fresh.some((m) => m.role === 'tool')) {
     if (target.kind === 'new') {
       throw badInput(`a new conversation (${CONVERSATION_HEADER}: new) cannot start with tool results`, {
