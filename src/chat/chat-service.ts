@@ -274,7 +274,10 @@ export function createChatService(deps: ChatServiceDeps) {
     const systemPrompt = input.systemPrompt ?? conversation?.systemPrompt ?? null;
     // `block` refuses before the query reaches an embedder, and again once sources joined the prompt.
     const pii = createPiiSession(await deps.usage.piiModeOf(options.caller));
-    pii.check([{ role: 'system', content: systemPrompt ?? '' }, ...earlier, message]);
+    pii.check([{ role: 'system', content: systemPrompt ?? '' }, ...earlier, message], {
+      tools: requestTools,
+      responseFormat: tools.responseFormat,
+    });
     const grounding = await ground(deps, {
       userId,
       query: input.content,

@@ -73,6 +73,35 @@ describe('createPiiSession', () => {
     expect(sent).toEqual([]);
   });
 
+  it('mask and block reach tool definitions, the reply schema and stop sequences; tool names and keys stay', async () => {
+    const requests: unknown[] = [];
+    const stream = async function* (request: unknown) {
+      requests.push(request);
+      yield finish;
+    };
+    const request = {
+      messages: [{ role: 'user' as const, content: 'Is [EMAIL_1] taken?' }],
+      tools: [{ name: 'mail_jane', description: 'Mail jane@example.com', parameters: { enum: ['jane@example.com'] } }],
+      responseFormat: {
+        type: 'json-schema' as const,
+        name: 'r',
+        schema: { properties: { 'a@b.io': { const: 'a@b.io' } } },
+      },
+      stop: ['card 4111 1111 1111 1111'],
+    };
+    await collect(createPiiSession('mask').wrap(stream)(request));
+    // The literal [EMAIL_1] in the prompt is reserved, so the tool's address is the second.
+    expect(requests[0]).toMatchObject({
+      messages: [{ content: 'Is [EMAIL_1] taken?' }],
+      tools: [{ name: 'mail_jane', description: 'Mail [EMAIL_2]', parameters: { enum: ['[EMAIL_2]'] } }],
+      responseFormat: { schema: { properties: { 'a@b.io': { const: '[EMAIL_3]' } } } },
+      stop: ['card [CARD_1]'],
+    });
+    expect(() => createPiiSession('block').check([], { stop: request.stop })).toThrow(
+      expect.objectContaining({ code: 'PII_DETECTED', details: { kinds: ['CARD'] } }),
+    );
+  });
+
   it('logs: the prompt goes as written, an upstream error echoing it is redacted', async () => {
     const error = new ProviderError({
       provider: 'openai',
