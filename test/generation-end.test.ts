@@ -36,6 +36,19 @@ vi.mock('../src/chat/output-check.js', async (importOriginal) => {
   };
 });
 
+/** A reply holding this cannot be written at all, as when the database is out of reach at the end. */
+const UNWRITABLE = 'unwritable-reply';
+vi.mock('../src/chat/turn-rows.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/chat/turn-rows.js')>();
+  return {
+    ...actual,
+    finishMessage: (...args: Parameters<typeof actual.finishMessage>) =>
+      args[1].content.includes(UNWRITABLE)
+        ? Promise.reject(new Error('Connection terminated unexpectedly'))
+        : actual.finishMessage(...args),
+  };
+});
+
 const HEADER = 'x-switchyard-conversation';
 const dbId = (id: string) => Buffer.from(id, 'base64url').toString('utf8').split(':')[1] as string;
 const CANCEL = 'mutation($id: ID!) { cancelMessage(id: $id) { status } }';
@@ -166,6 +179,22 @@ for (const backend of LIMITS_BACKENDS) {
       expect(data.choices[0]?.message.content).toBe('one\uFFFDtwo');
       const row = await charged(member, dbId(response.headers.get('x-switchyard-message-id') as string));
       expect(row).toMatchObject({ status: 'COMPLETE', content: 'one\uFFFDtwo' });
+    });
+
+    it('an end that cannot be written at all still ends the stream, and the budget is charged what was used', async () => {
+      const member = await budgeted('unwritable');
+      openai.setReply(`an ${UNWRITABLE} here`);
+      const chat = await openChat(cluster.pick(0), member.secret, { content: 'hello', model: 'gpt-4o-mini' });
+      const end = await chat.end();
+      expect(end).toMatchObject({ __typename: 'MessageFailed', code: 'INTERNAL_SERVER_ERROR' });
+      // No usage event could be written: the counters are charged all the same.
+      const [events] = await usageEventsOf(cluster.db, [chat.messageId()]);
+      expect(events).toEqual([]);
+      await eventually(
+        () => budgetOf(cluster.pick(1), member.secret),
+        (b) => nanos(b.dailySpentUsd) > 0,
+        { what: 'dailySpentUsd above zero' },
+      );
     });
 
     it('tool call arguments Postgres refuses end the message FAILED (written again without them), charged', async () => {
