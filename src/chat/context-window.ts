@@ -1,6 +1,7 @@
 import { badInput } from '../errors.js';
 import type { ChatMessage, ToolDefinition } from '../providers/types.js';
-import { messageTokens, REPLY_PRIMING_TOKENS, toolDefinitionTokens } from './token-count.js';
+import { createTokenTally, type TokenTally } from '../util/token-tally.js';
+import { countMessageNow, REPLY_PRIMING_TOKENS, toolDefinitionText } from './token-count.js';
 
 export interface ContextRequest {
   model: string;
@@ -40,7 +41,9 @@ function unitsOf(history: readonly ChatMessage[]): ChatMessage[][] {
   return units;
 }
 
-const tokensOf = (messages: readonly ChatMessage[]) => messages.reduce((sum, m) => sum + messageTokens(m), 0);
+const countAll = (tally: TokenTally, messages: readonly ChatMessage[]) => {
+  for (const message of messages) countMessageNow(tally, message);
+};
 
 /**
  * The prompt for one generation: the system prompt, preamble and tool definitions first, then as
@@ -56,21 +59,30 @@ export function buildContext(request: ContextRequest): BuiltContext {
   const units = unitsOf(request.history);
   // A tool result as the new message needs the calls it answers (and their other results) before it.
   const answering = request.message.role === 'tool' && units.at(-1)?.[0]?.toolCalls?.length ? units.pop() : undefined;
-  const fixed =
-    tokensOf(system) + toolDefinitionTokens(request.tools) + tokensOf(answering ?? []) + messageTokens(request.message);
-  if (fixed > budget) {
+  // Counted only as far as the budget (and a little past it): what is far past it is not counted.
+  const tally = createTokenTally({ limit: budget });
+  countAll(tally, system);
+  for (const tool of request.tools ?? []) tally.countNow(toolDefinitionText(tool));
+  countAll(tally, answering ?? []);
+  countMessageNow(tally, request.message);
+  if (tally.over) {
+    const needs = tally.exact ? `${tally.tokens}` : `more than ${tally.tokens}`;
     throw badInput(
-      `The message needs ${fixed} tokens with the system prompt, but ${request.model} takes ${request.contextWindow} ` +
+      `The message needs ${needs} tokens with the system prompt, but ${request.model} takes ${request.contextWindow} ` +
         `with ${request.reservedOutputTokens} kept for the reply. Shorten it or choose a model with a larger context window.`,
-      { tokens: fixed, contextWindow: request.contextWindow, reservedOutputTokens: request.reservedOutputTokens },
+      {
+        tokens: tally.tokens,
+        contextWindow: request.contextWindow,
+        reservedOutputTokens: request.reservedOutputTokens,
+      },
     );
   }
-  let used = fixed;
+  let used = tally.tokens;
   let keptUnits = 0;
   for (let i = units.length - 1; i >= 0; i--) {
-    const cost = tokensOf(units[i] as ChatMessage[]);
-    if (used + cost > budget) break;
-    used += cost;
+    countAll(tally, units[i] as ChatMessage[]);
+    if (tally.over) break;
+    used = tally.tokens;
     keptUnits++;
   }
   const history = units.slice(units.length - keptUnits).flat();

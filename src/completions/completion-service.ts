@@ -19,6 +19,7 @@ import {
 import type { TokenUsage } from '../providers/types.js';
 import { countTokens } from '../util/count-tokens.js';
 import { NO_LONGER_NEEDED } from '../util/no-longer-needed.js';
+import { createTokenTally } from '../util/token-tally.js';
 import { promptTokens } from './prompt-tokens.js';
 import { assertRoutableModel } from './routable-model.js';
 import { insertUsageEvent } from './usage-event.js';
@@ -119,11 +120,13 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
       allowedModels: request.allowedModels,
       needs: needsOf(request),
     });
-    const prompt = promptTokens(request);
+    // Counted in turns of the event loop, and only until it is past the window.
+    const counted = await promptTokens(request, plan.contextWindow - (request.maxTokens ?? 0));
+    const prompt = counted.tokens;
     const reserved = request.maxTokens ?? settings.defaultReservedOutputTokens;
-    if (prompt + (request.maxTokens ?? 0) > plan.contextWindow) {
+    if (counted.over) {
       throw badInput(
-        `The prompt (${prompt} tokens${request.maxTokens ? ` plus max_tokens ${request.maxTokens}` : ''}) does not fit ${plan.budgetedFor.id}'s context window of ${plan.contextWindow} tokens`,
+        `The prompt (${counted.exact ? '' : 'more than '}${prompt} tokens${request.maxTokens ? ` plus max_tokens ${request.maxTokens}` : ''}) does not fit ${plan.budgetedFor.id}'s context window of ${plan.contextWindow} tokens`,
         { field: 'messages', contextWindow: plan.contextWindow, promptTokens: prompt },
       );
     }
@@ -268,7 +271,9 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     const candidates = request.allowedModels
       ? router.plan({ model: request.model, allowedModels: request.allowedModels }).chain
       : resolution.chain;
-    const counted = request.input.reduce((sum, text) => sum + countTokens(text), 0);
+    const tally = createTokenTally();
+    for (const text of request.input) await tally.count(text);
+    const counted = tally.tokens;
     const admission = await usage.admit({
       caller: request.caller,
       candidates: candidates.map((d) => ({ kind: d.provider.kind, model: d.model, provider: d.provider.name })),

@@ -1,5 +1,6 @@
-import { messageTokens, REPLY_PRIMING_TOKENS, toolDefinitionTokens } from '../chat/token-count.js';
+import { countMessage, REPLY_PRIMING_TOKENS, toolDefinitionText } from '../chat/token-count.js';
 import type { ChatRequest } from '../providers/types.js';
+import { createTokenTally, type TokenTally } from '../util/token-tally.js';
 
 /**
  * An image's prompt tokens as holds and limits count them: providers bill by pixels, up to about
@@ -7,12 +8,22 @@ import type { ChatRequest } from '../providers/types.js';
  */
 export const IMAGE_TOKENS = 1_600;
 
-/** A request's prompt as the gateway counts it: messages, tool calls and results, tool definitions, images. */
-export function promptTokens(request: Pick<ChatRequest, 'messages' | 'tools'>): number {
-  let tokens = REPLY_PRIMING_TOKENS;
+/**
+ * A request's prompt as the gateway counts it: messages, tool calls and results, tool definitions,
+ * images. Counted in turns of the event loop (a megabyte of text is a second or more of BPE), and
+ * no further than a little past `limit` (the context window: a prompt far past it is refused
+ * without counting the rest); see TokenTally for what `tokens` then means.
+ */
+export async function promptTokens(
+  request: Pick<ChatRequest, 'messages' | 'tools'>,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<TokenTally> {
+  const tally = createTokenTally({ limit });
+  tally.add(REPLY_PRIMING_TOKENS);
   for (const message of request.messages) {
-    tokens += messageTokens(message);
-    tokens += (message.images?.length ?? 0) * IMAGE_TOKENS;
+    await countMessage(tally, message);
+    tally.add((message.images?.length ?? 0) * IMAGE_TOKENS);
   }
-  return tokens + toolDefinitionTokens(request.tools);
+  for (const tool of request.tools ?? []) await tally.count(toolDefinitionText(tool));
+  return tally;
 }

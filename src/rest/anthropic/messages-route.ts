@@ -143,9 +143,10 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       const accepted = await accept(request, response, schemas.counted);
       if (!accepted) return;
       try {
-        const count = promptTokens(convertAnthropicRequest(accepted.body));
+        // Exact, however long: counted in turns of the event loop, so other requests go on meanwhile.
+        const count = await promptTokens(convertAnthropicRequest(accepted.body));
         response.writeHead(200, { 'content-type': 'application/json', 'request-id': accepted.context.requestId });
-        response.end(JSON.stringify({ input_tokens: count }));
+        response.end(JSON.stringify({ input_tokens: count.tokens }));
       } catch (error) {
         answerFailure(response, error, accepted.context);
       }
