@@ -349,6 +349,7 @@ for (const backend of LIMITS_BACKENDS) {
         const error = await ask(client('sk-sy-not-a-real-key-0000000000000000')).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
         expect((error as APIError).error).toMatchObject({ error: { type: 'authentication_error' } });
+        expect((error as APIError).headers?.get('www-authenticate')).toBe('Bearer realm="switchyard"');
         const bearer = new Anthropic({
           authToken: 'sk-sy-not-a-real-key-0000000000000000',
           baseURL: cluster.pick(0).origin,

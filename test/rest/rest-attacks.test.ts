@@ -184,6 +184,8 @@ describe('REST attacks on one instance', () => {
         headers: { 'content-type': 'application/json' },
         body,
       });
+      // RFC 9110: a 401 says how to authenticate.
+      expect(none.headers.get('www-authenticate')).toBe('Bearer realm="switchyard"');
       expect(await expectOpenAIError(none, 401)).toMatchObject({ code: 'invalid_api_key' });
       for (const secret of ['x', `sk-sy-${'0'.repeat(40)}`, 'a'.repeat(5_000)]) {
         expect(await expectOpenAIError(await post('/v1/chat/completions', body, {}, secret), 401, secret.slice(0, 20)));

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { AppError } from '../../errors.js';
 import { ProviderError } from '../../providers/provider-error.js';
+import { BEARER_CHALLENGE } from '../rest-auth.js';
 
 /** The `error.type` Anthropic's API pairs with each status; the official SDK raises its typed error by status. */
 const TYPE_BY_STATUS: Record<number, string> = {
@@ -39,7 +40,7 @@ export function anthropicErrorOf(error: unknown): AnthropicError | null {
     const headers = typeof retryAfterMs === 'number' ? retryAfterHeaders(retryAfterMs) : {};
     switch (error.code) {
       case 'UNAUTHENTICATED':
-        return shaped(401, error.message);
+        return shaped(401, error.message, { ...BEARER_CHALLENGE });
       case 'FORBIDDEN':
         return shaped(403, error.message);
       case 'NOT_FOUND':

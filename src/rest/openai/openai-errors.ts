@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import { noteCode } from '../../http/access-record.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { sendJson } from '../json-response.js';
+import { BEARER_CHALLENGE } from '../rest-auth.js';
 import { restErrorCode } from '../rest-error-code.js';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
@@ -46,7 +47,11 @@ export function toOpenAIFailure(error: unknown): OpenAIFailure {
         headers: {},
       };
     case 'UNAUTHENTICATED':
-      return { status: 401, body: body(error.message, 'invalid_request_error', 'invalid_api_key'), headers: {} };
+      return {
+        status: 401,
+        body: body(error.message, 'invalid_request_error', 'invalid_api_key'),
+        headers: { ...BEARER_CHALLENGE },
+      };
     case 'FORBIDDEN':
       return { status: 403, body: body(error.message, 'permission_error', 'permission_denied'), headers: {} };
     case 'NOT_FOUND':
