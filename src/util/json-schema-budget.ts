@@ -51,11 +51,18 @@ interface SchemaNode {
 
 /** The schema's problem, or null when its cost is bounded as above. */
 export function schemaBudgetProblem(schema: Json): SchemaBudgetProblem | null {
-  const idProblem = nestedId(schema, true);
-  if (idProblem) return idProblem;
-  const graph = buildGraph(schema);
-  if ('code' in graph) return graph;
-  return refLoop(graph) ?? expansion(graph) ?? pathChecks(graph);
+  try {
+    const idProblem = nestedId(schema, true);
+    if (idProblem) return idProblem;
+    const graph = buildGraph(schema);
+    if ('code' in graph) return graph;
+    return refLoop(graph) ?? expansion(graph) ?? pathChecks(graph);
+  } catch (error) {
+    // The walks recurse along $ref chains; callers bound the schema's size, so only a chain far
+    // longer than any ordinary schema's gets here, and it is refused rather than thrown.
+    if (!(error instanceof RangeError)) throw error;
+    return { code: 'TOO_EXPANDED', message: 'the schema’s $refs chain too deep to measure' };
+  }
 }
 
 /** A `$id` below the root moves the base that ajv resolves `$ref`s against; this measure does not follow it. */
@@ -87,7 +94,7 @@ function buildGraph(root: Json): Map<string, SchemaNode> | SchemaBudgetProblem {
   while (pending.length > 0) {
     const pointer = pending.pop() as string;
     if (nodes.has(pointer)) continue;
-    const value = valueAt(root, pointer);
+    const value = resolve(root, pointer)?.value;
     const node: SchemaNode = { weight: 1, inPlace: [], objectGroups: [], arrayGroups: [] };
     nodes.set(pointer, node);
     if (!isObject(value)) continue;
@@ -99,8 +106,9 @@ function buildGraph(root: Json): Map<string, SchemaNode> | SchemaBudgetProblem {
     const patterns: string[] = [];
     if (typeof value.pattern === 'string') patterns.push(value.pattern);
     if (typeof value.$ref === 'string') {
-      const target = refPointer(value.$ref, rootId);
-      if (target === undefined || valueAt(root, target) === undefined) {
+      const pointed = refPointer(value.$ref, rootId);
+      const target = pointed === undefined ? undefined : resolve(root, pointed)?.at;
+      if (target === undefined) {
         return {
           code: 'UNSUPPORTED_REF',
           message: `$ref ${value.$ref.slice(0, 80)} is not a JSON pointer into the schema (#/...)`,
@@ -170,16 +178,25 @@ function refPointer(ref: string, rootId: string | undefined): string | undefined
   }
 }
 
-function valueAt(root: Json, pointer: string): Json {
+/**
+ * The value a pointer names, and the pointer spelled canonically (`/%61` and `/a`, `/01` and `/1`
+ * are one node: spellings must not multiply a subtree), or undefined when it names nothing.
+ */
+function resolve(root: Json, pointer: string): { value: Json; at: string } | undefined {
   let value = root;
-  if (pointer === '') return value;
+  let at = '';
+  if (pointer === '') return { value, at };
   for (const raw of pointer.slice(1).split('/')) {
     const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    if (Array.isArray(value)) value = /^\d+$/.test(token) ? value[Number(token)] : undefined;
-    else if (isObject(value) && Object.hasOwn(value, token)) value = value[token];
-    else return undefined;
+    if (Array.isArray(value) && /^\d+$/.test(token) && Number(token) < value.length) {
+      value = value[Number(token)];
+      at += `/${Number(token)}`;
+    } else if (isObject(value) && Object.hasOwn(value, token)) {
+      value = value[token];
+      at += `/${escapeToken(token)}`;
+    } else return undefined;
   }
-  return value;
+  return { value, at };
 }
 
 /** A cycle of in-place checks (`{"$ref": "#"}`, `allOf` back to itself) recurses forever on any value. */
@@ -235,41 +252,60 @@ function expansion(graph: Map<string, SchemaNode>): SchemaBudgetProblem | null {
  * recursive "any JSON" schema (anyOf object-of-itself, array-of-itself) then grows by a constant.
  */
 function pathChecks(graph: Map<string, SchemaNode>): SchemaBudgetProblem | null {
+  // Indexed once: each level is a pass over typed arrays (a 64 KiB schema has thousands of nodes).
   const order = inPlaceOrder(graph);
-  let below = new Map<string, number>(); // the depth below: max over kinds
+  const index = new Map(order.map((id, i) => [id, i]));
+  const indexed = order.map((id) => {
+    const node = graph.get(id) as SchemaNode;
+    const of = (ids: string[]) => ids.map((next) => index.get(next) as number);
+    return {
+      weight: node.weight,
+      inPlace: of(node.inPlace),
+      objectGroups: node.objectGroups.map(of),
+      arrayGroups: node.arrayGroups.map(of),
+    };
+  });
+  const rootAt = index.get('') as number;
+  let below = new Float64Array(order.length); // the level below: max over kinds
   for (let depth = 0; depth <= MAX_REPLY_DEPTH; depth++) {
-    const here = new Map<string, number>();
-    const object = new Map<string, number>();
-    const array = new Map<string, number>();
-    const scalar = new Map<string, number>();
-    const groupsCost = (groups: string[][]) =>
-      groups.reduce((sum, group) => sum + Math.max(0, ...group.map((id) => below.get(id) ?? 0)), 0);
-    for (const id of order) {
-      const node = graph.get(id) as SchemaNode;
-      const inPlace = (kind: Map<string, number>) => node.inPlace.reduce((sum, next) => sum + (kind.get(next) ?? 0), 0);
-      const o = node.weight + inPlace(object) + groupsCost(node.objectGroups);
-      const a = node.weight + inPlace(array) + groupsCost(node.arrayGroups);
-      const s = node.weight + inPlace(scalar);
-      object.set(id, o);
-      array.set(id, a);
-      scalar.set(id, s);
-      here.set(id, Math.max(o, a, s));
-    }
-    const root = here.get('') ?? 0;
-    if (root > MAX_PATH_CHECKS) {
+    const here = new Float64Array(order.length);
+    const object = new Float64Array(order.length);
+    const array = new Float64Array(order.length);
+    const scalar = new Float64Array(order.length);
+    const groupsCost = (groups: number[][]) => {
+      let sum = 0;
+      for (const group of groups) {
+        let most = 0;
+        for (const i of group) most = Math.max(most, below[i] as number);
+        sum += most;
+      }
+      return sum;
+    };
+    indexed.forEach((node, i) => {
+      let o = node.weight + groupsCost(node.objectGroups);
+      let a = node.weight + groupsCost(node.arrayGroups);
+      let s = node.weight;
+      for (const next of node.inPlace) {
+        o += object[next] as number;
+        a += array[next] as number;
+        s += scalar[next] as number;
+      }
+      object[i] = o;
+      array[i] = a;
+      scalar[i] = s;
+      here[i] = Math.max(o, a, s);
+    });
+    if ((here[rootAt] as number) > MAX_PATH_CHECKS) {
       return {
         code: 'TOO_DEEP_RECURSION',
         message: `a reply ${depth} levels deep would be checked against more than ${MAX_PATH_CHECKS} subschemas: its $refs branch as they recurse`,
       };
     }
-    if (sameValues(here, below)) break; // no recursion left to unroll
+    if (here.every((value, i) => value === below[i])) break; // no recursion left to unroll
     below = here;
   }
   return null;
 }
-
-const sameValues = (a: Map<string, number>, b: Map<string, number>) =>
-  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
 /** Nodes so that each comes after everything it checks in place (refLoop made that acyclic). */
 function inPlaceOrder(graph: Map<string, SchemaNode>): string[] {
