@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
@@ -27,12 +28,22 @@ export type LocalEvents<LocalTopics extends TopicMap> = ReturnType<typeof create
 
 /** Events about this instance alone, never sent through Redis. */
 export function createLocalEvents<LocalTopics extends TopicMap>(): LocalEvents<LocalTopics> {
-  return createPubSub<LocalTopics>();
+  return createPubSub<LocalTopics>({ eventTarget: manyListenersTarget() });
+}
+
+/**
+ * An EventTarget that takes any number of listeners per topic: each subscription is one (a
+ * WebSocket carries up to 100), and Node's warning at 11 would be noise in the log.
+ */
+function manyListenersTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
 }
 
 /** In-process by default; across instances through Redis when it is configured. */
 export function createAppPubSub(redis: RedisClients | undefined, logger: Logger): PubSub {
-  if (!redis) return createPubSub<Topics>();
+  if (!redis) return createPubSub<Topics>({ eventTarget: manyListenersTarget() });
   return createPubSub<Topics>({
     eventTarget: createRedisEventTarget({ publisher: redis.publisher, subscriber: redis.subscriber, logger }),
   });
