@@ -36,14 +36,15 @@ vi.mock('../src/chat/output-check.js', async (importOriginal) => {
   };
 });
 
-/** A reply holding this cannot be written at all, as when the database is out of reach at the end. */
+/** While `down`, the end of a reply holding this cannot be written, as when the database is out of reach. */
 const UNWRITABLE = 'unwritable-reply';
+const database = vi.hoisted(() => ({ down: false }));
 vi.mock('../src/chat/turn-rows.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../src/chat/turn-rows.js')>();
   return {
     ...actual,
     finishMessage: (...args: Parameters<typeof actual.finishMessage>) =>
-      args[1].content.includes(UNWRITABLE)
+      database.down && args[1].content.includes(UNWRITABLE)
         ? Promise.reject(new Error('Connection terminated unexpectedly'))
         : actual.finishMessage(...args),
   };
@@ -181,20 +182,35 @@ for (const backend of LIMITS_BACKENDS) {
       expect(row).toMatchObject({ status: 'COMPLETE', content: 'one\uFFFDtwo' });
     });
 
-    it('an end that cannot be written at all still ends the stream, and the budget is charged what was used', async () => {
+    it('an end that cannot be written at all still ends the stream and charges the budget; it is written once it can be', async () => {
       const member = await budgeted('unwritable');
       openai.setReply(`an ${UNWRITABLE} here`);
-      const chat = await openChat(cluster.pick(0), member.secret, { content: 'hello', model: 'gpt-4o-mini' });
-      const end = await chat.end();
-      expect(end).toMatchObject({ __typename: 'MessageFailed', code: 'INTERNAL_SERVER_ERROR' });
-      // No usage event could be written: the counters are charged all the same.
-      const [events] = await usageEventsOf(cluster.db, [chat.messageId()]);
-      expect(events).toEqual([]);
-      await eventually(
-        () => budgetOf(cluster.pick(1), member.secret),
-        (b) => nanos(b.dailySpentUsd) > 0,
-        { what: 'dailySpentUsd above zero' },
-      );
+      database.down = true;
+      try {
+        const chat = await openChat(cluster.pick(0), member.secret, { content: 'hello', model: 'gpt-4o-mini' });
+        const end = await chat.end();
+        expect(end).toMatchObject({ __typename: 'MessageFailed', code: 'INTERNAL_SERVER_ERROR' });
+        const messageId = chat.messageId();
+        // No usage event could be written: the counters are charged all the same.
+        const [events] = await usageEventsOf(cluster.db, [messageId]);
+        expect(events).toEqual([]);
+        const spent = await eventually(
+          () => budgetOf(cluster.pick(1), member.secret),
+          (b) => nanos(b.dailySpentUsd) > 0,
+          { what: 'dailySpentUsd above zero' },
+        );
+        // The database answers again: the end is written (at the next heartbeat) with its usage event.
+        database.down = false;
+        const row = await charged(member, messageId);
+        expect(row).toMatchObject({
+          status: 'FAILED',
+          errorCode: 'INTERNAL_SERVER_ERROR',
+          content: `an ${UNWRITABLE} here`,
+        });
+        expect(nanos(row.costUsd)).toBe(nanos(spent.dailySpentUsd));
+      } finally {
+        database.down = false;
+      }
     });
 
     it('tool call arguments Postgres refuses end the message FAILED (written again without them), charged', async () => {

@@ -121,18 +121,26 @@ export function createGenerationRunner({
         error,
       });
     }
-    const failed: GenerationOutcome = {
-      ...outcome,
-      status: 'FAILED',
-      content: withoutNul(outcome.content),
-      provider: outcome.provider === null ? null : withoutNul(outcome.provider),
-      model: outcome.model === null ? null : withoutNul(outcome.model),
-      finishReason: outcome.finishReason === null ? null : withoutNul(outcome.finishReason),
-      toolCalls: undefined,
-      toolCitations: undefined,
-      ...UNSTORABLE,
-    };
+    const failed = unstorable(outcome);
     return { row: await finishMessage(sql, failed), outcome: failed };
+  }
+
+  /** Ends not written yet, each retried every heartbeat: this instance's heartbeat keeps them from a sweep. */
+  const unwritten = new Set<NodeJS.Timeout>();
+  function retryEnd(outcome: GenerationOutcome, attempt = 1): void {
+    if (attempt > MAX_END_RETRIES) {
+      logger.error('gave up writing the end of a generation; the next start ends it', { messageId: outcome.messageId });
+      return;
+    }
+    const timer = setTimeout(() => {
+      unwritten.delete(timer);
+      finishMessage(sql, outcome).catch((error: unknown) => {
+        logger.warn('could not write the end of a generation yet', { messageId: outcome.messageId, attempt, error });
+        retryEnd(outcome, attempt + 1);
+      });
+    }, settings.heartbeatMs);
+    timer.unref();
+    unwritten.add(timer);
   }
 
   /** The output check's verdict; a check that throws (a schema ajv recurses on) fails the reply too. */
@@ -301,9 +309,10 @@ export function createGenerationRunner({
       if (ended.outcome !== outcome) end = { kind: 'failed', messageId, ...unstorableEnd };
     } catch (error) {
       // Neither write landed (the database is out of reach): the stream still ends, and the
-      // counters are charged what was used although no usage event records it. The message stays
-      // STREAMING until a liveness sweep ends it.
+      // counters are charged what was used although no usage event records it yet. The FAILED
+      // end (with its usage event) is written once the database answers again.
       logger.error('could not write the end of a generation', { messageId, error });
+      retryEnd(unstorable(outcome));
       const charge = charged ? { ...charged, costNanos } : NOTHING;
       metrics?.generationEnded({
         provider,
@@ -402,6 +411,9 @@ export function createGenerationRunner({
       const entries = [...running.values()];
       for (const entry of entries) entry.controller.abort(new StopReason('INTERRUPTED', 'The server shut down'));
       await Promise.all(entries.map((entry) => entry.done));
+      // Ends still unwritten are left STREAMING: the next start's sweep ends them.
+      for (const timer of unwritten) clearTimeout(timer);
+      unwritten.clear();
       partials.stop();
     },
     async drain(deadline) {
@@ -419,6 +431,24 @@ const NOTHING = { promptTokens: 0, completionTokens: 0, costNanos: 0 };
 /** How a generation ends whose reply could not be stored as it was (masked errors' code). */
 const UNSTORABLE = { errorCode: 'INTERNAL_SERVER_ERROR', error: 'The reply could not be stored' } as const;
 const unstorableEnd = { code: UNSTORABLE.errorCode, error: UNSTORABLE.error };
+
+/** Every heartbeat for about five minutes (by default), then the next start's sweep. */
+const MAX_END_RETRIES = 60;
+
+/** An end written again as FAILED: without what Postgres may have refused (tool calls, NUL). */
+function unstorable(outcome: GenerationOutcome): GenerationOutcome {
+  return {
+    ...outcome,
+    status: 'FAILED',
+    content: withoutNul(outcome.content),
+    provider: outcome.provider === null ? null : withoutNul(outcome.provider),
+    model: outcome.model === null ? null : withoutNul(outcome.model),
+    finishReason: outcome.finishReason === null ? null : withoutNul(outcome.finishReason),
+    toolCalls: undefined,
+    toolCitations: undefined,
+    ...UNSTORABLE,
+  };
+}
 
 /** U+0000 as U+FFFD: Postgres text (and jsonb) cannot hold NUL. */
 const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
