@@ -5,15 +5,15 @@ type O200kCount = typeof import('gpt-tokenizer').countTokens;
 type GptTokenizer = typeof import('gpt-tokenizer');
 let o200k: O200kCount | undefined;
 
+/** Entries of gpt-tokenizer's own cache of merged pieces (see o200kCounter). */
+const MERGE_CACHE_PIECES = 1_000;
+
 /**
  * gpt-tokenizer builds its o200k tables when it is loaded: about half a second of CPU in which
  * the event loop stands still. Loaded by the first count, that half second would stall every
  * stream in flight, so the server loads it while it starts (loadTokenizer, before it reports
  * ready); a process that never starts the server (a CLI, a worker) pays it on its first count.
  */
-/** Entries of gpt-tokenizer's own cache of merged pieces (see o200kCounter). */
-export const MERGE_CACHE_PIECES = 1_000;
-
 function o200kCounter(): O200kCount {
   if (o200k === undefined) {
     const tokenizer = createRequire(import.meta.url)('gpt-tokenizer') as GptTokenizer;
