@@ -1,7 +1,7 @@
 import type { DrainGate } from '../chat/drain-gate.js';
 import type { ConfigFile } from '../config-file.js';
 import type { SqlRunner } from '../db/sql-runner.js';
-import { AppError, badInput } from '../errors.js';
+import { badInput } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GenerationEnd, Metrics } from '../metrics/index.js';
 import type { PriceBook } from '../policy/prices/types.js';
@@ -132,7 +132,7 @@ export function createCompletionService(deps: CompletionServiceDeps): Completion
     }
     // The caller's privacy policy: `block` refuses here, before anything is admitted or sent.
     const pii = createPiiSession(await usage.piiModeOf(request.caller));
-    pii.check(request.messages);
+    pii.check(request.messages, request);
     const admission = await usage.admit({
       caller: request.caller,
       candidates: plan.groups.flatMap((g) =>

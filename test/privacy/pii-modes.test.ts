@@ -236,6 +236,56 @@ for (const backend of LIMITS_BACKENDS) {
       expect(clean.choices[0]?.message.content).toBe('fine');
     });
 
+    it('tool definitions, the reply schema and stop sequences are masked and blocked like the messages', async () => {
+      const tools = [
+        {
+          type: 'function' as const,
+          function: {
+            name: 'charge',
+            description: `Charge card ${CARD}`,
+            parameters: { type: 'object', properties: { to: { type: 'string', enum: [EMAIL] } } },
+          },
+        },
+      ];
+      const responseFormat = {
+        type: 'json_schema' as const,
+        json_schema: { name: 'r', schema: { type: 'object', properties: { to: { const: EMAIL } } } },
+      };
+      const request = {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user' as const, content: 'Go' }],
+        tools,
+        response_format: responseFormat,
+        stop: ['END 123-45-6789'],
+      };
+      openai.setReply('{"to":"[EMAIL_1]"}');
+      const from = openai.requests.length;
+      const reply = await openaiSdk(masked.secret).chat.completions.create(request);
+      const sent = JSON.stringify(openai.requests.slice(from).map((r) => r.body));
+      expect(sent).not.toContain(EMAIL);
+      expect(sent).not.toContain('4111');
+      expect(sent).toContain('Charge card [CARD_1]');
+      expect(sent).not.toContain('123-45-6789');
+      expect(sent).toContain('"stop":["END [SSN_1]"]');
+      expect(reply.choices[0]?.message.content).toBe(`{"to":"${EMAIL}"}`);
+
+      const before = openai.requests.length;
+      const refused = await openaiSdk(blocked.secret)
+        .chat.completions.create(request)
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 400, code: 'pii_detected' });
+      const graphql = await post(cluster.pick(turn++), blocked.secret, SEND, {
+        input: {
+          model: 'gpt-4o-mini',
+          content: 'Go',
+          tools: [{ name: 'charge', description: `Charge card ${CARD}`, parameters: { type: 'object' } }],
+        },
+      });
+      expect(graphql.errors?.[0]?.extensions).toMatchObject({ code: 'PII_DETECTED', kinds: ['CARD'] });
+      expect(openai.requests.length).toBe(before);
+      expect(await cluster.db.message.count({ where: { userId: blocked.userId } })).toBe(0);
+    });
+
     it('logs (the config default): the prompt reaches the provider as written', async () => {
       openai.setReply('ok');
       const from = openai.requests.length;
