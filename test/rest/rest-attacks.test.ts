@@ -219,6 +219,19 @@ describe('REST attacks on one instance', () => {
         messages: [{ role: 'user', content: 'x' }],
       });
       expect(allowed.choices[0]?.message.content).toBe('echo: x');
+      // count_tokens answers for a model the key may send to only, as /v1/messages does.
+      const counted = (model: string) =>
+        post(
+          '/v1/messages/count_tokens',
+          JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
+          {},
+          secret,
+        );
+      expect((await counted('gpt-4o-mini')).status).toBe(200);
+      expect((await counted('gpt-4o')).status).toBe(403);
+      const unknown = await counted('no-such-model');
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     });
 
     it('a key revoked mid-stream: the running stream stops with an authentication error and is charged what it used; the next request is a 401', async () => {

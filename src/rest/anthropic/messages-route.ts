@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { promptTokens } from '../../completions/prompt-tokens.js';
+import { assertRoutableModel } from '../../completions/routable-model.js';
 import { type GenerationFigures, noteCode, noteGeneration } from '../../http/access-record.js';
 import { requestIdFrom } from '../../http/request-id.js';
 import { countedDeltas } from '../../metrics/index.js';
@@ -143,8 +144,13 @@ export function messagesRoutes(app: App, limits: AnthropicLimits): RestRoute[] {
       const accepted = await accept(request, response, schemas.counted);
       if (!accepted) return;
       try {
+        const converted = convertAnthropicRequest(accepted.body);
+        // The model must be one this caller could send to, as for /v1/messages (404, 403).
+        const { model } = accepted.body;
+        assertRoutableModel(app.providers.router, model);
+        app.providers.router.plan({ model, allowedModels: accepted.context.viewer.allowedModels });
         // Exact, however long: counted in turns of the event loop, so other requests go on meanwhile.
-        const count = await promptTokens(convertAnthropicRequest(accepted.body));
+        const count = await promptTokens(converted);
         response.writeHead(200, { 'content-type': 'application/json', 'request-id': accepted.context.requestId });
         response.end(JSON.stringify({ input_tokens: count.tokens }));
       } catch (error) {
