@@ -16,7 +16,7 @@ import { type MixedStep, withBuiltinTools } from './builtin-tool-loop.js';
 import type { BuiltinToolRunner } from './builtin-tools.js';
 import { deletedEvent, endEventOf } from './chat-events.js';
 import { createDeltaBatcher } from './delta-batcher.js';
-import type { OutputCheck } from './output-check.js';
+import { type OutputCheck, verdictOf } from './output-check.js';
 import { createPartialWriter } from './partial-writer.js';
 import { finishMessage, type GenerationOutcome } from './turn-rows.js';
 
@@ -143,15 +143,10 @@ export function createGenerationRunner({
     unwritten.add(timer);
   }
 
-  /** The output check's verdict; a check that throws (a schema ajv recurses on) fails the reply too. */
-  function checkOutput(check: OutputCheck, text: string, messageId: string): string | null {
-    try {
-      return check(text);
-    } catch (error) {
-      logger.warn('the reply could not be checked against its response format', { messageId, error });
-      return 'The reply could not be checked against the response format';
-    }
-  }
+  const checkOutput = (check: OutputCheck, text: string, messageId: string) =>
+    verdictOf(check, text, (error) =>
+      logger.warn('the reply could not be checked against its response format', { messageId, error }),
+    );
 
   async function run(
     job: GenerationJob,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { compileOutputCheck } from './output-check.js';
+import { compileOutputCheck, verdictOf } from './output-check.js';
 import { turnToolsOf } from './tool-input.js';
 
 /** 40 a's then a character that makes a backtracking engine try every split of them: 2^40 paths. */
@@ -104,6 +104,26 @@ describe('a user schema’s cost is bounded before it is compiled', () => {
     });
     expect(check(JSON.stringify({ name: 'a', children: [{ name: 'b', children: [] }] }))).toBeNull();
     expect(check(JSON.stringify({ name: 'a', children: [{}] }))).toMatch(/must have required property 'name'/);
+  });
+});
+
+describe('verdictOf', () => {
+  it('passes a check’s verdict through, and turns a check that throws into a failed reply', () => {
+    const thrown: unknown[] = [];
+    const note = (error: unknown) => thrown.push(error);
+    expect(verdictOf(() => null, '{}', note)).toBeNull();
+    expect(verdictOf(() => 'no', '{}', note)).toBe('no');
+    const overflow = new RangeError('Maximum call stack size exceeded');
+    expect(
+      verdictOf(
+        () => {
+          throw overflow;
+        },
+        '{}',
+        note,
+      ),
+    ).toBe('The reply could not be checked against the response format');
+    expect(thrown).toEqual([overflow]);
   });
 });
 

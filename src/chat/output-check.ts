@@ -7,6 +7,19 @@ import { MAX_REPLY_DEPTH, schemaBudgetProblem } from '../util/json-schema-budget
 /** Why a reply does not match its response format; null when it does. */
 export type OutputCheck = (text: string) => string | null;
 
+/**
+ * `check`'s verdict on `text`; a check that throws (ajv recursing on a schema the budget let
+ * through) fails the reply too, rather than leaving its generation without an end.
+ */
+export function verdictOf(check: OutputCheck, text: string, onThrow: (error: unknown) => void): string | null {
+  try {
+    return check(text);
+  } catch (error) {
+    onThrow(error);
+    return 'The reply could not be checked against the response format';
+  }
+}
+
 const MAX_REASON_CHARS = 500;
 
 /**
