@@ -2,9 +2,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { AppError } from '../errors.js';
 import type { Authenticator } from '../policy/authenticator.js';
 import { noteCode } from './access-record.js';
-
-/** How long a refused request's unread body may keep arriving before its connection is closed. */
-const UNREAD_BODY_GRACE_MS = 2_000;
+import { BEARER_CHALLENGE } from './authentication.js';
+import { discardUnreadBody } from './unread-body.js';
 
 /**
  * Checks the credential of a GraphQL request that carries a body before anything reads that body:
@@ -46,21 +45,14 @@ function refuse(request: IncomingMessage, response: ServerResponse, message: str
   const origin = request.headers.origin;
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
-    'www-authenticate': 'Bearer realm="switchyard"',
+    ...BEARER_CHALLENGE,
     vary: 'Origin',
   };
   if (origin !== undefined && allowed.has(origin)) {
     headers['access-control-allow-origin'] = origin;
     headers['access-control-allow-credentials'] = 'true';
   }
-  // The body stays unread: discarded for a moment (closing at once can reset the connection
-  // before the client reads the answer), then the connection closes.
-  response.once('finish', () => {
-    if (request.complete) return;
-    const timer = setTimeout(() => request.socket?.destroy(), UNREAD_BODY_GRACE_MS).unref();
-    request.once('end', () => clearTimeout(timer));
-    request.resume();
-  });
+  discardUnreadBody(request, response);
   response
     .writeHead(401, headers)
     .end(JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] }));

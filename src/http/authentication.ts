@@ -2,13 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors.js';
 
+/** What a 401 must say (RFC 9110): how to authenticate (Anthropic's `x-api-key` is accepted too). */
+export const BEARER_CHALLENGE: Readonly<Record<string, string>> = { 'www-authenticate': 'Bearer realm="switchyard"' };
+
 /** An UNAUTHENTICATED failure as HTTP says it: 401 with a Bearer challenge. Anything else as it was. */
 export function asHttpAuthError(error: unknown): unknown {
   if (!AppError.isInstance(error) || error.code !== 'UNAUTHENTICATED') return error;
   return new GraphQLError(error.message, {
     extensions: {
       code: 'UNAUTHENTICATED',
-      http: { status: 401, headers: { 'www-authenticate': 'Bearer realm="switchyard"' } },
+      http: { status: 401, headers: { ...BEARER_CHALLENGE } },
     },
   });
 }

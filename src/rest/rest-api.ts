@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { noteCode } from '../http/access-record.js';
+import { discardUnreadBody } from '../http/unread-body.js';
 import type { Logger } from '../logger.js';
 import { type Tracing, tracingOff } from '../tracing/index.js';
 import { startRestSpan } from './rest-span.js';
@@ -48,8 +49,6 @@ export const DEFAULT_REST_BODY_OPTIONS: RestBodyOptions = {
 
 /** Deepest nesting of arrays and objects a body may have: JSON schemas nest far less; deeper only costs. */
 export const MAX_JSON_DEPTH = 64;
-/** After answering a request whose body it did not read, how long the server discards the rest before closing. */
-const UNREAD_BODY_GRACE_MS = 2_000;
 
 export interface RestRoute {
   method: 'GET' | 'POST';
@@ -86,18 +85,8 @@ export function createRestApi(
     const path = parsed.pathname;
     const family = families.find((f) => f.owns(path));
     if (!family) return next(raw, response);
-    // Answered before its body arrived (refused, too large, too slow, no such route): the rest is discarded,
-    // not buffered, for a moment (closing at once could reset the connection before the client
-    // read the answer), then the connection closes, so a slow sender cannot hold it open.
-    response.once('finish', () => {
-      if (raw.complete) return;
-      const socket = raw.socket;
-      if (!socket) return;
-      const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
-      // A body that ends within the grace leaves the connection usable (keep-alive).
-      raw.once('end', () => clearTimeout(timer));
-      raw.resume();
-    });
+    // Answered before its body arrived (refused, too large, too slow, no such route).
+    discardUnreadBody(raw, response);
     const segments = path.split('/');
     let methodMismatch = false;
     for (const entry of compiled) {

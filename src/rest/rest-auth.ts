@@ -6,8 +6,6 @@ import type { Authenticator } from '../policy/authenticator.js';
 import { type ApiScope, forbidden } from '../policy/scopes.js';
 import { hasScope, type Viewer } from '../policy/viewer.js';
 
-/** What a 401 must say (RFC 9110): how to authenticate (Anthropic's `x-api-key` is accepted too). */
-export const BEARER_CHALLENGE: Readonly<Record<string, string>> = { 'www-authenticate': 'Bearer realm="switchyard"' };
 /**
  * The viewer of a REST request, by the same rules as GraphQL (`Authorization: Bearer`, the
  * loopback default when no keys exist), holding `scope`. Throws AppError UNAUTHENTICATED or FORBIDDEN.

@@ -1,23 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { variedWords as words } from '../../test/helpers/varied-words.js';
 import { countTokens } from './count-tokens.js';
 import { createTokenTally, EXACT_SLACK_CHARS } from './token-tally.js';
-
-/** Varied words as natural text has (letters at random: BPE has to merge most of them). */
-function words(chars: number, seed = 1): string {
-  let state = seed;
-  const next = () => {
-    state = (Math.imul(state, 48271) + 11) >>> 0;
-    return state / 2 ** 32;
-  };
-  let text = '';
-  while (text.length < chars) {
-    const length = 2 + Math.floor(next() * 8);
-    for (let i = 0; i < length; i++) text += String.fromCharCode(97 + Math.floor(next() * 26));
-    text += next() < 0.1 ? '.\n' : ' ';
-  }
-  return text.slice(0, chars);
-}
 
 // Where o200k's pieces meet, long runs cut in slices, surrogate pairs, CRLF, special tokens as text.
 const texts = [

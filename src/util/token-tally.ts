@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
-import { countPiece, MAX_PIECE_CHARS, sliceEnd } from './count-tokens.js';
+import { countPiece, createPieceCounter, MAX_PIECE_CHARS, sliceEnd } from './count-tokens.js';
 
 /**
  * Counting work between two turns of the event loop. BPE costs about 1-2 µs a character of varied
@@ -134,20 +134,5 @@ export function createTokenTally(options: TokenTallyOptions = {}): TokenTally {
 // One shared copy: step reads it only synchronously, setting lastIndex first.
 const splitter = new RegExp(O200K_TOKEN_SPLIT_REGEX);
 
-/** Pieces of at most this length are remembered; longer ones rarely come back. */
-const MAX_KEPT_PIECE = 64;
-/** Remembered pieces: started over when full (a Map that is only added to stays fast, unlike one evicting its oldest). */
-const MAX_KEPT_PIECES = 50_000;
-const kept = new Map<string, number>();
-
-function cachedCount(piece: string): number {
-  let count = kept.get(piece);
-  if (count === undefined) {
-    count = countPiece(piece);
-    if (piece.length <= MAX_KEPT_PIECE) {
-      if (kept.size >= MAX_KEPT_PIECES) kept.clear();
-      kept.set(piece, count);
-    }
-  }
-  return count;
-}
+/** Counts of the pieces met, shared by every tally (a Map only added to, started over when full). */
+const cachedCount = createPieceCounter();

@@ -9,22 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageTokens, REPLY_PRIMING_TOKENS } from '../../src/chat/token-count.js';
 import { keyCaller } from '../helpers/auth.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-
-/** Varied lower-case words, as the tester's random text: BPE has to merge most of them (no fast path). */
-function words(chars: number, seed: number): string {
-  let state = seed;
-  const next = () => {
-    state = (Math.imul(state, 48271) + 11) >>> 0;
-    return state / 2 ** 32;
-  };
-  let text = '';
-  while (text.length < chars) {
-    const length = 2 + Math.floor(next() * 8);
-    for (let i = 0; i < length; i++) text += String.fromCharCode(97 + Math.floor(next() * 26));
-    text += ' ';
-  }
-  return text.slice(0, chars);
-}
+import { variedWords as words } from '../helpers/varied-words.js';
 
 interface Probed {
   status: number;

@@ -5,13 +5,11 @@
  * GraphQL, 400 invalid_request_error over REST), nothing is stored and nothing is sent upstream.
  * A reply too deep to check against a recursive schema fails the turn as INVALID_OUTPUT.
  */
-import { createClient } from 'graphql-ws';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { type FakeServer, startOpenAIFake } from '../fakes/index.js';
 import { type Caller, keyCaller } from '../helpers/auth.js';
-import { collect } from '../helpers/subscribe.js';
+import { collect, wsClient } from '../helpers/subscribe.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`;
@@ -137,13 +135,7 @@ describe('a client’s JSON Schema with unbounded checking cost', () => {
   it('a recursive schema still works, and a reply 20,000 levels deep fails INVALID_OUTPUT', async () => {
     const chat = async (reply: string) => {
       openai.setReply([reply]);
-      const client = createClient({
-        url: server.wsUrl,
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        lazy: true,
-        connectionParams: { authorization: alice.authorization },
-      });
+      const client = wsClient(server.wsUrl, { authorization: alice.authorization });
       try {
         const input = {
           content: 'A tree?',

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { AppError } from '../../errors.js';
+import { BEARER_CHALLENGE } from '../../http/authentication.js';
 import { ProviderError } from '../../providers/provider-error.js';
-import { BEARER_CHALLENGE } from '../rest-auth.js';
 
 /** The `error.type` Anthropic's API pairs with each status; the official SDK raises its typed error by status. */
 const TYPE_BY_STATUS: Record<number, string> = {

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { AppError } from '../../errors.js';
 import { noteCode } from '../../http/access-record.js';
+import { BEARER_CHALLENGE } from '../../http/authentication.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { sendJson } from '../json-response.js';
-import { BEARER_CHALLENGE } from '../rest-auth.js';
 import { restErrorCode } from '../rest-error-code.js';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
